@@ -1,0 +1,26 @@
+package org.adcsr.core;
+
+import java.nio.file.Path;
+
+/**
+ * A problem with something the user supplied (a file, a value): the message is one line that names the input and
+ * says what is wrong. Tools map it to exit code 3. Library code throws it; only tools print it.
+ */
+public class BadInputException extends RuntimeException {
+    public BadInputException(String message) {
+        super(message);
+    }
+
+    public BadInputException(String message, Throwable cause) {
+        super(message, cause);
+    }
+
+    /** {@code file: problem}, the house format for one-line errors about a file. */
+    public static BadInputException of(Path file, String problem) {
+        return new BadInputException(file + ": " + problem);
+    }
+
+    public static BadInputException of(Path file, String problem, Throwable cause) {
+        return new BadInputException(file + ": " + problem, cause);
+    }
+}
