@@ -1,0 +1,139 @@
+package org.adcsr.core.model;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.Activation;
+import ai.djl.nn.convolutional.Conv2d;
+import ai.djl.nn.core.Linear;
+import ai.djl.nn.norm.LayerNorm;
+import java.util.Map;
+
+/**
+ * {@link Ops} on DJL arrays (PyTorch engine). Differentiable: every op is composed of autograd-tracked DJL ops.
+ *
+ * <p>Memory: results belong to the first operand's manager, and some temporaries (reshaped norm weights) to the
+ * parameters' manager, so callers run a forward inside an {@code NDScope} and keep only its result.
+ */
+public final class DjlOps implements Ops<NDArray> {
+    private final Map<String, NDArray> params;
+
+    /** @param params parameters by checkpoint key, with the shapes {@link ShapeOps} declares */
+    public DjlOps(Map<String, NDArray> params) {
+        this.params = params;
+    }
+
+    private NDArray param(String name) {
+        NDArray p = params.get(name);
+        if (p == null) {
+            throw new IllegalStateException("parameter not loaded: " + name);
+        }
+        return p;
+    }
+
+    @Override
+    public int channels(NDArray x) {
+        Shape s = x.getShape();
+        return (int) (s.dimension() == 4 ? s.get(1) : s.get(s.dimension() - 1));
+    }
+
+    @Override
+    public NDArray conv2d(NDArray x, String name, int out, int kernel, int stride, int padding) {
+        return Conv2d.conv2d(x, param(name + ".weight"), param(name + ".bias"), new Shape(stride, stride),
+                new Shape(padding, padding), new Shape(1, 1), 1).singletonOrThrow();
+    }
+
+    @Override
+    public NDArray linear(NDArray x, String name, int out, boolean bias) {
+        NDList y = bias ? Linear.linear(x, param(name + ".weight"), param(name + ".bias"))
+                : Linear.linear(x, param(name + ".weight"));
+        return y.singletonOrThrow();
+    }
+
+    @Override
+    public NDArray groupNorm(NDArray x, String name, int groups, double eps) {
+        Shape s = x.getShape();
+        long c = s.get(1);
+        NDArray g = x.reshape(s.get(0), groups, -1);
+        NDArray mean = g.mean(new int[] {2}, true);
+        NDArray centred = g.sub(mean);
+        NDArray var = centred.square().mean(new int[] {2}, true); // biased
+        NDArray y = centred.div(var.add(eps).sqrt()).reshape(s);
+        return y.mul(param(name + ".weight").reshape(1, c, 1, 1)).add(param(name + ".bias").reshape(1, c, 1, 1));
+    }
+
+    @Override
+    public NDArray layerNorm(NDArray x, String name, double eps) {
+        Shape s = x.getShape();
+        return LayerNorm.layerNorm(x, new Shape(s.get(s.dimension() - 1)), param(name + ".weight"),
+                param(name + ".bias"), (float) eps).singletonOrThrow();
+    }
+
+    @Override
+    public NDArray silu(NDArray x) {
+        return x.mul(Activation.sigmoid(x));
+    }
+
+    @Override
+    public NDArray geglu(NDArray x) {
+        NDList halves = x.split(2, x.getShape().dimension() - 1);
+        return halves.get(0).mul(Activation.gelu(halves.get(1)));
+    }
+
+    @Override
+    public NDArray add(NDArray a, NDArray b) {
+        return a.add(b);
+    }
+
+    @Override
+    public NDArray concatChannels(NDArray a, NDArray b) {
+        return NDArrays.concat(new NDList(a, b), 1);
+    }
+
+    @Override
+    public NDArray upsampleNearest2x(NDArray x) {
+        Shape s = x.getShape();
+        long b = s.get(0);
+        long c = s.get(1);
+        long h = s.get(2);
+        long w = s.get(3);
+        return x.reshape(b, c, h, 1, w, 1).broadcast(b, c, h, 2, w, 2).reshape(b, c, 2 * h, 2 * w);
+    }
+
+    @Override
+    public NDArray pixelUnshuffle2(NDArray x) {
+        Shape s = x.getShape();
+        long b = s.get(0);
+        long c = s.get(1);
+        long h = s.get(2) / 2;
+        long w = s.get(3) / 2;
+        return x.reshape(b, c, h, 2, w, 2).transpose(0, 1, 3, 5, 2, 4).reshape(b, 4 * c, h, w);
+    }
+
+    @Override
+    public NDArray toTokens(NDArray x) {
+        Shape s = x.getShape();
+        return x.reshape(s.get(0), s.get(1), s.get(2) * s.get(3)).transpose(0, 2, 1);
+    }
+
+    @Override
+    public NDArray fromTokens(NDArray tokens, NDArray like) {
+        Shape s = like.getShape();
+        return tokens.transpose(0, 2, 1).reshape(s.get(0), tokens.getShape().get(2), s.get(2), s.get(3));
+    }
+
+    @Override
+    public NDArray attention(String name, NDArray q, NDArray k, NDArray v, int heads) {
+        Shape s = q.getShape();
+        long b = s.get(0);
+        long n = s.get(1);
+        long c = s.get(2);
+        long d = c / heads;
+        NDArray qh = q.reshape(b, n, heads, d).transpose(0, 2, 1, 3); // (B, heads, N, d)
+        NDArray kh = k.reshape(b, n, heads, d).transpose(0, 2, 3, 1); // (B, heads, d, N)
+        NDArray vh = v.reshape(b, n, heads, d).transpose(0, 2, 1, 3);
+        NDArray scores = qh.matMul(kh).mul(1.0 / Math.sqrt(d)).softmax(-1); // (B, heads, N, N)
+        return scores.matMul(vh).transpose(0, 2, 1, 3).reshape(b, n, c);
+    }
+}

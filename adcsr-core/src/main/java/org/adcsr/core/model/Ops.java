@@ -1,0 +1,58 @@
+package org.adcsr.core.model;
+
+/**
+ * The operations the AdcSR network is built from, over an abstract tensor type {@code T}. The forward pass in
+ * {@link AdcsrNetwork} is written once against this interface; {@link DjlOps} runs it on DJL arrays and
+ * {@link ShapeOps} runs it on shapes alone, which yields the parameter list (names and shapes, the checkpoint keys)
+ * and the cost report from the very code that computes the output.
+ *
+ * <p>Parameters are addressed by checkpoint key: an op called with {@code name} uses {@code name + ".weight"} and
+ * {@code name + ".bias"}. Tensors are NCHW images or {@code [B, N, C]} token sequences.
+ */
+public interface Ops<T> {
+
+    /** Channels (axis 1 of NCHW, or the last axis of a token sequence). */
+    int channels(T x);
+
+    /** 2-D convolution with bias: weight {@code [out, in, k, k]}, symmetric zero padding. */
+    T conv2d(T x, String name, int out, int kernel, int stride, int padding);
+
+    /** Linear layer on the last axis: weight {@code [out, in]}, bias {@code [out]} if {@code bias}. */
+    T linear(T x, String name, int out, boolean bias);
+
+    /** GroupNorm over NCHW with affine weight and bias {@code [C]} and the biased variance. */
+    T groupNorm(T x, String name, int groups, double eps);
+
+    /** LayerNorm over the last axis with affine weight and bias and the biased variance. */
+    T layerNorm(T x, String name, double eps);
+
+    /** {@code x·sigmoid(x)}. */
+    T silu(T x);
+
+    /** GEGLU: with {@code a, g} the first and second halves of the last axis, {@code a·GELU(g)}, GELU the erf form. */
+    T geglu(T x);
+
+    T add(T a, T b);
+
+    /** Concatenation along channels, {@code [a, b]}. */
+    T concatChannels(T a, T b);
+
+    /** Nearest-neighbour ×2 (each pixel becomes a 2×2 block). */
+    T upsampleNearest2x(T x);
+
+    /** PixelUnshuffle(2): {@code out[c*4 + 2i + j, h, w] = in[c, 2h+i, 2w+j]}. */
+    T pixelUnshuffle2(T x);
+
+    /** NCHW to tokens {@code [B, H·W, C]}, token index {@code y·W + x}. */
+    T toTokens(T x);
+
+    /** Tokens back to the NCHW shape of {@code like}. */
+    T fromTokens(T tokens, T like);
+
+    /**
+     * Multi-head attention core: q, k, v {@code [B, N, C]} are split into {@code heads} heads of {@code C/heads}
+     * channels (head m takes channels m·d … m·d+d−1), {@code softmax(q·kᵀ/√d)·v} per head, heads merged in order.
+     * {@code name} labels the module for cost reports; the op has no parameters.
+     */
+    T attention(String name, T q, T k, T v, int heads);
+}
