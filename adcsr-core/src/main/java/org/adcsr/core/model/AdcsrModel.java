@@ -1,0 +1,160 @@
+package org.adcsr.core.model;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.function.Predicate;
+import org.adcsr.core.io.TensorInfo;
+import org.adcsr.core.io.TensorSource;
+
+/**
+ * An AdcSR inference network with its parameters in DJL arrays. Parameter names are the checkpoint keys
+ * ({@code unet.…}, {@code decoder.…}); {@link #parameters()} can be handed to an optimiser for training.
+ */
+public final class AdcsrModel implements AutoCloseable {
+    private final AdcsrConfig config;
+    private final NDManager manager;
+    private final Map<String, NDArray> params;
+    private final DjlOps ops;
+
+    private AdcsrModel(AdcsrConfig config, NDManager manager, Map<String, NDArray> params) {
+        this.config = config;
+        this.manager = manager;
+        this.params = Collections.unmodifiableMap(params);
+        this.ops = new DjlOps(this.params);
+    }
+
+    /** Names and shapes of the inference parameters of a config, in forward order. */
+    public static List<TensorInfo> parameterList(AdcsrConfig config) {
+        return ShapeOps.inferenceParameters(config);
+    }
+
+    /**
+     * Loads the parameters from a source in our naming ({@code unet.…}, {@code decoder.…}), checking every key and
+     * shape first; names matching {@code ignorable} may be present and are skipped (for example
+     * {@code decoder.conv_in.*}, which only the training feature paths use).
+     */
+    public static AdcsrModel load(AdcsrConfig config, TensorSource source, Predicate<String> ignorable,
+            NDManager parent, DataType type) {
+        List<TensorInfo> expected = parameterList(config);
+        KeyCheck.check(source, expected, ignorable);
+        NDManager m = parent.newSubManager();
+        try {
+            Map<String, NDArray> p = new LinkedHashMap<>();
+            for (TensorInfo t : expected) {
+                NDArray a = m.create(source.readFloats(t.name()), new Shape(t.shape()));
+                p.put(t.name(), type == DataType.FLOAT32 ? a : a.toType(type, false));
+            }
+            return new AdcsrModel(config, m, p);
+        } catch (RuntimeException e) {
+            m.close();
+            throw e;
+        }
+    }
+
+    /**
+     * Random parameters as PyTorch initialises {@code Conv2d} and {@code Linear} (uniform ±1/√fan_in for weights and
+     * biases), with norm weights {@code 1 + 0.1·N(0,1)} and biases {@code 0.1·N(0,1)} so that every parameter
+     * matters. For tests and benchmarks only; seeded, the same values on every machine.
+     */
+    public static AdcsrModel random(AdcsrConfig config, long seed, NDManager parent, DataType type) {
+        Random rnd = new Random(seed);
+        NDManager m = parent.newSubManager();
+        Map<String, NDArray> p = new LinkedHashMap<>();
+        Map<String, TensorInfo> byName = new LinkedHashMap<>();
+        parameterList(config).forEach(t -> byName.put(t.name(), t));
+        for (TensorInfo t : byName.values()) {
+            float[] v = new float[Math.toIntExact(t.numel())];
+            boolean norm = t.name().contains("norm");
+            if (norm) {
+                boolean weight = t.name().endsWith(".weight");
+                for (int i = 0; i < v.length; i++) {
+                    v[i] = (weight ? 1f : 0f) + 0.1f * (float) rnd.nextGaussian();
+                }
+            } else {
+                long fanIn = fanIn(t, byName);
+                float bound = (float) (1.0 / Math.sqrt(fanIn));
+                for (int i = 0; i < v.length; i++) {
+                    v[i] = (rnd.nextFloat() * 2 - 1) * bound;
+                }
+            }
+            NDArray a = m.create(v, new Shape(t.shape()));
+            p.put(t.name(), type == DataType.FLOAT32 ? a : a.toType(type, false));
+        }
+        return new AdcsrModel(config, m, p);
+    }
+
+    /** Fan-in of a conv or linear weight; a bias takes its weight's fan-in. */
+    private static long fanIn(TensorInfo t, Map<String, TensorInfo> byName) {
+        long[] s = t.shape();
+        if (s.length == 1) {
+            String name = t.name();
+            return fanIn(byName.get(name.substring(0, name.length() - "bias".length()) + "weight"), byName);
+        }
+        long f = 1;
+        for (int i = 1; i < s.length; i++) {
+            f *= s[i];
+        }
+        return f;
+    }
+
+    public AdcsrConfig config() {
+        return config;
+    }
+
+    /** Parameters by checkpoint key (read-only map of live arrays). */
+    public Map<String, NDArray> parameters() {
+        return params;
+    }
+
+    /** The operations bound to this model's parameters, for running parts of the network. */
+    public DjlOps ops() {
+        return ops;
+    }
+
+    /**
+     * The whole network on an LR batch in [−1, 1], {@code [B, 3, H, W]} with H and W multiples of
+     * {@link AdcsrConfig#sizeMultiple()}; returns {@code [B, 3, 4H, 4W]} in the input's manager. Intermediates are
+     * freed before returning.
+     */
+    public NDArray forward(NDArray lr) {
+        checkInput(lr);
+        try (NDScope scope = new NDScope()) {
+            NDArray y = AdcsrNetwork.forward(ops, config, lr);
+            NDScope.unregister(y);
+            y.attach(lr.getManager());
+            return y;
+        }
+    }
+
+    /** The trained student (UNet, connector, decoder mid block): {@code [B, mid width, H/2, W/2]}. */
+    public NDArray student(NDArray lr) {
+        checkInput(lr);
+        try (NDScope scope = new NDScope()) {
+            NDArray y = AdcsrNetwork.student(ops, config, lr);
+            NDScope.unregister(y);
+            y.attach(lr.getManager());
+            return y;
+        }
+    }
+
+    private void checkInput(NDArray lr) {
+        Shape s = lr.getShape();
+        int k = config.sizeMultiple();
+        if (s.dimension() != 4 || s.get(1) != 3 || s.get(2) % k != 0 || s.get(3) % k != 0) {
+            throw new IllegalArgumentException("input must be [B, 3, H, W] with H and W multiples of " + k + ": " + s);
+        }
+    }
+
+    @Override
+    public void close() {
+        manager.close();
+    }
+}
