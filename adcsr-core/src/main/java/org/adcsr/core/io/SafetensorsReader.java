@@ -163,9 +163,9 @@ public final class SafetensorsReader implements TensorSource {
             if (reader.peek() != JsonToken.END_DOCUMENT) {
                 throw BadInputException.of(path, "safetensors header has data after the JSON object");
             }
-        } catch (IOException | IllegalStateException | NumberFormatException e) {
-            // MalformedJsonException, EOFException; wrong token types; numbers that are not integers or too big
-            throw BadInputException.of(path, "invalid safetensors header JSON: " + oneLine(e.getMessage()), e);
+        } catch (IOException | IllegalStateException e) {
+            // MalformedJsonException, EOFException, nesting too deep; a value of the wrong JSON type
+            throw BadInputException.of(path, "invalid safetensors header JSON: " + jsonProblem(e.getMessage()), e);
         }
         return tensors;
     }
@@ -247,7 +247,13 @@ public final class SafetensorsReader implements TensorSource {
             if (reader.peek() != JsonToken.NUMBER) {
                 throw BadInputException.of(path, what + " must hold only integers");
             }
-            long v = Long.parseLong(reader.nextString()); // integer literals only, as in the reference
+            String text = reader.nextString();
+            long v;
+            try {
+                v = Long.parseLong(text); // integer literals only, as in the reference
+            } catch (NumberFormatException e) {
+                throw BadInputException.of(path, what + " holds " + text + ", not a 64-bit integer");
+            }
             if (v < 0) {
                 throw BadInputException.of(path, what + " has a negative value " + v);
             }
@@ -448,6 +454,14 @@ public final class SafetensorsReader implements TensorSource {
     private static String describe(IOException e) {
         return e.getMessage() == null ? e.getClass().getSimpleName()
                 : e.getClass().getSimpleName() + " " + oneLine(e.getMessage());
+    }
+
+    /** Gson's message without its advice to parse leniently or its link, on one line, shortened. */
+    private static String jsonProblem(String message) {
+        String m = oneLine(message)
+                .replace("Use JsonReader.setStrictness(Strictness.LENIENT) to accept malformed JSON", "malformed JSON")
+                .replaceAll("\\.? See https?://\\S+$", "");
+        return m.length() <= 160 ? m : m.substring(0, 157) + "...";
     }
 
     private static String oneLine(String s) {
