@@ -60,6 +60,11 @@ public final class SafetensorsWriter {
             return shape.clone();
         }
 
+        @Override
+        public String toString() {
+            return name + " " + Arrays.toString(shape);
+        }
+
         /** An entry for an array already in memory. */
         public static Entry of(String name, long[] shape, float[] values) {
             return new Entry(name, shape, () -> values);
