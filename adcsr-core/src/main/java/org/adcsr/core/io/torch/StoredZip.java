@@ -12,15 +12,19 @@ import java.util.Map;
 import org.adcsr.core.BadInputException;
 
 /**
- * The central directory of a ZIP archive of <em>stored</em> (uncompressed) entries, ZIP64 included, with the file
- * offset of each entry's data so that it can be read in place with positioned reads.
+ * The central directory of a ZIP archive, ZIP64 included, with the file offset of each entry's data so that stored
+ * (uncompressed) entries can be read in place with positioned reads.
  *
- * <p>Only what {@code torch.save} writes is accepted: every entry must be stored, with equal compressed and
- * uncompressed sizes, and lie inside the file. Multi-disk archives and encrypted entries are rejected.
+ * <p>Every entry's bytes must lie inside the file, and a stored entry must have equal compressed and uncompressed
+ * sizes. Compressed entries are listed (so that callers can say what the archive is) but cannot be read. Multi-disk
+ * archives and encrypted entries are rejected.
  */
 final class StoredZip {
-    /** One entry: its name, where its bytes start in the file and how many there are. */
-    record Entry(String name, long dataOffset, long size) {
+    /**
+     * One entry: its name, whether it is stored, where its bytes start in the file and how many there are (for a
+     * compressed entry, the compressed bytes).
+     */
+    record Entry(String name, boolean stored, long dataOffset, long size) {
     }
 
     private static final int EOCD_SIG = 0x06054b50;
@@ -163,17 +167,15 @@ final class StoredZip {
         if ((flags & 1) != 0) {
             throw bad("entry " + name + " is encrypted");
         }
-        if (method != 0) {
-            throw bad("entry " + name + " is compressed (method " + method + "); only stored entries are supported");
-        }
-        if (compressed != size || size < 0 || localOffset < 0) {
+        boolean stored = method == 0;
+        if (stored && compressed != size || compressed < 0 || localOffset < 0) {
             throw bad("entry " + name + " has inconsistent sizes");
         }
-        long dataOffset = localDataOffset(name, localOffset);
-        if (dataOffset > fileSize || size > fileSize - dataOffset) {
+        long dataOffset = localDataOffset(name, localOffset, stored);
+        if (dataOffset > fileSize || compressed > fileSize - dataOffset) {
             throw bad("entry " + name + " extends past the end of the file");
         }
-        if (entries.put(name, new Entry(name, dataOffset, size)) != null) {
+        if (entries.put(name, new Entry(name, stored, dataOffset, compressed)) != null) {
             throw bad("duplicate ZIP entry " + name);
         }
     }
@@ -185,7 +187,7 @@ final class StoredZip {
         return field.getLong();
     }
 
-    private long localDataOffset(String name, long localOffset) throws IOException {
+    private long localDataOffset(String name, long localOffset, boolean stored) throws IOException {
         if (localOffset > fileSize - 30) {
             throw bad("entry " + name + " has its local header past the end of the file");
         }
@@ -193,8 +195,8 @@ final class StoredZip {
         if (local.getInt(0) != LOCAL_SIG) {
             throw bad("entry " + name + " has a bad local header");
         }
-        if ((local.getShort(8) & 0xffff) != 0) {
-            throw bad("entry " + name + " is compressed; only stored entries are supported");
+        if (stored != ((local.getShort(8) & 0xffff) == 0)) {
+            throw bad("entry " + name + " has different methods in its local and central headers");
         }
         return localOffset + 30 + (local.getShort(26) & 0xffff) + (local.getShort(28) & 0xffff);
     }

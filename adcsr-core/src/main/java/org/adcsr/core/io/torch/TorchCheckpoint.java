@@ -60,6 +60,7 @@ public final class TorchCheckpoint implements AutoCloseable {
         this.entries = StoredZip.read(file, channel).entries();
         this.prefix = topFolder();
         rejectTorchScript();
+        rejectCompressed();
         StoredZip.Entry pickle = entries.get(prefix + "/data.pkl");
         if (pickle == null) {
             throw bad("no " + prefix + "/data.pkl entry; not a torch.save checkpoint");
@@ -213,6 +214,14 @@ public final class TorchCheckpoint implements AutoCloseable {
         for (String name : entries.keySet()) {
             if (name.equals(prefix + "/constants.pkl") || name.startsWith(prefix + "/code/")) {
                 throw bad("TorchScript archive (has code/ or constants.pkl), not a torch.save checkpoint");
+            }
+        }
+    }
+
+    private void rejectCompressed() {
+        for (StoredZip.Entry entry : entries.values()) {
+            if (!entry.stored()) {
+                throw bad("entry " + entry.name() + " is compressed; only stored (uncompressed) entries are supported");
             }
         }
     }
