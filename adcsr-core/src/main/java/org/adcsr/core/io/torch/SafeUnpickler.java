@@ -142,7 +142,7 @@ public final class SafeUnpickler {
             case 'K' -> push((long) u8()); // BININT1
             case 'M' -> push((long) u16()); // BININT2
             case 0x8a -> push(readLong(u8())); // LONG1
-            case 0x8b -> push(readLong(length(i32()))); // LONG4
+            case 0x8b -> push(readLong(i32())); // LONG4
             case 'G' -> push(Double.longBitsToDouble(ByteBuffer.wrap(take(8)).getLong())); // BINFLOAT, big-endian
             case 'U' -> push(latin1(take(u8()))); // SHORT_BINSTRING
             case 'T' -> push(latin1(take(length(i32())))); // BINSTRING
@@ -266,8 +266,9 @@ public final class SafeUnpickler {
     }
 
     private Object readLong(int n) {
-        if (n > limits.maxLongBytes()) {
-            throw new PickleException("integer of " + n + " bytes exceeds the limit of " + limits.maxLongBytes());
+        if (n < 0 || n > limits.maxLongBytes()) {
+            throw new PickleException("integer of " + Integer.toUnsignedString(n) + " bytes exceeds the limit of "
+                    + limits.maxLongBytes());
         }
         byte[] le = take(n);
         if (n == 0) {
