@@ -52,9 +52,9 @@ final class PickleWriter {
         return op(0x8c, b.length).raw(b);
     }
 
-    /** BININT. */
+    /** BININT, or LONG1 of 8 bytes beyond 32 bits. */
     PickleWriter integer(long v) {
-        return op('J').u32(v);
+        return v == (int) v ? op('J').u32(v) : op(0x8a, 8).u64(v);
     }
 
     PickleWriter mark() {

@@ -249,7 +249,10 @@ class SafeUnpicklerTest {
         assertSame(cyclic, ((List<?>) cyclic).get(0));
         PickleWriter deep = PickleWriter.proto(2).op(']');
         for (int i = 0; i < 100_000; i++) {
-            deep.op(']').op('a');
+            deep.op(']');
+        }
+        for (int i = 0; i < 100_000; i++) {
+            deep.op('a'); // each list goes into the one below it
         }
         assertInstanceOf(List.class, load(deep.stop()));
         // a tuple holding a list is unhashable, so it cannot be a key (its hash would recurse into the list)
