@@ -67,7 +67,7 @@ final class TorchGlobals {
     /** Whitelisted callables. Each checks its arguments and builds data; none has any other effect. */
     enum Builtin {
         /** {@code collections.OrderedDict()}: a {@link LinkedHashMap}. */
-        ORDERED_DICT {
+        ORDERED_DICT("collections.OrderedDict") {
             @Override
             Object call(PyTuple args) {
                 Map<Object, Object> map = new LinkedHashMap<>();
@@ -90,21 +90,21 @@ final class TorchGlobals {
             }
         },
         /** {@code set(iterable=())}: a mutable {@link LinkedHashSet}. */
-        SET {
+        SET("builtins.set") {
             @Override
             Object call(PyTuple args) {
                 return setOf(this, args);
             }
         },
         /** {@code frozenset(iterable=())}: an unmodifiable set. */
-        FROZENSET {
+        FROZENSET("builtins.frozenset") {
             @Override
             Object call(PyTuple args) {
                 return Collections.unmodifiableSet(setOf(this, args));
             }
         },
         /** {@code slice(stop)} or {@code slice(start, stop[, step])}. */
-        SLICE {
+        SLICE("builtins.slice") {
             @Override
             Object call(PyTuple args) {
                 return switch (args.size()) {
@@ -116,7 +116,7 @@ final class TorchGlobals {
             }
         },
         /** {@code _codecs.encode(text, "latin1")}, how protocol 2 writes {@code bytes}: a {@code byte[]}. */
-        CODECS_ENCODE {
+        CODECS_ENCODE("_codecs.encode") {
             @Override
             Object call(PyTuple args) {
                 if (args.size() != 2 || !(args.get(0) instanceof String text) || !(args.get(1) instanceof String enc)) {
@@ -135,7 +135,7 @@ final class TorchGlobals {
             }
         },
         /** {@code torch.Size(sizes)}: a tuple. */
-        TORCH_SIZE {
+        TORCH_SIZE("torch.Size") {
             @Override
             Object call(PyTuple args) {
                 if (args.size() != 1 || !(args.get(0) instanceof PyTuple sizes)) {
@@ -145,7 +145,7 @@ final class TorchGlobals {
             }
         },
         /** {@code _rebuild_tensor_v2(storage, offset, size, stride, requires_grad, hooks[, metadata])}. */
-        REBUILD_TENSOR_V2 {
+        REBUILD_TENSOR_V2("torch._utils._rebuild_tensor_v2") {
             @Override
             Object call(PyTuple args) {
                 if (args.size() != 6 && args.size() != 7) {
@@ -159,19 +159,25 @@ final class TorchGlobals {
             }
         },
         /** {@code _rebuild_parameter(data, requires_grad, hooks)}: the tensor itself. */
-        REBUILD_PARAMETER {
+        REBUILD_PARAMETER("torch._utils._rebuild_parameter") {
             @Override
             Object call(PyTuple args) {
                 return parameterData(this, args, 3);
             }
         },
         /** {@code _rebuild_parameter_with_state(data, requires_grad, hooks, state)}: the tensor itself. */
-        REBUILD_PARAMETER_WITH_STATE {
+        REBUILD_PARAMETER_WITH_STATE("torch._utils._rebuild_parameter_with_state") {
             @Override
             Object call(PyTuple args) {
                 return parameterData(this, args, 4);
             }
         };
+
+        private final String pythonName;
+
+        Builtin(String pythonName) {
+            this.pythonName = pythonName;
+        }
 
         /** The result of REDUCE with this callable. */
         abstract Object call(PyTuple args);
@@ -184,7 +190,7 @@ final class TorchGlobals {
         /** Python's name of the global, for messages. */
         @Override
         public String toString() {
-            return name().toLowerCase(Locale.ROOT);
+            return pythonName;
         }
     }
 

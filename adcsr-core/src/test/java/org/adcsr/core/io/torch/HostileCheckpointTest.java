@@ -15,10 +15,12 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import org.adcsr.core.BadInputException;
+import org.adcsr.core.io.DType;
 import org.adcsr.core.io.TensorSource;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -59,6 +61,19 @@ class HostileCheckpointTest {
         Path file = checkpoint(oneTensor(6, 1, new long[] {2, 2}, new long[] {1, 3}), Map.of("0", floats(0, 1, 2, 3, 4, 5)));
         try (TensorSource source = TorchCheckpoint.open(file).tensors()) {
             assertArrayEquals(new float[] {1, 4, 2, 5}, source.readFloats("w"));
+        }
+    }
+
+    @Test
+    void sparseViewIsReadElementByElement() throws IOException {
+        float[] storage = new float[200_001];
+        storage[7] = 1;
+        storage[100_007] = 2;
+        storage[200_000] = 3;
+        Path file = checkpoint(oneTensor(storage.length, 7, new long[] {2}, new long[] {100_000}),
+                Map.of("0", floats(storage)));
+        try (TensorSource source = TorchCheckpoint.open(file).tensors()) {
+            assertArrayEquals(new float[] {1, 2}, source.readFloats("w"));
         }
     }
 
@@ -149,7 +164,7 @@ class HostileCheckpointTest {
             Path cut = dir.resolve("cut.pt");
             assertTimeoutPreemptively(BUDGET, () -> {
                 for (int n = 0; n < whole.length; n++) {
-                    Files.write(cut, java.util.Arrays.copyOf(whole, n));
+                    Files.write(cut, Arrays.copyOf(whole, n));
                     int length = n;
                     assertThrows(BadInputException.class, () -> TorchCheckpoint.open(cut).close(),
                             () -> fixture + " cut at " + length);
@@ -164,10 +179,10 @@ class HostileCheckpointTest {
             byte[] pickle = dataPkl(Fixtures.path(fixture));
             assertTimeoutPreemptively(BUDGET, () -> {
                 for (int n = 0; n < pickle.length; n++) {
-                    byte[] cut = java.util.Arrays.copyOf(pickle, n);
+                    byte[] cut = Arrays.copyOf(pickle, n);
                     assertThrows(BadInputException.class,
                             () -> new SafeUnpickler(Path.of(fixture), SafeUnpickler.Limits.DEFAULT,
-                                    pid -> new TorchStorage("0", org.adcsr.core.io.DType.F32, 1 << 20)).load(cut),
+                                    pid -> new TorchStorage("0", DType.F32, 1 << 20)).load(cut),
                             () -> fixture + " pickle cut at " + cut.length);
                 }
             });
@@ -224,6 +239,6 @@ class HostileCheckpointTest {
     private static byte[] dataPkl(Path file) throws IOException {
         StoredZip.Entry e = pickleEntry(file);
         byte[] whole = Files.readAllBytes(file);
-        return java.util.Arrays.copyOfRange(whole, (int) e.dataOffset(), (int) (e.dataOffset() + e.size()));
+        return Arrays.copyOfRange(whole, (int) e.dataOffset(), (int) (e.dataOffset() + e.size()));
     }
 }
