@@ -151,14 +151,21 @@ public record AdcsrConfig(
         }
     }
 
+    /** Configs are equal when they describe the same architecture, whatever their names. */
     @Override
     public boolean equals(Object o) {
-        return o instanceof AdcsrConfig c && toJson().equals(c.toJson());
+        return o instanceof AdcsrConfig c && architecture().equals(c.architecture());
     }
 
     @Override
     public int hashCode() {
-        return toJson().hashCode();
+        return architecture().hashCode();
+    }
+
+    private String architecture() {
+        return GSON.toJson(new AdcsrConfig("", unetInChannels, unetBlockOutChannels, unetHeads, unetLayersPerBlock,
+                unetDownAttention, connectorOutChannels, decoderBlockOutChannels, decoderLayersPerBlock,
+                decoderNormGroups));
     }
 
     @Override

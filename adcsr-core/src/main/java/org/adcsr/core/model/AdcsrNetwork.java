@@ -76,7 +76,7 @@ public final class AdcsrNetwork {
                 }
             }
             if (i < n - 1) {
-                x = o.conv2d(o.upsampleNearest2x(x), p + ".upsamplers.0.conv", width[level], 3, 1, 1);
+                x = upsample(o, p + ".upsamplers.0.conv", x, width[level]);
             }
         }
 
@@ -112,7 +112,7 @@ public final class AdcsrNetwork {
                 x = resnet(o, p + ".resnets." + j, x, out, ch -> g, DECODER_EPS);
             }
             if (i < n - 1) {
-                x = o.conv2d(o.upsampleNearest2x(x), p + ".upsamplers.0.conv", out, 3, 1, 1);
+                x = upsample(o, p + ".upsamplers.0.conv", x, out);
             }
         }
         x = o.silu(o.groupNorm(x, DECODER + "conv_norm_out", g, DECODER_EPS));
@@ -124,11 +124,18 @@ public final class AdcsrNetwork {
      * out = h + (Cin == Cout ? x : conv_shortcut(x))}.
      */
     static <T> T resnet(Ops<T> o, String p, T x, int out, IntUnaryOperator groups, double eps) {
-        int in = o.channels(x);
-        T h = o.conv2d(o.silu(o.groupNorm(x, p + ".norm1", groups.applyAsInt(in), eps)), p + ".conv1", out, 3, 1, 1);
-        h = o.conv2d(o.silu(o.groupNorm(h, p + ".norm2", groups.applyAsInt(out), eps)), p + ".conv2", out, 3, 1, 1);
-        T shortcut = in == out ? x : o.conv2d(x, p + ".conv_shortcut", out, 1, 1, 0);
-        return o.add(h, shortcut);
+        return o.block(x, in -> {
+            int c = o.channels(in);
+            T h = o.conv2d(o.silu(o.groupNorm(in, p + ".norm1", groups.applyAsInt(c), eps)), p + ".conv1", out, 3, 1, 1);
+            h = o.conv2d(o.silu(o.groupNorm(h, p + ".norm2", groups.applyAsInt(out), eps)), p + ".conv2", out, 3, 1, 1);
+            T shortcut = c == out ? in : o.conv2d(in, p + ".conv_shortcut", out, 1, 1, 0);
+            return o.add(h, shortcut);
+        });
+    }
+
+    /** Upsample2D: nearest ×2, then a 3×3 conv. */
+    static <T> T upsample(Ops<T> o, String conv, T x, int out) {
+        return o.block(x, in -> o.conv2d(o.upsampleNearest2x(in), conv, out, 3, 1, 1));
     }
 
     /**
@@ -136,15 +143,17 @@ public final class AdcsrNetwork {
      * {@code h = proj_in(tokens(norm(x))); h += attn1(norm1(h)); h += ff(norm3(h)); out = nchw(proj_out(h)) + x}.
      */
     static <T> T transformer(Ops<T> o, String p, T x, int heads) {
-        int c = o.channels(x);
-        T h = o.toTokens(o.groupNorm(x, p + ".norm", AdcsrConfig.unetGroups(c), TRANSFORMER_NORM_EPS));
-        h = o.linear(h, p + ".proj_in", c, true);
-        String b = p + ".transformer_blocks.0";
-        h = o.add(h, selfAttention(o, b + ".attn1", o.layerNorm(h, b + ".norm1", LAYER_NORM_EPS), heads, false));
-        T ff = o.linear(o.layerNorm(h, b + ".norm3", LAYER_NORM_EPS), b + ".ff.net.0.proj", 8 * c, true);
-        h = o.add(h, o.linear(o.geglu(ff), b + ".ff.net.2", c, true));
-        h = o.linear(h, p + ".proj_out", c, true);
-        return o.add(o.fromTokens(h, x), x);
+        return o.block(x, in -> {
+            int c = o.channels(in);
+            T h = o.toTokens(o.groupNorm(in, p + ".norm", AdcsrConfig.unetGroups(c), TRANSFORMER_NORM_EPS));
+            h = o.linear(h, p + ".proj_in", c, true);
+            String b = p + ".transformer_blocks.0";
+            h = o.add(h, selfAttention(o, b + ".attn1", o.layerNorm(h, b + ".norm1", LAYER_NORM_EPS), heads, false));
+            T ff = o.linear(o.layerNorm(h, b + ".norm3", LAYER_NORM_EPS), b + ".ff.net.0.proj", 8 * c, true);
+            h = o.add(h, o.linear(o.geglu(ff), b + ".ff.net.2", c, true));
+            h = o.linear(h, p + ".proj_out", c, true);
+            return o.add(o.fromTokens(h, in), in);
+        });
     }
 
     /** diffusers Attention as self-attention: q, k, v projections (bias as given), core, {@code to_out.0}. */
@@ -158,8 +167,10 @@ public final class AdcsrNetwork {
 
     /** VAE mid-block attention: GroupNorm, one head over all channels with biased projections, + residual. */
     static <T> T decoderAttention(Ops<T> o, String p, T x, int groups) {
-        T h = o.toTokens(o.groupNorm(x, p + ".group_norm", groups, DECODER_EPS));
-        h = selfAttention(o, p, h, 1, true);
-        return o.add(o.fromTokens(h, x), x);
+        return o.block(x, in -> {
+            T h = o.toTokens(o.groupNorm(in, p + ".group_norm", groups, DECODER_EPS));
+            h = selfAttention(o, p, h, 1, true);
+            return o.add(o.fromTokens(h, in), in);
+        });
     }
 }

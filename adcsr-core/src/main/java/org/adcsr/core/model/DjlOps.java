@@ -8,13 +8,17 @@ import ai.djl.nn.Activation;
 import ai.djl.nn.convolutional.Conv2d;
 import ai.djl.nn.core.Linear;
 import ai.djl.nn.norm.LayerNorm;
+import ai.djl.ndarray.NDScope;
 import java.util.Map;
+import java.util.function.UnaryOperator;
 
 /**
  * {@link Ops} on DJL arrays (PyTorch engine). Differentiable: every op is composed of autograd-tracked DJL ops.
  *
  * <p>Memory: results belong to the first operand's manager, and some temporaries (reshaped norm weights) to the
- * parameters' manager, so callers run a forward inside an {@code NDScope} and keep only its result.
+ * parameters' manager, so callers run a forward inside an {@code NDScope} and keep only its result; each
+ * {@link #block} frees its own intermediates on return, which bounds peak memory to about one block's working set
+ * plus the skip tensors.
  */
 public final class DjlOps implements Ops<NDArray> {
     private final Map<String, NDArray> params;
@@ -55,11 +59,12 @@ public final class DjlOps implements Ops<NDArray> {
     public NDArray groupNorm(NDArray x, String name, int groups, double eps) {
         Shape s = x.getShape();
         long c = s.get(1);
+        // normalise each group with torch's fused layer_norm over the flattened group, without affine
         NDArray g = x.reshape(s.get(0), groups, -1);
-        NDArray mean = g.mean(new int[] {2}, true);
-        NDArray centred = g.sub(mean);
-        NDArray var = centred.square().mean(new int[] {2}, true); // biased
-        NDArray y = centred.div(var.add(eps).sqrt()).reshape(s);
+        Shape group = new Shape(g.getShape().get(2));
+        NDArray one = x.getManager().ones(group, x.getDataType());
+        NDArray zero = x.getManager().zeros(group, x.getDataType());
+        NDArray y = LayerNorm.layerNorm(g, group, one, zero, (float) eps).singletonOrThrow().reshape(s);
         return y.mul(param(name + ".weight").reshape(1, c, 1, 1)).add(param(name + ".bias").reshape(1, c, 1, 1));
     }
 
@@ -133,7 +138,18 @@ public final class DjlOps implements Ops<NDArray> {
         NDArray qh = q.reshape(b, n, heads, d).transpose(0, 2, 1, 3); // (B, heads, N, d)
         NDArray kh = k.reshape(b, n, heads, d).transpose(0, 2, 3, 1); // (B, heads, d, N)
         NDArray vh = v.reshape(b, n, heads, d).transpose(0, 2, 1, 3);
-        NDArray scores = qh.matMul(kh).mul(1.0 / Math.sqrt(d)).softmax(-1); // (B, heads, N, N)
+        NDArray scores = qh.mul(1.0 / Math.sqrt(d)).matMul(kh).softmax(-1); // (B, heads, N, N)
         return scores.matMul(vh).transpose(0, 2, 1, 3).reshape(b, n, c);
+    }
+
+    @Override
+    public NDArray block(NDArray x, UnaryOperator<NDArray> body) {
+        NDArray y;
+        try (NDScope scope = new NDScope()) {
+            y = body.apply(x);
+            NDScope.unregister(y);
+        }
+        NDScope.register(y); // hand the result to the enclosing scope
+        return y;
     }
 }

@@ -1,5 +1,7 @@
 package org.adcsr.core.model;
 
+import java.util.function.UnaryOperator;
+
 /**
  * The operations the AdcSR network is built from, over an abstract tensor type {@code T}. The forward pass in
  * {@link AdcsrNetwork} is written once against this interface; {@link DjlOps} runs it on DJL arrays and
@@ -55,4 +57,12 @@ public interface Ops<T> {
      * {@code name} labels the module for cost reports; the op has no parameters.
      */
     T attention(String name, T q, T k, T v, int heads);
+
+    /**
+     * Runs one block of the network on {@code x}. Implementations may free everything the block creates except its
+     * result when it returns (autograd keeps what backward needs).
+     */
+    default T block(T x, UnaryOperator<T> body) {
+        return body.apply(x);
+    }
 }
