@@ -1,0 +1,261 @@
+package org.adcsr.core.image;
+
+import java.awt.Transparency;
+import java.awt.color.ColorSpace;
+import java.awt.image.BufferedImage;
+import java.awt.image.ColorModel;
+import java.awt.image.ComponentColorModel;
+import java.awt.image.DataBuffer;
+import java.awt.image.IndexColorModel;
+import java.awt.image.Raster;
+import java.awt.image.WritableRaster;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Iterator;
+import java.util.Locale;
+import javax.imageio.IIOImage;
+import javax.imageio.ImageIO;
+import javax.imageio.ImageReader;
+import javax.imageio.ImageWriteParam;
+import javax.imageio.ImageWriter;
+import javax.imageio.stream.ImageInputStream;
+import javax.imageio.stream.ImageOutputStream;
+import org.adcsr.core.BadInputException;
+import org.adcsr.core.io.AtomicFiles;
+
+/**
+ * Reading and writing images through ImageIO (PNG 8/16-bit, JPEG, BMP, GIF, TIFF, and any plugin on the class path),
+ * with the checks the tools need: the size in the header is checked against a pixel limit before any pixel is
+ * decoded (decompression bombs), and every failure is a one-line {@link BadInputException} naming the file.
+ */
+public final class Images {
+    /** Default largest accepted image: 2^28 pixels (16384 × 16384). */
+    public static final long DEFAULT_MAX_PIXELS = 1L << 28;
+
+    private Images() {
+    }
+
+    /** Reads an image file, refusing images over {@link #DEFAULT_MAX_PIXELS}. */
+    public static Image read(Path file) {
+        return read(file, DEFAULT_MAX_PIXELS);
+    }
+
+    public static Image read(Path file, long maxPixels) {
+        byte[] bytes;
+        try {
+            bytes = Files.readAllBytes(file);
+        } catch (IOException e) {
+            throw BadInputException.of(file, "cannot read (" + e.getMessage() + ")", e);
+        }
+        return decode(bytes, file.toString(), maxPixels);
+    }
+
+    /** Reads a whole stream (for example stdin, named {@code -} in messages). */
+    public static Image read(InputStream in, String name, long maxPixels) {
+        try {
+            return decode(in.readAllBytes(), name, maxPixels);
+        } catch (IOException e) {
+            throw new BadInputException(name + ": cannot read (" + e.getMessage() + ")", e);
+        }
+    }
+
+    /** Decodes an encoded image; {@code name} is used in messages. */
+    public static Image decode(byte[] bytes, String name, long maxPixels) {
+        if (bytes.length == 0) {
+            throw new BadInputException(name + ": empty file");
+        }
+        try (ImageInputStream in = ImageIO.createImageInputStream(new ByteArrayInputStream(bytes))) {
+            Iterator<ImageReader> readers = ImageIO.getImageReaders(in);
+            if (!readers.hasNext()) {
+                throw new BadInputException(name + ": not an image in a supported format");
+            }
+            ImageReader reader = readers.next();
+            try {
+                reader.setInput(in, true, true);
+                long w = reader.getWidth(0);
+                long h = reader.getHeight(0);
+                if (w < 1 || h < 1) {
+                    throw new BadInputException(name + ": image has no pixels (" + w + "x" + h + ")");
+                }
+                if (w * h > maxPixels) {
+                    throw new BadInputException(name + ": image is " + w + "x" + h + ", over the limit of "
+                            + maxPixels + " pixels");
+                }
+                return fromBuffered(reader.read(0), name);
+            } finally {
+                reader.dispose();
+            }
+        } catch (IOException | RuntimeException e) {
+            if (e instanceof BadInputException b) {
+                throw b;
+            }
+            throw new BadInputException(name + ": corrupt or unsupported image (" + oneLine(e) + ")", e);
+        }
+    }
+
+    private static String oneLine(Throwable e) {
+        String m = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+        return m.replaceAll("\\s+", " ");
+    }
+
+    /** Converts a decoded image, keeping 8- or 16-bit integer samples; palette and packed images become 8-bit. */
+    static Image fromBuffered(BufferedImage img, String name) {
+        ColorModel cm = img.getColorModel();
+        Raster r = img.getRaster();
+        int w = img.getWidth();
+        int h = img.getHeight();
+        boolean gray = cm.getColorSpace().getType() == ColorSpace.TYPE_GRAY;
+        boolean alpha = cm.hasAlpha();
+        int colors = gray ? 1 : 3;
+        int channels = colors + (alpha ? 1 : 0);
+        boolean direct = cm instanceof ComponentColorModel && r.getNumBands() == channels
+                && (cm.getColorSpace().getType() == ColorSpace.TYPE_RGB || gray);
+        int bits = direct ? cm.getComponentSize(0) : 8;
+        if (direct && bits != 8 && bits != 16) {
+            throw new BadInputException(name + ": " + bits + "-bit samples are not supported (8 or 16)");
+        }
+        Image out = Image.blank(w, h, channels, bits == 16 ? 65535 : 255);
+        float[] d = out.data();
+        int plane = w * h;
+        if (direct) {
+            int[] row = new int[w];
+            for (int c = 0; c < channels; c++) {
+                for (int y = 0; y < h; y++) {
+                    r.getSamples(0, y, w, 1, c, row);
+                    for (int x = 0; x < w; x++) {
+                        d[c * plane + y * w + x] = row[x];
+                    }
+                }
+            }
+            return out;
+        }
+        if (!(cm instanceof IndexColorModel) && cm.getColorSpace().getType() != ColorSpace.TYPE_RGB && !gray) {
+            throw new BadInputException(name + ": colour space not supported (RGB or gray only; CMYK and others "
+                    + "must be converted first)");
+        }
+        int[] argb = new int[w];
+        for (int y = 0; y < h; y++) {
+            img.getRGB(0, y, w, 1, argb, 0, w);
+            for (int x = 0; x < w; x++) {
+                int p = argb[x];
+                int i = y * w + x;
+                if (gray) {
+                    d[i] = p & 0xff;
+                } else {
+                    d[i] = (p >>> 16) & 0xff;
+                    d[plane + i] = (p >>> 8) & 0xff;
+                    d[2 * plane + i] = p & 0xff;
+                }
+                if (alpha) {
+                    d[colors * plane + i] = (p >>> 24) & 0xff;
+                }
+            }
+        }
+        return out;
+    }
+
+    /** A BufferedImage with the image's exact samples (8- or 16-bit, gray or RGB, with or without alpha). */
+    static BufferedImage toBuffered(Image img) {
+        int w = img.width();
+        int h = img.height();
+        int channels = img.channels();
+        int type = img.bitDepth() == 16 ? DataBuffer.TYPE_USHORT : DataBuffer.TYPE_BYTE;
+        ColorSpace cs = ColorSpace.getInstance(img.isGray() ? ColorSpace.CS_GRAY : ColorSpace.CS_sRGB);
+        ComponentColorModel cm = new ComponentColorModel(cs, img.hasAlpha(), false,
+                img.hasAlpha() ? Transparency.TRANSLUCENT : Transparency.OPAQUE, type);
+        WritableRaster r = cm.createCompatibleWritableRaster(w, h);
+        int[] row = new int[w];
+        float[] d = img.data();
+        int plane = w * h;
+        for (int c = 0; c < channels; c++) {
+            for (int y = 0; y < h; y++) {
+                for (int x = 0; x < w; x++) {
+                    row[x] = Math.round(d[c * plane + y * w + x]);
+                }
+                r.setSamples(0, y, w, 1, c, row);
+            }
+        }
+        return new BufferedImage(cm, r, false, null);
+    }
+
+    /** Lower-case extension of a file name without the dot, or "" when it has none. */
+    public static String extension(Path file) {
+        String n = file.getFileName().toString();
+        int dot = n.lastIndexOf('.');
+        return dot < 0 ? "" : n.substring(dot + 1).toLowerCase(Locale.ROOT);
+    }
+
+    /**
+     * Writes an image atomically (temporary name, then rename); the format comes from the extension.
+     *
+     * @param jpegQuality 1…100, used for JPEG only
+     */
+    public static void write(Image img, Path file, int jpegQuality) {
+        String format = formatOf(file);
+        try {
+            AtomicFiles.writeStream(file, out -> encode(img, format, jpegQuality, out));
+        } catch (IOException e) {
+            throw BadInputException.of(file, "cannot write (" + oneLine(e) + ")", e);
+        }
+    }
+
+    /** Writes an encoded image to a stream in the named format ({@code png}, {@code jpeg}, …). */
+    public static void write(Image img, String format, int jpegQuality, OutputStream out) throws IOException {
+        encode(img, format, jpegQuality, out);
+    }
+
+    /** The ImageIO format name for a file's extension; refuses extensions no writer handles. */
+    public static String formatOf(Path file) {
+        String ext = extension(file);
+        String format = switch (ext) {
+            case "jpg", "jpeg" -> "jpeg";
+            case "tif", "tiff" -> "tiff";
+            default -> ext;
+        };
+        if (format.isEmpty() || !ImageIO.getImageWritersByFormatName(format).hasNext()) {
+            throw BadInputException.of(file, "cannot write images of type '" + ext + "' (use .png, .jpg, .bmp or .tif)");
+        }
+        return format;
+    }
+
+    private static void encode(Image img, String format, int jpegQuality, OutputStream os) throws IOException {
+        Image src = img;
+        if (format.equals("jpeg") || format.equals("bmp")) {
+            src = to8BitOpaque(img); // these writers take neither 16-bit samples nor alpha
+        }
+        BufferedImage b = toBuffered(src);
+        Iterator<ImageWriter> writers = ImageIO.getImageWritersByFormatName(format);
+        if (!writers.hasNext()) {
+            throw new BadInputException("no image writer for format " + format);
+        }
+        ImageWriter writer = writers.next();
+        try (ImageOutputStream out = ImageIO.createImageOutputStream(os)) {
+            writer.setOutput(out);
+            ImageWriteParam p = writer.getDefaultWriteParam();
+            if (format.equals("jpeg")) {
+                p.setCompressionMode(ImageWriteParam.MODE_EXPLICIT);
+                p.setCompressionQuality(Math.max(1, Math.min(100, jpegQuality)) / 100f);
+            }
+            writer.write(null, new IIOImage(b, null, null), p);
+        } finally {
+            writer.dispose();
+        }
+    }
+
+    /** Drops alpha and rounds 16-bit samples to 8-bit ({@code round(v·255/65535)}). */
+    public static Image to8BitOpaque(Image img) {
+        int colors = img.colorChannels();
+        int plane = img.width() * img.height();
+        Image out = Image.blank(img.width(), img.height(), colors, 255);
+        float scale = 255f / img.maxValue();
+        for (int i = 0; i < colors * plane; i++) {
+            out.data()[i] = img.maxValue() == 255 ? img.data()[i] : Math.round(img.data()[i] * scale);
+        }
+        return out;
+    }
+
+}

@@ -1,0 +1,64 @@
+package org.adcsr.core.io;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.channels.Channels;
+import java.nio.channels.FileChannel;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.util.concurrent.ThreadLocalRandom;
+
+/**
+ * Writes a file under a hidden temporary name in the target directory, flushes it to disk and renames it over the
+ * target (atomically where the file system allows). On any failure the temporary file is deleted, so nothing
+ * half-written ever appears under the target name and an existing target is only replaced by a complete file.
+ */
+public final class AtomicFiles {
+    private AtomicFiles() {
+    }
+
+    /** Writes the file's content to a channel. */
+    public interface ChannelBody {
+        void write(FileChannel channel) throws IOException;
+    }
+
+    /** Writes the file's content to a stream. */
+    public interface StreamBody {
+        void write(OutputStream out) throws IOException;
+    }
+
+    public static void write(Path target, ChannelBody body) throws IOException {
+        Path abs = target.toAbsolutePath();
+        Path tmp = abs.resolveSibling("." + abs.getFileName() + "."
+                + Long.toHexString(ThreadLocalRandom.current().nextLong()) + ".tmp");
+        try {
+            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+                body.write(ch);
+                ch.force(true);
+            }
+            try {
+                Files.move(tmp, abs, StandardCopyOption.ATOMIC_MOVE);
+            } catch (AtomicMoveNotSupportedException e) {
+                Files.move(tmp, abs, StandardCopyOption.REPLACE_EXISTING);
+            }
+        } catch (Throwable t) {
+            try {
+                Files.deleteIfExists(tmp);
+            } catch (IOException suppressed) {
+                t.addSuppressed(suppressed);
+            }
+            throw t;
+        }
+    }
+
+    public static void writeStream(Path target, StreamBody body) throws IOException {
+        write(target, ch -> {
+            OutputStream out = Channels.newOutputStream(ch);
+            body.write(out);
+            out.flush();
+        });
+    }
+}
