@@ -1,0 +1,113 @@
+package org.adcsr.core.upscale;
+
+/**
+ * Colour corrections applied to a whole SR image (3 planes in [−1, 1]) from the whole LR image, never per tile.
+ */
+public enum ColorCorrection {
+    /**
+     * The official AdcSR fix ({@code test.py}): per channel {@code (sr − mean(sr)) / std(sr) · std(lr) + mean(lr)}
+     * with the unbiased std and no epsilon. Our one extension: a flat SR channel (std below 1e-6, where the
+     * official code divides by zero) becomes {@code mean(lr)} instead of NaN.
+     */
+    ADAIN,
+    /**
+     * StableSR's wavelet fix: the SR image's high frequencies plus the low frequencies of the LR image upscaled to
+     * the SR size (bicubic), both split with 5 levels of a dilated 3×3 binomial blur with replicate padding.
+     */
+    WAVELET,
+    /** No correction. */
+    NONE;
+
+    /** Flat-channel threshold of {@link #ADAIN}. */
+    static final double FLAT_STD = 1e-6;
+
+    /**
+     * Applies the correction in place.
+     *
+     * @param sr 3 planes of {@code sw × sh}
+     * @param lr 3 planes of {@code lw × lh}
+     */
+    public void apply(float[][] sr, int sw, int sh, float[][] lr, int lw, int lh) {
+        switch (this) {
+            case ADAIN -> {
+                for (int c = 0; c < sr.length; c++) {
+                    adain(sr[c], lr[c]);
+                }
+            }
+            case WAVELET -> {
+                for (int c = 0; c < sr.length; c++) {
+                    float[] style = Resample.bicubic(lr[c], lw, lh, sw, sh);
+                    wavelet(sr[c], style, sw, sh);
+                }
+            }
+            case NONE -> {
+            }
+        }
+    }
+
+    static void adain(float[] sr, float[] lr) {
+        double[] s = meanStd(sr);
+        double[] l = meanStd(lr);
+        if (!(s[1] >= FLAT_STD) || Double.isInfinite(s[1])) {
+            java.util.Arrays.fill(sr, (float) l[0]);
+            return;
+        }
+        float scale = (float) (l[1] / s[1]);
+        float srMean = (float) s[0];
+        float lrMean = (float) l[0];
+        for (int i = 0; i < sr.length; i++) {
+            sr[i] = (sr[i] - srMean) * scale + lrMean;
+        }
+    }
+
+    /** Mean and unbiased standard deviation (two passes, double accumulators). */
+    static double[] meanStd(float[] x) {
+        double sum = 0;
+        for (float v : x) {
+            sum += v;
+        }
+        double mean = sum / x.length;
+        double sq = 0;
+        for (float v : x) {
+            double d = v - mean;
+            sq += d * d;
+        }
+        return new double[] {mean, x.length > 1 ? Math.sqrt(sq / (x.length - 1)) : 0};
+    }
+
+    static void wavelet(float[] content, float[] style, int w, int h) {
+        float[] contentLow = content.clone();
+        float[] styleLow = style;
+        for (int level = 0; level < 5; level++) {
+            contentLow = blur(contentLow, w, h, 1 << level);
+            styleLow = blur(styleLow, w, h, 1 << level);
+        }
+        // high(content) + low(style) = content − low(content) + low(style)
+        for (int i = 0; i < content.length; i++) {
+            content[i] = content[i] - contentLow[i] + styleLow[i];
+        }
+    }
+
+    /** 3×3 binomial blur [1 2 1]ᵀ[1 2 1]/16 with dilation {@code d} and replicate padding. */
+    static float[] blur(float[] x, int w, int h, int d) {
+        float[] tmp = new float[x.length];
+        for (int y = 0; y < h; y++) {
+            int row = y * w;
+            for (int i = 0; i < w; i++) {
+                float l = x[row + Math.max(i - d, 0)];
+                float r = x[row + Math.min(i + d, w - 1)];
+                tmp[row + i] = 0.25f * l + 0.5f * x[row + i] + 0.25f * r;
+            }
+        }
+        float[] out = new float[x.length];
+        for (int y = 0; y < h; y++) {
+            int up = Math.max(y - d, 0) * w;
+            int down = Math.min(y + d, h - 1) * w;
+            int row = y * w;
+            for (int i = 0; i < w; i++) {
+                out[row + i] = 0.25f * tmp[up + i] + 0.5f * tmp[row + i] + 0.25f * tmp[down + i];
+            }
+        }
+        return out;
+    }
+}
