@@ -48,6 +48,8 @@ public final class Images {
         byte[] bytes;
         try {
             bytes = Files.readAllBytes(file);
+        } catch (java.nio.file.NoSuchFileException e) {
+            throw BadInputException.of(file, "no such file", e);
         } catch (IOException e) {
             throw BadInputException.of(file, "cannot read (" + e.getMessage() + ")", e);
         }

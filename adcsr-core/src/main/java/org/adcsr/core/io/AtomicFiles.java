@@ -1,5 +1,6 @@
 package org.adcsr.core.io;
 
+import java.io.FilterOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.channels.Channels;
@@ -54,9 +55,20 @@ public final class AtomicFiles {
         }
     }
 
+    /** As {@link #write(Path, ChannelBody)}, through a stream; the body may close the stream. */
     public static void writeStream(Path target, StreamBody body) throws IOException {
         write(target, ch -> {
-            OutputStream out = Channels.newOutputStream(ch);
+            OutputStream out = new FilterOutputStream(Channels.newOutputStream(ch)) {
+                @Override
+                public void write(byte[] b, int off, int len) throws IOException {
+                    this.out.write(b, off, len);
+                }
+
+                @Override
+                public void close() throws IOException {
+                    flush(); // the channel stays open until it is forced to disk
+                }
+            };
             body.write(out);
             out.flush();
         });

@@ -42,7 +42,7 @@ public final class CostReport {
             groups.merge(key, new ModuleCost(key, r.kind(), r.params(), r.macs(), r.attentionMacs(), r.outShape()),
                     (a, b) -> new ModuleCost(key, a.kind().equals(b.kind()) ? a.kind() : "block",
                             a.params() + b.params(), a.macs() + b.macs(), a.attentionMacs() + b.attentionMacs(),
-                            b.outShape()));
+                            b.outShape().length == 4 ? b.outShape() : a.outShape())); // NCHW, not tokens
         }
         return new ArrayList<>(groups.values());
     }

@@ -71,6 +71,27 @@ public final class ModelFiles {
      */
     public static AdcsrModel load(Path weights, Path decoder, AdcsrConfig config, NDManager manager,
             DataType type) {
+        return withView(weights, decoder, config, (view, c) -> AdcsrModel.load(c, view, OfficialLayout.IGNORABLE,
+                manager, type));
+    }
+
+    /**
+     * The architecture of a model's files, after checking every key and shape against it, without reading any
+     * tensor data; arguments as {@link #load}.
+     */
+    public static AdcsrConfig check(Path weights, Path decoder, AdcsrConfig config) {
+        return withView(weights, decoder, config, (view, c) -> {
+            KeyCheck.check(view, AdcsrModel.parameterList(c), OfficialLayout.IGNORABLE);
+            return c;
+        });
+    }
+
+    private interface ViewUser<T> {
+        T use(TensorSource view, AdcsrConfig config);
+    }
+
+    /** Opens the files, maps them to our names, and hands the view and the architecture to {@code user}. */
+    private static <T> T withView(Path weights, Path decoder, AdcsrConfig config, ViewUser<T> user) {
         List<AutoCloseable> open = new ArrayList<>();
         try {
             TensorSource main = open(weights, open);
@@ -84,8 +105,7 @@ public final class ModelFiles {
             } else {
                 view = decoder == null ? main : merged(main, open(decoder, open));
             }
-            AdcsrConfig c = config != null ? config : configOf(main);
-            return AdcsrModel.load(c, view, OfficialLayout.IGNORABLE, manager, type);
+            return user.use(view, config != null ? config : configOf(main));
         } finally {
             for (AutoCloseable c : open) {
                 try {

@@ -1,0 +1,63 @@
+package org.adcsr.cli;
+
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.adcsr.core.BadInputException;
+import org.adcsr.core.model.AdcsrConfig;
+import org.adcsr.core.model.AdcsrModel;
+import org.adcsr.core.model.ModelFiles;
+import picocli.CommandLine.Option;
+
+/** Options naming a trained model: {@code @Mixin ModelOptions model;}. */
+public class ModelOptions {
+    @Option(names = "--weights", paramLabel = "FILE",
+            description = "Model weights: our .safetensors file, or the official net_params_*.pkl (then give "
+                    + "--decoder too). Read as data; nothing in the file is executed.")
+    Path weights;
+
+    @Option(names = "--decoder", paramLabel = "FILE",
+            description = "The Stage-1 half decoder (the official halfDecoder.ckpt, or a .safetensors with "
+                    + "decoder.* keys) for weights that lack it.")
+    Path decoder;
+
+    @Option(names = "--config", paramLabel = "FILE",
+            description = "Architecture as JSON (default: from the weights file's metadata, else the paper's).")
+    Path config;
+
+    /** The architecture given by --config, or null. */
+    public AdcsrConfig config() {
+        if (config == null) {
+            return null;
+        }
+        try {
+            return AdcsrConfig.fromJson(Files.readString(config));
+        } catch (IOException e) {
+            throw BadInputException.of(config, "cannot read (" + e.getMessage() + ")", e);
+        } catch (BadInputException e) {
+            throw BadInputException.of(config, e.getMessage());
+        }
+    }
+
+    public boolean hasWeights() {
+        return weights != null;
+    }
+
+    public Path weights() {
+        return weights;
+    }
+
+    public Path decoder() {
+        return decoder;
+    }
+
+    /** Loads the model; a missing --weights is a one-line error saying where the official weights are. */
+    public AdcsrModel load(NDManager manager, DataType type) {
+        if (weights == null) {
+            throw new BadInputException("no model weights: give --weights (" + ModelFiles.OFFICIAL_WEIGHTS + ")");
+        }
+        return ModelFiles.load(weights, decoder, config(), manager, type);
+    }
+}

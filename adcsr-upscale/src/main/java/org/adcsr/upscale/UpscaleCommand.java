@@ -1,0 +1,212 @@
+package org.adcsr.upscale;
+
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import org.adcsr.cli.Cli;
+import org.adcsr.cli.CommonOptions;
+import org.adcsr.cli.ExitCodes;
+import org.adcsr.cli.ModelOptions;
+import org.adcsr.cli.Progress;
+import org.adcsr.core.BadInputException;
+import org.adcsr.core.Engines;
+import org.adcsr.core.image.Image;
+import org.adcsr.core.image.Images;
+import org.adcsr.core.model.AdcsrModel;
+import org.adcsr.core.upscale.ColorCorrection;
+import org.adcsr.core.upscale.Upscaler;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+@Command(name = "adcsr-upscale",
+        subcommands = InfoCommand.class,
+        description = {
+            "Upscale images 4x with an AdcSR model: one image, several, or whole directories.",
+            "",
+            "Images of any size run whole or in overlapping tiles blended without seams; the colour fix uses "
+                    + "whole-image statistics. PNG (8 and 16 bit), JPEG, BMP, GIF and TIFF are read; gray stays "
+                    + "gray, alpha is upscaled separately and kept. Existing outputs are skipped (so an interrupted "
+                    + "batch resumes) unless --overwrite; inputs are never overwritten; every output is written "
+                    + "under a temporary name and renamed into place.",
+            "",
+            "Examples:",
+            "  adcsr-upscale --weights adcsr.safetensors photo.jpg -o photo_x4.png",
+            "  adcsr-upscale --weights net_params_200.pkl --decoder halfDecoder.ckpt lr/ -o sr/ --report sr.csv",
+            "  cat small.png | adcsr-upscale --weights adcsr.safetensors - -o - > big.png",
+            ""
+        },
+        footer = {"", "See also: adcsr-upscale info (parameters and MACs), adcsr-eval(1)."})
+public class UpscaleCommand implements Callable<Integer> {
+    @Mixin
+    CommonOptions common;
+
+    @Mixin
+    ModelOptions model;
+
+    @Spec
+    CommandSpec spec;
+
+    @Parameters(paramLabel = "INPUT", arity = "0..*",
+            description = "Image files, directories (searched recursively for images), or - for stdin.")
+    List<String> inputs = new ArrayList<>();
+
+    @Option(names = {"-o", "--output"}, paramLabel = "PATH",
+            description = "Output file (one input), directory (input names mirrored, with --suffix), or - for "
+                    + "stdout (PNG). Default: next to each input, with --suffix.")
+    String output;
+
+    @Option(names = "--suffix", paramLabel = "TEXT", defaultValue = "_x4",
+            description = "Added to input names for outputs in a directory or next to inputs (default: ${DEFAULT-VALUE}).")
+    String suffix;
+
+    @Option(names = "--format", paramLabel = "EXT", defaultValue = "png",
+            description = "Output format when the output name is derived from the input: png, jpg, bmp or tif "
+                    + "(default: ${DEFAULT-VALUE}). A named output file takes the format of its extension.")
+    String format;
+
+    @Option(names = "--overwrite", description = "Replace existing outputs (default: skip them).")
+    boolean overwrite;
+
+    @Option(names = "--tile", paramLabel = "N", defaultValue = "128",
+            description = "Tile side in LR pixels, a multiple of 16; images that fit run whole "
+                    + "(default: ${DEFAULT-VALUE}; memory grows with N^4 through attention).")
+    int tile;
+
+    @Option(names = "--overlap", paramLabel = "M", defaultValue = "32",
+            description = "Overlap of neighbouring tiles in LR pixels, a multiple of 16 (default: ${DEFAULT-VALUE}).")
+    int overlap;
+
+    @Option(names = "--color-fix", paramLabel = "adain|wavelet|none", defaultValue = "adain",
+            converter = ColorFixConverter.class,
+            description = "Colour correction from the whole input: adain (the official fix), wavelet (StableSR) "
+                    + "or none (default: ${DEFAULT-VALUE}).")
+    ColorCorrection colorFix;
+
+    @Option(names = "--precision", paramLabel = "fp32|fp16", defaultValue = "fp32",
+            description = "Arithmetic precision (default: ${DEFAULT-VALUE}). fp16 needs a GPU, which this build "
+                    + "cannot use, and is refused.")
+    String precision;
+
+    @Option(names = "--jpeg-quality", paramLabel = "Q", defaultValue = "95",
+            description = "Quality 1-100 of JPEG outputs (default: ${DEFAULT-VALUE}).")
+    int jpegQuality;
+
+    @Option(names = "--report", paramLabel = "FILE",
+            description = "Write a CSV row per image: input, output, status, sizes, tiles, seconds, peak memory.")
+    Path report;
+
+    @Option(names = "--max-pixels", paramLabel = "N", defaultValue = "268435456",
+            description = "Refuse inputs with more pixels than this, checked from the header before decoding "
+                    + "(default: ${DEFAULT-VALUE}).")
+    long maxPixels;
+
+    public static void main(String[] args) {
+        System.exit(Cli.execute(new UpscaleCommand(), args));
+    }
+
+    @Override
+    public Integer call() throws IOException {
+        if (inputs.isEmpty()) {
+            throw new picocli.CommandLine.ParameterException(spec.commandLine(), "Missing required parameter: 'INPUT'");
+        }
+        if (!"fp32".equals(precision)) {
+            throw new BadInputException("--precision " + precision + ": only fp32 runs in this build (fp16 needs a "
+                    + "CUDA libtorch; on CPU it is slower and overflows in the decoder)");
+        }
+        if (jpegQuality < 1 || jpegQuality > 100) {
+            throw new BadInputException("--jpeg-quality must be 1-100, not " + jpegQuality);
+        }
+        List<Job> jobs = Jobs.plan(inputs, output, suffix, format, overwrite);
+        PrintWriter err = spec.commandLine().getErr();
+        Engine engine = Engines.start(common.device(), common.threads());
+        int failures = 0;
+        try (NDManager manager = engine.newBaseManager(Engines.device(common.device()));
+                AdcsrModel net = model.load(manager, DataType.FLOAT32);
+                Report csv = Report.open(report)) {
+            Upscaler upscaler = Upscaler.of(net, manager, new Upscaler.Options(tile, overlap, colorFix));
+            for (Job job : jobs) {
+                if (job.skip()) {
+                    csv.row(job, "skipped", null, null, 0, 0, "output exists (use --overwrite)");
+                    if (common.verbosity() >= 0) {
+                        err.println("adcsr-upscale: " + job.output() + ": exists, skipped (use --overwrite)");
+                    }
+                    continue;
+                }
+                long t0 = System.nanoTime();
+                try (Progress progress = Progress.of(common, err, job.name())) {
+                    Image in = read(job);
+                    Upscaler.Result r = upscaler.upscale(in, progress::update);
+                    write(r.image(), job);
+                    csv.row(job, "ok", in, r.image(), r.tiles(), (System.nanoTime() - t0) / 1e9, "");
+                } catch (BadInputException e) {
+                    failures++;
+                    err.println("adcsr-upscale: " + e.getMessage());
+                    csv.row(job, "failed", null, null, 0, (System.nanoTime() - t0) / 1e9, e.getMessage());
+                }
+            }
+        }
+        if (failures > 0) {
+            err.println("adcsr-upscale: " + failures + " of " + jobs.size() + " images failed");
+            return ExitCodes.BAD_INPUT;
+        }
+        return ExitCodes.OK;
+    }
+
+    private Image read(Job job) {
+        if (job.input() == null) {
+            try (InputStream in = System.in) {
+                return Images.read(in, "-", maxPixels);
+            } catch (IOException e) {
+                throw new BadInputException("-: cannot read stdin (" + e.getMessage() + ")", e);
+            }
+        }
+        return Images.read(job.input(), maxPixels);
+    }
+
+    private void write(Image img, Job job) {
+        if (job.output() == null) {
+            try {
+                OutputStream out = System.out;
+                Images.write(img, "png", jpegQuality, out);
+                out.flush();
+            } catch (IOException e) {
+                throw new BadInputException("-: cannot write stdout (" + e.getMessage() + ")", e);
+            }
+            return;
+        }
+        try {
+            Path parent = job.output().toAbsolutePath().getParent();
+            if (parent != null) {
+                Files.createDirectories(parent);
+            }
+        } catch (IOException e) {
+            throw BadInputException.of(job.output(), "cannot create its directory (" + e.getMessage() + ")", e);
+        }
+        Images.write(img, job.output(), jpegQuality);
+    }
+
+    static final class ColorFixConverter implements picocli.CommandLine.ITypeConverter<ColorCorrection> {
+        @Override
+        public ColorCorrection convert(String value) {
+            try {
+                return ColorCorrection.valueOf(value.toUpperCase(java.util.Locale.ROOT));
+            } catch (IllegalArgumentException e) {
+                throw new picocli.CommandLine.TypeConversionException(
+                        "expected adain, wavelet or none, got '" + value + "'");
+            }
+        }
+    }
+}
