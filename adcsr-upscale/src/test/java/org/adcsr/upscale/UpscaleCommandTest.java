@@ -1,0 +1,194 @@
+package org.adcsr.upscale;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.InputStream;
+import java.io.PrintStream;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import org.adcsr.cli.Cli;
+import org.adcsr.core.image.Image;
+import org.adcsr.core.image.Images;
+import org.adcsr.core.io.DType;
+import org.adcsr.core.model.AdcsrConfig;
+import org.adcsr.core.model.AdcsrModel;
+import org.adcsr.core.model.ModelFiles;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+/** The tool end to end on a tiny random-weight model (the official-procedure parity is tested in adcsr-core). */
+class UpscaleCommandTest {
+    @TempDir
+    static Path models;
+    static Path weights;
+
+    @TempDir
+    Path tmp;
+
+    String out;
+    String err;
+
+    @BeforeAll
+    static void tinyModel() throws Exception {
+        weights = models.resolve("tiny.safetensors");
+        try (NDManager m = NDManager.newBaseManager();
+                AdcsrModel model = AdcsrModel.random(AdcsrConfig.tiny(), 3, m, DataType.FLOAT32)) {
+            ModelFiles.save(model, weights, Map.of(), DType.F32);
+        }
+    }
+
+    private int run(String... args) {
+        CommandLine cl = Cli.commandLine(new UpscaleCommand());
+        StringWriter o = new StringWriter();
+        StringWriter e = new StringWriter();
+        cl.setOut(new PrintWriter(o, true));
+        cl.setErr(new PrintWriter(e, true));
+        int code = Cli.execute(cl, args);
+        out = o.toString();
+        err = e.toString();
+        return code;
+    }
+
+    private int upscale(String... args) {
+        String[] all = new String[args.length + 3];
+        all[0] = "--weights=" + weights;
+        all[1] = "--tile=32";
+        all[2] = "--overlap=16";
+        System.arraycopy(args, 0, all, 3, args.length);
+        return run(all);
+    }
+
+    private Path image(String name, int w, int h, int channels, int max) {
+        Random r = new Random(name.hashCode());
+        Image img = Image.blank(w, h, channels, max);
+        for (int i = 0; i < img.data().length; i++) {
+            img.data()[i] = r.nextInt(max + 1);
+        }
+        Path f = tmp.resolve(name);
+        Images.write(img, f, 95);
+        return f;
+    }
+
+    @Test
+    void oneImageAnySizeKeepsGrayAlphaAndDepth() {
+        Path in = image("odd.png", 21, 13, 4, 65535);
+        Path target = tmp.resolve("odd_big.png");
+        assertEquals(0, upscale(in.toString(), "-o", target.toString()), err);
+        Image result = Images.read(target);
+        assertEquals(84, result.width());
+        assertEquals(52, result.height());
+        assertEquals(4, result.channels());
+        assertEquals(65535, result.maxValue());
+
+        Path gray = image("gray.png", 16, 16, 1, 255);
+        assertEquals(0, upscale(gray.toString()), err);
+        assertEquals(1, Images.read(tmp.resolve("gray_x4.png")).channels());
+    }
+
+    @Test
+    void batchGoesOnPastBadFilesAndReportsThem() throws Exception {
+        Path dir = Files.createDirectories(tmp.resolve("lr/sub"));
+        image("lr/a.png", 16, 16, 3, 255);
+        image("lr/sub/b.jpg", 20, 16, 3, 255);
+        Files.writeString(tmp.resolve("lr/sub/broken.png"), "not a png");
+        Files.write(tmp.resolve("lr/empty.png"), new byte[0]);
+        Path sr = tmp.resolve("sr");
+        Path report = tmp.resolve("report.csv");
+        assertEquals(3, upscale(tmp.resolve("lr").toString(), "-o", sr.toString(), "--report", report.toString()));
+        assertTrue(Files.exists(sr.resolve("a_x4.png")));
+        assertTrue(Files.exists(sr.resolve("sub/b_x4.png")));
+        assertTrue(err.contains("broken.png: not an image in a supported format"), err);
+        assertTrue(err.contains("empty.png: empty file"), err);
+        assertTrue(err.contains("2 of 4 images failed"), err);
+        List<String> rows = Files.readAllLines(report);
+        assertEquals(5, rows.size());
+        assertTrue(rows.get(0).startsWith("input,output,status,width,height,out_width,out_height,tiles,seconds"));
+        assertEquals(2, rows.stream().filter(r -> r.contains(",ok,")).count());
+        assertEquals(2, rows.stream().filter(r -> r.contains(",failed,")).count());
+        try (var files = Files.list(sr)) {
+            assertFalse(files.anyMatch(f -> f.getFileName().toString().endsWith(".tmp")), "no temporary files left");
+        }
+
+        // a rerun resumes: existing outputs are skipped, and replaced only with --overwrite
+        long before = Files.getLastModifiedTime(sr.resolve("a_x4.png")).toMillis();
+        upscale(tmp.resolve("lr").toString(), "-o", sr.toString());
+        assertTrue(err.contains("a_x4.png: exists, skipped"), err);
+        assertEquals(before, Files.getLastModifiedTime(sr.resolve("a_x4.png")).toMillis());
+        upscale(tmp.resolve("lr").toString(), "-o", sr.toString(), "--overwrite");
+        assertFalse(err.contains("a_x4.png: exists"), err);
+    }
+
+    @Test
+    void inputsAreNeverOverwritten() throws Exception {
+        Path in = image("same.png", 16, 16, 3, 255);
+        byte[] original = Files.readAllBytes(in);
+        assertEquals(3, upscale(in.toString(), "-o", in.toString(), "--overwrite"));
+        assertTrue(err.contains("is an input; refusing to overwrite it"), err);
+        assertArrayEquals(original, Files.readAllBytes(in));
+    }
+
+    @Test
+    void stdinToStdout() throws Exception {
+        Path in = image("pipe.png", 16, 16, 3, 255);
+        InputStream stdin = System.in;
+        PrintStream stdout = System.out;
+        ByteArrayOutputStream png = new ByteArrayOutputStream();
+        try {
+            System.setIn(new ByteArrayInputStream(Files.readAllBytes(in)));
+            System.setOut(new PrintStream(png, true));
+            assertEquals(0, upscale("-", "-o", "-"), err);
+        } finally {
+            System.setIn(stdin);
+            System.setOut(stdout);
+        }
+        Image result = Images.decode(png.toByteArray(), "stdout", Images.DEFAULT_MAX_PIXELS);
+        assertEquals(64, result.width());
+    }
+
+    @Test
+    void clearErrorsForBadSettingsAndFiles() throws Exception {
+        Path in = image("x.png", 16, 16, 3, 255);
+        assertEquals(3, run(in.toString()));
+        assertTrue(err.contains("no model weights: give --weights (the official weights are published at"), err);
+        assertEquals(3, run("--weights=" + weights, "--tile=40", in.toString()));
+        assertTrue(err.contains("tile size 40 must be a positive multiple of 16"), err);
+        assertEquals(3, upscale("--precision=fp16", in.toString()));
+        assertEquals(2, upscale("--color-fix=blue", in.toString()));
+        assertEquals(3, upscale("--format=xyz", in.toString()));
+
+        Path wrong = tmp.resolve("paper-config.json");
+        Files.writeString(wrong, AdcsrConfig.paper().toJson());
+        assertEquals(3, upscale("--config=" + wrong, in.toString()));
+        assertTrue(err.contains("does not fit the model") && err.contains("shape mismatches"), err);
+
+        assertEquals(3, upscale("--max-pixels=100", in.toString()));
+        assertTrue(err.contains("over the limit of 100 pixels"), err);
+        assertEquals(3, upscale(tmp.resolve("absent.png").toString()));
+        assertTrue(err.contains("absent.png: no such file"), err);
+    }
+
+    @Test
+    void infoDescribesTheLoadedModel() {
+        assertEquals(0, run("info", "--weights=" + weights, "--size=32x48", "--depth=1"));
+        assertTrue(out.startsWith("module,kind,params,macs,attention_macs,output_shape"), out);
+        long params = AdcsrModel.parameterList(AdcsrConfig.tiny()).stream().mapToLong(t -> t.numel()).sum();
+        assertTrue(out.contains("total,," + params + ","), out);
+        assertEquals(0, run("info", "--size=128x128"));
+        assertTrue(out.contains("total,,456073683,494972174336,54525427712,"), out);
+        assertEquals(3, run("info", "--size=100x100"));
+    }
+}
