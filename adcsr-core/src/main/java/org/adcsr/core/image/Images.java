@@ -28,8 +28,8 @@ import org.adcsr.core.BadInputException;
 import org.adcsr.core.io.AtomicFiles;
 
 /**
- * Reading and writing images through ImageIO (PNG 8/16-bit, JPEG, BMP, GIF, TIFF, and any plugin on the class path),
- * with the checks the tools need: the size in the header is checked against a pixel limit before any pixel is
+ * Reading and writing images through ImageIO (PNG 8/16-bit, JPEG with its EXIF orientation applied, BMP, GIF, TIFF,
+ * WebP through the TwelveMonkeys plugin, and any other plugin on the class path), with the checks the tools need: the size in the header is checked against a pixel limit before any pixel is
  * decoded (decompression bombs), and every failure is a one-line {@link BadInputException} naming the file.
  */
 public final class Images {
@@ -87,7 +87,8 @@ public final class Images {
                     throw new BadInputException(name + ": image is " + w + "x" + h + ", over the limit of "
                             + maxPixels + " pixels");
                 }
-                return fromBuffered(reader.read(0), name);
+                Image img = fromBuffered(reader.read(0), name);
+                return Exif.apply(img, Exif.orientation(bytes)); // JPEG only; 1 elsewhere
             } finally {
                 reader.dispose();
             }

@@ -96,4 +96,53 @@ class ImagesTest {
         b.putInt((int) crc.getValue());
         out.writeBytes(b.array());
     }
+
+    @Test
+    void webpIsRead() throws Exception {
+        Path f = Path.of(ImagesTest.class.getResource("/fixtures/images/gradient-6x4-lossless.webp").toURI());
+        Image img = Images.read(f);
+        assertEquals(6, img.width());
+        assertEquals(4, img.height());
+        for (int y = 0; y < 4; y++) {
+            for (int x = 0; x < 6; x++) {
+                assertEquals(40 * x, img.sample(0, y, x));
+                assertEquals(60 * y, img.sample(1, y, x));
+                assertEquals(100, img.sample(2, y, x));
+            }
+        }
+    }
+
+    @Test
+    void jpegExifOrientationIsApplied() throws IOException {
+        Image img = random(8, 4, 3, 255, 9);
+        Path plain = tmp.resolve("plain.jpg");
+        Images.write(img, plain, 100);
+        Image stored = Images.read(plain);
+        byte[] jpeg = Files.readAllBytes(plain);
+        for (int orientation = 1; orientation <= 8; orientation++) {
+            byte[] tagged = withOrientation(jpeg, orientation);
+            assertEquals(orientation, Exif.orientation(tagged));
+            Image shown = Images.decode(tagged, "o.jpg", Images.DEFAULT_MAX_PIXELS);
+            boolean swap = orientation >= 5;
+            assertEquals(swap ? 4 : 8, shown.width());
+            // the stored top-left pixel lands where the orientation puts it
+            int[][] corner = {null, {0, 0}, {7, 0}, {7, 3}, {0, 3}, {0, 0}, {3, 0}, {3, 7}, {0, 7}};
+            assertEquals(stored.sample(0, 0, 0), shown.sample(0, corner[orientation][1], corner[orientation][0]),
+                    "orientation " + orientation);
+        }
+    }
+
+    /** Inserts an APP1 Exif segment (big-endian TIFF, IFD0 with one Orientation entry) after SOI. */
+    private static byte[] withOrientation(byte[] jpeg, int orientation) {
+        ByteBuffer tiff = ByteBuffer.allocate(8 + 2 + 12 + 4);
+        tiff.put((byte) 'M').put((byte) 'M').putShort((short) 42).putInt(8);
+        tiff.putShort((short) 1).putShort((short) 0x0112).putShort((short) 3).putInt(1)
+                .putShort((short) orientation).putShort((short) 0).putInt(0);
+        byte[] exif = ByteBuffer.allocate(6 + tiff.capacity()).put("Exif\0\0".getBytes(java.nio.charset.StandardCharsets.ISO_8859_1))
+                .put(tiff.array()).array();
+        ByteBuffer out = ByteBuffer.allocate(jpeg.length + 4 + exif.length);
+        out.put(jpeg, 0, 2).put((byte) 0xff).put((byte) 0xe1).putShort((short) (exif.length + 2)).put(exif)
+                .put(jpeg, 2, jpeg.length - 2);
+        return out.array();
+    }
 }
