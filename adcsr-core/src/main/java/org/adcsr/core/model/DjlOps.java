@@ -128,6 +128,9 @@ public final class DjlOps implements Ops<NDArray> {
         return tokens.transpose(0, 2, 1).reshape(s.get(0), tokens.getShape().get(2), s.get(2), s.get(3));
     }
 
+    /** Largest attention score tensor computed at once, in elements (64 Mi floats = 256 MiB in float32). */
+    static long maxScores = 64L << 20;
+
     @Override
     public NDArray attention(String name, NDArray q, NDArray k, NDArray v, int heads) {
         Shape s = q.getShape();
@@ -135,11 +138,18 @@ public final class DjlOps implements Ops<NDArray> {
         long n = s.get(1);
         long c = s.get(2);
         long d = c / heads;
-        NDArray qh = q.reshape(b, n, heads, d).transpose(0, 2, 1, 3); // (B, heads, N, d)
+        NDArray qh = q.reshape(b, n, heads, d).transpose(0, 2, 1, 3).mul(1.0 / Math.sqrt(d)); // (B, heads, N, d)
         NDArray kh = k.reshape(b, n, heads, d).transpose(0, 2, 3, 1); // (B, heads, d, N)
-        NDArray vh = v.reshape(b, n, heads, d).transpose(0, 2, 1, 3);
-        NDArray scores = qh.mul(1.0 / Math.sqrt(d)).matMul(kh).softmax(-1); // (B, heads, N, N)
-        return scores.matMul(vh).transpose(0, 2, 1, 3).reshape(b, n, c);
+        NDArray vh = v.reshape(b, n, heads, d).transpose(0, 2, 1, 3); // (B, heads, N, d)
+        // softmax is per query row, so queries can go in chunks: exact, with bounded score memory
+        long rows = Math.max(1, Math.min(n, maxScores / (b * heads * n)));
+        NDList parts = new NDList();
+        for (long start = 0; start < n; start += rows) {
+            NDArray qc = rows == n ? qh : qh.get(":, :, " + start + ":" + Math.min(n, start + rows));
+            parts.add(qc.matMul(kh).softmax(-1).matMul(vh)); // (B, heads, rows, d)
+        }
+        NDArray out = parts.size() == 1 ? parts.get(0) : NDArrays.concat(parts, 2);
+        return out.transpose(0, 2, 1, 3).reshape(b, n, c);
     }
 
     @Override
