@@ -24,7 +24,7 @@ import picocli.CommandLine.Spec;
         description = {
             "Builds AdcSR's starting weights from Stable Diffusion 2.1-base: the student initialisation (the UNet "
                 + "without time embedding and cross-attention, conv_in and conv_out widened by repetition, the first "
-                + "75% of channels kept), the pruned VAE decoder for Stage 1 (first 50% of channels) and the frozen "
+                + "75%% of channels kept), the pruned VAE decoder for Stage 1 (first 50%% of channels) and the frozen "
                 + "SD VAE encoder.",
             "",
             "Input: a diffusers model directory or the original single-file checkpoint (v2-1_512-ema-pruned"
