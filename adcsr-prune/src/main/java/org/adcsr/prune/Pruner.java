@@ -315,6 +315,11 @@ public final class Pruner {
                     e.addSuppressed(suppressed);
                 }
             }
+            if (e instanceof InternalError) {
+                // a fault in a memory-mapped read: the input shrank after it was opened
+                throw new BadInputException("an input file could not be read while writing (was it truncated or "
+                        + "replaced?): " + e.getMessage(), e);
+            }
             throw e;
         }
     }
@@ -326,6 +331,9 @@ public final class Pruner {
         }
         for (Output out : plan.outputs()) {
             Path target = dir.resolve(out.file());
+            if (Files.isDirectory(target)) {
+                throw BadInputException.of(target, "is a directory");
+            }
             if (!force && Files.exists(target)) {
                 throw BadInputException.of(target, "exists (use --force to replace it)");
             }
