@@ -22,19 +22,22 @@ import picocli.CommandLine.Spec;
 
 @Command(name = "adcsr-prune",
         description = {
-            "Builds AdcSR's starting weights from Stable Diffusion 2.1-base: the student initialisation (the UNet "
-                + "without time embedding and cross-attention, conv_in and conv_out widened by repetition, the first "
-                + "75%% of channels kept), the pruned VAE decoder for Stage 1 (first 50%% of channels) and the frozen "
-                + "SD VAE encoder.",
+            "Builds AdcSR's starting weights from Stable Diffusion 2.1-base.",
+            "",
+            "Writes the student initialisation (the UNet without time embedding and cross-attention, conv_in and "
+                + "conv_out widened by repetition, then the first 75%% of channels kept everywhere), the pruned VAE "
+                + "decoder for Stage 1 (first 50%% of channels) and the frozen SD VAE encoder.",
             "",
             "Input: a diffusers model directory or the original single-file checkpoint (v2-1_512-ema-pruned"
                 + ".safetensors or .ckpt) with --sd, or the two diffusers files with --unet and --vae (either alone "
-                + "writes only its outputs); fp32 or fp16. Output, in DIR: " + Pruner.UNET_FILE + " (keys unet.*), "
-                + Pruner.DECODER_FILE + " (decoder.*) and " + Pruner.ENCODER_FILE + " (encoder.*, quant_conv, "
-                + "post_quant_conv), all fp32, written all or nothing. Tensors are streamed one at a time.",
+                + "writes only its outputs); fp32 or fp16. Output, in DIR: " + Pruner.UNET_FILE + " (keys unet.<name>), "
+                + Pruner.DECODER_FILE + " (decoder.<name>) and " + Pruner.ENCODER_FILE + " (encoder.<name>, "
+                + "quant_conv, post_quant_conv), all fp32, written all or nothing. Tensors are streamed one at a "
+                + "time, so memory stays far below the input size.",
             "",
             "Example: adcsr-prune --sd stable-diffusion-2-1-base -o init --report layers.csv",
-            "Ablation (paper 50/50): adcsr-prune --sd sd21 -o init-50 --unet-keep 0.5"
+            "",
+            "Paper ablation 50/50: adcsr-prune --sd v2-1_512-ema-pruned.safetensors -o init-50 --unet-keep 0.5"
         })
 public class PruneCommand implements Callable<Integer> {
     @Mixin CommonOptions common;
