@@ -24,6 +24,14 @@ for run in 1 2; do
   printf 'run %d: wall %s, peak RSS %d MiB, input %d MiB (RSS/input %.2f)\n' "$run" "$wall" $((rss / 1024)) \
     $((in_bytes / 1048576)) "$(echo "$rss * 1024 / $in_bytes" | bc -l)"
 done
+# streaming: the same output with a Java heap far below the input size
+JAVA_OPTS=-Xmx400m /usr/bin/time -v bin/adcsr-prune --sd "$sd" -o "$out/small-heap" -q 2> "$out/time-small-heap.txt"
+printf 'with -Xmx400m: wall %s, peak RSS %d MiB\n' \
+  "$(grep 'Elapsed (wall clock)' "$out/time-small-heap.txt" | awk '{print $NF}')" \
+  $(($(grep 'Maximum resident set size' "$out/time-small-heap.txt" | awk '{print $NF}') / 1024))
+cmp -s "$out/run1/unet_init.safetensors" "$out/small-heap/unet_init.safetensors" \
+  && echo "unet_init.safetensors: identical with -Xmx400m"
+
 for f in unet_init.safetensors decoder_init.safetensors vae_encoder.safetensors; do
   cmp -s "$out/run1/$f" "$out/run2/$f" && echo "$f: byte-identical across runs" || { echo "$f: DIFFERS"; exit 1; }
 done
