@@ -14,11 +14,13 @@ import org.adcsr.cli.Progress;
 import org.adcsr.core.BadInputException;
 import org.adcsr.core.io.AtomicFiles;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.ITypeConverter;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
+import picocli.CommandLine.TypeConversionException;
 
 @Command(name = "adcsr-prune",
         description = {
@@ -122,13 +124,13 @@ public class PruneCommand implements Callable<Integer> {
         return ExitCodes.OK;
     }
 
-    static final class InitConverter implements picocli.CommandLine.ITypeConverter<Pruner.DecoderInit> {
+    static final class InitConverter implements ITypeConverter<Pruner.DecoderInit> {
         @Override
         public Pruner.DecoderInit convert(String value) {
             switch (value) {
                 case "slice": return Pruner.DecoderInit.SLICE;
                 case "random": return Pruner.DecoderInit.RANDOM;
-                default: throw new picocli.CommandLine.TypeConversionException(
+                default: throw new TypeConversionException(
                         "expected slice or random, got '" + value + "'");
             }
         }

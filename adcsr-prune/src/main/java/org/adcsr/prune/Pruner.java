@@ -10,8 +10,8 @@ import java.util.Arrays;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
-import java.util.SplittableRandom;
 import java.util.function.LongConsumer;
 import java.util.function.Supplier;
 import org.adcsr.core.BadInputException;
@@ -239,7 +239,7 @@ public final class Pruner {
             ordered.add(entries.get(key));
         }
         Map<String, String> meta = metadata(config, o);
-        meta.put("adcsr.decoder_init", o.decoderInit().name().toLowerCase(java.util.Locale.ROOT));
+        meta.put("adcsr.decoder_init", o.decoderInit().name().toLowerCase(Locale.ROOT));
         return new Output(DECODER_FILE, meta, ordered);
     }
 

@@ -1,5 +1,6 @@
 package org.adcsr.prune;
 
+import java.util.Arrays;
 import java.util.Map;
 import java.util.SplittableRandom;
 
@@ -19,7 +20,7 @@ final class RandomInit {
         String module = name.substring(0, name.lastIndexOf('.'));
         if (module.endsWith("norm") || module.endsWith("norm1") || module.endsWith("norm2")
                 || module.endsWith("norm_out")) {
-            java.util.Arrays.fill(v, bias ? 0f : 1f);
+            Arrays.fill(v, bias ? 0f : 1f);
             return v;
         }
         long[] w = all.get(module + ".weight");

@@ -10,6 +10,7 @@ import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
+import java.util.function.Predicate;
 import java.util.function.UnaryOperator;
 import org.adcsr.core.BadInputException;
 import org.adcsr.core.io.SafetensorsReader;
@@ -68,7 +69,9 @@ public final class SdInputs implements AutoCloseable {
             String outer = singleFilePrefix(s);
             in.unet = in.view(s, c, SdLayout.unet(c), "UNet", unetFilter(outer),
                     d -> outer + LdmNames.UNET_PREFIX + LdmNames.unet(d, c));
-            in.vae = in.view(s, c, SdLayout.vae(c), "VAE", n -> n.startsWith(outer + LdmNames.VAE_PREFIX),
+            // LDM Stage-1 checkpoints may also carry the training loss (LPIPS, discriminator): not the VAE's
+            in.vae = in.view(s, c, SdLayout.vae(c), "VAE", n -> n.startsWith(outer + LdmNames.VAE_PREFIX)
+                    && !n.startsWith(outer + LdmNames.VAE_PREFIX + "loss."),
                     d -> outer + LdmNames.VAE_PREFIX + LdmNames.vae(d, c));
             return in;
         } catch (RuntimeException e) {
@@ -109,7 +112,7 @@ public final class SdInputs implements AutoCloseable {
         }
     }
 
-    private static java.util.function.Predicate<String> unetFilter(String outer) {
+    private static Predicate<String> unetFilter(String outer) {
         return n -> n.startsWith(outer + LdmNames.UNET_PREFIX);
     }
 
@@ -201,7 +204,7 @@ public final class SdInputs implements AutoCloseable {
      * reason), then missing tensors, shape mismatches, non-float types and unexpected tensors among {@code owned}.
      */
     private MappedSource view(TensorSource s, SdConfig c, List<TensorInfo> expected, String what,
-            java.util.function.Predicate<String> owned, UnaryOperator<String> storedName) {
+            Predicate<String> owned, UnaryOperator<String> storedName) {
         MappedSource v = new MappedSource(s.path());
         List<String> missing = new ArrayList<>();
         List<String> mismatched = new ArrayList<>();
