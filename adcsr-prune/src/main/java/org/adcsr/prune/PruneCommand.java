@@ -55,9 +55,13 @@ public class PruneCommand implements Callable<Integer> {
     @Option(names = "--vae", paramLabel = "FILE", description = "The diffusers VAE file (instead of --sd).")
     Path vae;
 
-    @Option(names = {"-o", "--output"}, paramLabel = "DIR", required = true,
-            description = "Output directory (created if needed).")
+    @Option(names = {"-o", "--output"}, paramLabel = "DIR",
+            description = "Output directory (created if needed); required unless --dry-run.")
     Path output;
+
+    @Option(names = "--dry-run",
+            description = "Check the inputs and plan every tensor (and write --report), but write no weights.")
+    boolean dryRun;
 
     @Option(names = "--unet-keep", paramLabel = "R", defaultValue = "0.75",
             description = "Fraction of UNet channels kept (default: ${DEFAULT-VALUE}; paper ablations 0.5, 1.0).")
@@ -93,6 +97,9 @@ public class PruneCommand implements Callable<Integer> {
         if ((sd == null) == (unet == null && vae == null)) {
             throw new ParameterException(spec.commandLine(), "give either --sd PATH or --unet FILE and/or --vae FILE");
         }
+        if (output == null && !dryRun) {
+            throw new ParameterException(spec.commandLine(), "Missing required option: '--output=DIR'");
+        }
         PrintWriter err = spec.commandLine().getErr();
         Pruner.Options options = new Pruner.Options(unetKeep, decoderKeep, decoderInit, common.seed());
         boolean toStdout = report != null && report.toString().equals("-");
@@ -101,10 +108,12 @@ public class PruneCommand implements Callable<Integer> {
         }
         try (SdInputs in = sd != null ? SdInputs.openModel(sd, config) : SdInputs.openFiles(unet, vae, config)) {
             Pruner.Plan plan = Pruner.plan(in, config, options);
-            Pruner.checkTargets(plan, output, force);
-            try (Progress progress = Progress.of(common, err, "tensors")) {
-                int total = plan.tensors();
-                Pruner.write(plan, output, force, n -> progress.update(n, total));
+            if (!dryRun) {
+                Pruner.checkTargets(plan, output, force);
+                try (Progress progress = Progress.of(common, err, "tensors")) {
+                    int total = plan.tensors();
+                    Pruner.write(plan, output, force, n -> progress.update(n, total));
+                }
             }
             String csv = report == null ? null : LayerReport.csv(plan.rows());
             if (toStdout) {
@@ -115,8 +124,9 @@ public class PruneCommand implements Callable<Integer> {
             }
             if (common.verbosity() >= 0) {
                 for (Pruner.Output o : plan.outputs()) {
-                    err.printf(Locale.ROOT, "adcsr-prune: wrote %s: %d tensors, %,d parameters%n",
-                            output.resolve(o.file()), o.entries().size(), o.parameters());
+                    err.printf(Locale.ROOT, "adcsr-prune: %s %s: %d tensors, %,d parameters%n",
+                            dryRun ? "would write" : "wrote", output == null ? o.file() : output.resolve(o.file()),
+                            o.entries().size(), o.parameters());
                 }
                 err.flush();
             }

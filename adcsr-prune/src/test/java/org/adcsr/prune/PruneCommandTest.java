@@ -313,6 +313,17 @@ class PruneCommandTest {
         }
     }
 
+    @Test
+    void dryRunChecksAndReportsButWritesNothing() throws IOException {
+        Path model = diffusersModel(DType.F32);
+        Run r = run("--sd", model.toString(), "--dry-run", "--report", "-");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("unet,,,total,"), r.out());
+        assertTrue(r.err().contains("would write " + Pruner.UNET_FILE), r.err());
+        assertEquals(List.of("model-F32"), list(dir));
+        assertEquals(2, run("--sd", model.toString()).code());
+    }
+
     static List<String> list(Path d) throws IOException {
         try (var s = Files.list(d)) {
             return s.map(p -> p.getFileName().toString()).sorted().toList();
