@@ -1,0 +1,294 @@
+package org.adcsr.prune;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.function.Predicate;
+import java.util.function.UnaryOperator;
+import org.adcsr.core.BadInputException;
+import org.adcsr.core.io.SafetensorsReader;
+import org.adcsr.core.io.TensorInfo;
+import org.adcsr.core.io.TensorSource;
+import org.adcsr.core.io.torch.TorchCheckpoint;
+
+/**
+ * The SD UNet and VAE to prune, opened from a diffusers model directory, from the two diffusers files, or from one
+ * original single-file checkpoint, and shown in diffusers names ({@link SdLayout}). Opening checks every tensor's
+ * presence, shape and type (no data is read), so that bad input fails before anything is written.
+ */
+public final class SdInputs implements AutoCloseable {
+    private static final int LISTED = 6;
+    static final String UNET_FILE = "unet";
+    static final String VAE_FILE = "vae";
+
+    private final List<AutoCloseable> open = new ArrayList<>();
+    private MappedSource unet;
+    private MappedSource vae;
+
+    private SdInputs() {
+    }
+
+    /** The UNet in diffusers names, or null when none was given. */
+    public TensorSource unet() {
+        return unet;
+    }
+
+    /** The VAE in diffusers names, or null when none was given. */
+    public TensorSource vae() {
+        return vae;
+    }
+
+    /** The name under which {@code name} is stored in the UNet's file. */
+    String unetOrigin(String name) {
+        return unet.origin(name);
+    }
+
+    String vaeOrigin(String name) {
+        return vae.origin(name);
+    }
+
+    /**
+     * A diffusers model directory ({@code unet/} and {@code vae/} each holding {@code diffusion_pytorch_model
+     * [.fp16].safetensors} or {@code .bin}) or a single-file checkpoint ({@code .safetensors} or {@code .ckpt}, LDM
+     * names).
+     */
+    public static SdInputs openModel(Path model, SdConfig c) {
+        if (Files.isDirectory(model)) {
+            return openFiles(weightsIn(model, UNET_FILE), weightsIn(model, VAE_FILE), c);
+        }
+        SdInputs in = new SdInputs();
+        try {
+            TensorSource s = in.openFile(model);
+            String outer = singleFilePrefix(s);
+            in.unet = in.view(s, c, SdLayout.unet(c), "UNet", unetFilter(outer),
+                    d -> outer + LdmNames.UNET_PREFIX + LdmNames.unet(d, c));
+            // LDM Stage-1 checkpoints may also carry the training loss (LPIPS, discriminator): not the VAE's
+            in.vae = in.view(s, c, SdLayout.vae(c), "VAE", n -> n.startsWith(outer + LdmNames.VAE_PREFIX)
+                    && !n.startsWith(outer + LdmNames.VAE_PREFIX + "loss."),
+                    d -> outer + LdmNames.VAE_PREFIX + LdmNames.vae(d, c));
+            return in;
+        } catch (RuntimeException e) {
+            in.close();
+            throw e;
+        }
+    }
+
+    /** The two diffusers files; either may be null (then only the outputs of the other are made). */
+    public static SdInputs openFiles(Path unetFile, Path vaeFile, SdConfig c) {
+        SdInputs in = new SdInputs();
+        try {
+            if (unetFile != null) {
+                TensorSource s = in.openFile(unetFile);
+                if (anyStartsWith(s, "encoder.", "decoder.")) {
+                    throw BadInputException.of(unetFile, "holds VAE tensors (encoder.*, decoder.*), not a UNet; "
+                            + "pass it as the VAE");
+                }
+                rejectSingleFile(s, "UNet");
+                in.unet = in.view(s, c, SdLayout.unet(c), "UNet", n -> true, UnaryOperator.identity());
+            }
+            if (vaeFile != null) {
+                TensorSource s = in.openFile(vaeFile);
+                if (s.contains("conv_in.weight") || anyStartsWith(s, "down_blocks.", "up_blocks.")) {
+                    throw BadInputException.of(vaeFile, "holds UNet tensors (conv_in, down_blocks.*), not a VAE; "
+                            + "pass it as the UNet");
+                }
+                rejectSingleFile(s, "VAE");
+                in.vae = in.view(s, c, SdLayout.vae(c), "VAE", n -> true, d -> {
+                    String old = LdmNames.oldDiffusersVae(d);
+                    return old != null && !s.contains(d) && s.contains(old) ? old : d;
+                });
+            }
+            return in;
+        } catch (RuntimeException e) {
+            in.close();
+            throw e;
+        }
+    }
+
+    private static Predicate<String> unetFilter(String outer) {
+        return n -> n.startsWith(outer + LdmNames.UNET_PREFIX);
+    }
+
+    private static Path weightsIn(Path dir, String part) {
+        Path sub = dir.resolve(part);
+        if (!Files.isDirectory(sub)) {
+            throw BadInputException.of(dir, "not a diffusers model directory: no " + part + "/ folder");
+        }
+        for (String name : new String[] {"diffusion_pytorch_model.safetensors",
+            "diffusion_pytorch_model.fp16.safetensors", "diffusion_pytorch_model.bin",
+            "diffusion_pytorch_model.fp16.bin"}) {
+            if (Files.isRegularFile(sub.resolve(name))) {
+                return sub.resolve(name);
+            }
+        }
+        throw BadInputException.of(sub, "holds no diffusion_pytorch_model[.fp16].safetensors (or .bin)");
+    }
+
+    /** Opens a safetensors file or a torch.save zip, told apart by the first bytes. */
+    private TensorSource openFile(Path file) {
+        byte[] head = new byte[9];
+        int n;
+        try (InputStream s = Files.newInputStream(file)) {
+            n = s.readNBytes(head, 0, head.length);
+        } catch (NoSuchFileException e) {
+            throw BadInputException.of(file, "no such file");
+        } catch (IOException e) {
+            throw BadInputException.of(file, "cannot read (" + e.getMessage() + ")", e);
+        }
+        if (n >= 4 && head[0] == 'P' && head[1] == 'K' && head[2] == 3 && head[3] == 4) {
+            TorchCheckpoint ckpt = TorchCheckpoint.open(file);
+            open.add(ckpt);
+            return ckpt.tensors();
+        }
+        if (n < 9) {
+            throw BadInputException.of(file, "truncated: " + n + " bytes, neither a safetensors file nor a PyTorch"
+                    + " checkpoint");
+        }
+        SafetensorsReader r = SafetensorsReader.open(file);
+        open.add(r);
+        return r;
+    }
+
+    /**
+     * The part of the names before {@code model.diffusion_model.} ({@code ""} or {@code state_dict.}) in a single
+     * file; fails with a hint when the file is something else.
+     */
+    private static String singleFilePrefix(TensorSource s) {
+        for (String n : s.names()) {
+            int i = n.indexOf(LdmNames.UNET_PREFIX);
+            if (i >= 0 && (i == 0 || n.charAt(i - 1) == '.') && n.startsWith("input_blocks.", i + LdmNames.UNET_PREFIX.length())) {
+                return n.substring(0, i);
+            }
+        }
+        if (s.contains("conv_in.weight") || anyStartsWith(s, "down_blocks.")) {
+            throw BadInputException.of(s.path(), "is a diffusers UNet file, not a single-file checkpoint; give the "
+                    + "model directory, or this file as the UNet and the VAE file with it");
+        }
+        if (anyStartsWith(s, "encoder.", "decoder.")) {
+            throw BadInputException.of(s.path(), "is a VAE file, not a single-file checkpoint; give it as the VAE "
+                    + "with the UNet file");
+        }
+        throw BadInputException.of(s.path(), "not an SD checkpoint: no " + LdmNames.UNET_PREFIX + "input_blocks.*"
+                + " tensors");
+    }
+
+    private static void rejectSingleFile(TensorSource s, String what) {
+        for (String n : s.names()) {
+            if (n.contains(LdmNames.UNET_PREFIX) || n.contains(LdmNames.VAE_PREFIX)) {
+                throw BadInputException.of(s.path(), "is a single-file SD checkpoint (LDM names), not a diffusers "
+                        + what + " file; give it as the model instead");
+            }
+        }
+    }
+
+    private static boolean anyStartsWith(TensorSource s, String... prefixes) {
+        for (String n : s.names()) {
+            for (String p : prefixes) {
+                if (n.startsWith(p)) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    /**
+     * Maps every expected tensor to its stored name and checks everything at once: SD variants first (a one-line
+     * reason), then missing tensors, shape mismatches, non-float types and unexpected tensors among {@code owned}.
+     */
+    private MappedSource view(TensorSource s, SdConfig c, List<TensorInfo> expected, String what,
+            Predicate<String> owned, UnaryOperator<String> storedName) {
+        MappedSource v = new MappedSource(s.path());
+        List<String> missing = new ArrayList<>();
+        List<String> mismatched = new ArrayList<>();
+        Set<String> used = new HashSet<>();
+        for (TensorInfo t : expected) {
+            String stored = storedName.apply(t.name());
+            TensorInfo got = s.info(stored);
+            String label = stored.equals(t.name()) ? stored : stored + " (" + t.name() + ")";
+            if (got == null) {
+                missing.add(label);
+                continue;
+            }
+            used.add(stored);
+            long[] shape = got.shape();
+            if (squeezes(shape, t.shape())) {
+                shape = t.shape();
+            }
+            if (!Arrays.equals(shape, t.shape())) {
+                mismatched.add(label + " " + got.shapeString() + " (" + c.name() + ": " + t.shapeString() + ")");
+            } else if (!got.dtype().isFloating()) {
+                mismatched.add(label + " has type " + got.dtype());
+            }
+            v.put(t.name(), s, stored, shape);
+        }
+        if (what.equals("UNet")) {
+            diagnoseUnet(v, c);
+        }
+        List<String> unexpected = new ArrayList<>();
+        for (String n : s.names()) {
+            if (owned.test(n) && !used.contains(n)) {
+                unexpected.add(n);
+            }
+        }
+        if (!missing.isEmpty() || !mismatched.isEmpty() || !unexpected.isEmpty()) {
+            List<String> parts = new ArrayList<>();
+            describe(parts, missing, "missing tensor", "missing tensors");
+            describe(parts, mismatched, "shape mismatch", "shape mismatches");
+            describe(parts, unexpected, "unexpected tensor", "unexpected tensors");
+            throw BadInputException.of(s.path(), "not an " + c.name() + " " + what + ": " + String.join("; ", parts));
+        }
+        return v;
+    }
+
+    /** Names the SD variant when it is clearly another one, instead of listing hundreds of shape mismatches. */
+    private static void diagnoseUnet(MappedSource v, SdConfig c) {
+        String k = "down_blocks.0.attentions.0.transformer_blocks.0.attn2.to_k.weight";
+        TensorInfo t = v.info(k);
+        if (t != null && t.shape().length == 2 && t.shape()[1] != c.crossAttentionDim()) {
+            long w = t.shape()[1];
+            String which = w == 768 ? " (SD1.x)" : w == 2048 ? " (SDXL)" : "";
+            throw BadInputException.of(v.path(), "cross-attention width " + w + which + " is not supported: only "
+                    + c.name() + " (cross-attention " + c.crossAttentionDim() + ") can be pruned to AdcSR");
+        }
+        TensorInfo in = v.info("conv_in.weight");
+        if (in != null && in.shape().length == 4 && in.shape()[1] != c.latentChannels()) {
+            throw BadInputException.of(v.path(), "conv_in takes " + in.shape()[1] + " channels (an inpainting or "
+                    + "upscaler UNet?); only " + c.name() + " with " + c.latentChannels() + " is supported");
+        }
+    }
+
+    /** {@code [a, b, 1, 1]} stored for an expected {@code [a, b]}: LDM's 1×1 conv attention projections. */
+    private static boolean squeezes(long[] stored, long[] expected) {
+        return expected.length == 2 && stored.length == 4 && stored[2] == 1 && stored[3] == 1
+                && stored[0] == expected[0] && stored[1] == expected[1];
+    }
+
+    private static void describe(List<String> parts, List<String> names, String one, String many) {
+        if (names.isEmpty()) {
+            return;
+        }
+        String list = String.join(", ", names.subList(0, Math.min(LISTED, names.size())));
+        String more = names.size() > LISTED ? ", and " + (names.size() - LISTED) + " more" : "";
+        parts.add(names.size() + " " + (names.size() == 1 ? one : many) + ": " + list + more);
+    }
+
+    @Override
+    public void close() {
+        for (AutoCloseable c : open) {
+            try {
+                c.close();
+            } catch (Exception ignored) {
+                // read-only files
+            }
+        }
+        open.clear();
+    }
+}
