@@ -15,7 +15,9 @@ import java.util.function.UnaryOperator;
 import org.adcsr.core.BadInputException;
 import org.adcsr.core.io.SafetensorsReader;
 import org.adcsr.core.io.TensorInfo;
+import org.adcsr.core.io.RenamedTensorSource;
 import org.adcsr.core.io.TensorSource;
+import org.adcsr.core.model.KeyCheck;
 import org.adcsr.core.io.torch.TorchCheckpoint;
 
 /**
@@ -24,13 +26,12 @@ import org.adcsr.core.io.torch.TorchCheckpoint;
  * presence, shape and type (no data is read), so that bad input fails before anything is written.
  */
 public final class SdInputs implements AutoCloseable {
-    private static final int LISTED = 6;
     static final String UNET_FILE = "unet";
     static final String VAE_FILE = "vae";
 
     private final List<AutoCloseable> open = new ArrayList<>();
-    private MappedSource unet;
-    private MappedSource vae;
+    private RenamedTensorSource unet;
+    private RenamedTensorSource vae;
 
     private SdInputs() {
     }
@@ -203,9 +204,9 @@ public final class SdInputs implements AutoCloseable {
      * Maps every expected tensor to its stored name and checks everything at once: SD variants first (a one-line
      * reason), then missing tensors, shape mismatches, non-float types and unexpected tensors among {@code owned}.
      */
-    private MappedSource view(TensorSource s, SdConfig c, List<TensorInfo> expected, String what,
+    private RenamedTensorSource view(TensorSource s, SdConfig c, List<TensorInfo> expected, String what,
             Predicate<String> owned, UnaryOperator<String> storedName) {
-        MappedSource v = new MappedSource(s.path());
+        RenamedTensorSource v = new RenamedTensorSource(s.path());
         List<String> missing = new ArrayList<>();
         List<String> mismatched = new ArrayList<>();
         Set<String> used = new HashSet<>();
@@ -240,16 +241,16 @@ public final class SdInputs implements AutoCloseable {
         }
         if (!missing.isEmpty() || !mismatched.isEmpty() || !unexpected.isEmpty()) {
             List<String> parts = new ArrayList<>();
-            describe(parts, missing, "missing tensor", "missing tensors");
-            describe(parts, mismatched, "shape mismatch", "shape mismatches");
-            describe(parts, unexpected, "unexpected tensor", "unexpected tensors");
+            KeyCheck.describe(parts, missing, "missing tensor", "missing tensors");
+            KeyCheck.describe(parts, mismatched, "shape mismatch", "shape mismatches");
+            KeyCheck.describe(parts, unexpected, "unexpected tensor", "unexpected tensors");
             throw BadInputException.of(s.path(), "not an " + c.name() + " " + what + ": " + String.join("; ", parts));
         }
         return v;
     }
 
     /** Names the SD variant when it is clearly another one, instead of listing hundreds of shape mismatches. */
-    private static void diagnoseUnet(MappedSource v, SdConfig c) {
+    private static void diagnoseUnet(RenamedTensorSource v, SdConfig c) {
         String k = "down_blocks.0.attentions.0.transformer_blocks.0.attn2.to_k.weight";
         TensorInfo t = v.info(k);
         if (t != null && t.shape().length == 2 && t.shape()[1] != c.crossAttentionDim()) {
@@ -269,15 +270,6 @@ public final class SdInputs implements AutoCloseable {
     private static boolean squeezes(long[] stored, long[] expected) {
         return expected.length == 2 && stored.length == 4 && stored[2] == 1 && stored[3] == 1
                 && stored[0] == expected[0] && stored[1] == expected[1];
-    }
-
-    private static void describe(List<String> parts, List<String> names, String one, String many) {
-        if (names.isEmpty()) {
-            return;
-        }
-        String list = String.join(", ", names.subList(0, Math.min(LISTED, names.size())));
-        String more = names.size() > LISTED ? ", and " + (names.size() - LISTED) + " more" : "";
-        parts.add(names.size() + " " + (names.size() == 1 ? one : many) + ": " + list + more);
     }
 
     @Override

@@ -8,10 +8,12 @@ import java.util.Map;
 
 /**
  * A view that gathers tensors from one or more sources under new names (the boundary where a foreign checkpoint
- * layout is mapped to ours). Closing the view closes nothing; the caller owns the sources.
+ * layout is mapped to ours), optionally under another shape of the same element count (LDM's 1×1 conv attention
+ * weights {@code [C, C, 1, 1]} shown as Linear {@code [C, C]}: the C-order data is the same). Closing the view closes
+ * nothing; the caller owns the sources.
  */
 public final class RenamedTensorSource implements TensorSource {
-    private record Ref(TensorSource source, String name) {
+    private record Ref(TensorSource source, String name, long[] shape) {
     }
 
     private final Path path;
@@ -24,14 +26,20 @@ public final class RenamedTensorSource implements TensorSource {
 
     /** Adds {@code source[name]} as {@code newName}; a later put of the same new name replaces the earlier. */
     public RenamedTensorSource put(String newName, TensorSource source, String name) {
-        refs.put(newName, new Ref(source, name));
+        refs.put(newName, new Ref(source, name, null));
         return this;
     }
 
-    /** The source and name behind a new name, as {@code file: name}, for messages. */
+    /** As {@link #put(String, TensorSource, String)}, shown with {@code shape} (same element count, C order). */
+    public RenamedTensorSource put(String newName, TensorSource source, String name, long[] shape) {
+        refs.put(newName, new Ref(source, name, shape.clone()));
+        return this;
+    }
+
+    /** The stored name behind a new name, or null. */
     public String origin(String newName) {
         Ref r = refs.get(newName);
-        return r == null ? null : r.source.path() + ": " + r.name;
+        return r == null ? null : r.name;
     }
 
     @Override
@@ -51,7 +59,7 @@ public final class RenamedTensorSource implements TensorSource {
             return null;
         }
         TensorInfo i = r.source.info(r.name);
-        return new TensorInfo(name, i.dtype(), i.shape());
+        return new TensorInfo(name, i.dtype(), r.shape == null ? i.shape() : r.shape);
     }
 
     @Override

@@ -54,7 +54,8 @@ public final class KeyCheck {
         throw BadInputException.of(source.path(), "does not fit the model: " + String.join("; ", parts));
     }
 
-    private static void describe(List<String> parts, List<String> names, String one, String many) {
+    /** Adds {@code "N things: a, b, c, and M more"} to {@code parts} when {@code names} is not empty. */
+    public static void describe(List<String> parts, List<String> names, String one, String many) {
         if (names.isEmpty()) {
             return;
         }
