@@ -125,20 +125,23 @@ public final class AdcsrModel implements AutoCloseable {
      * freed before returning.
      */
     public NDArray forward(NDArray lr) {
-        checkInput(lr);
-        try (NDScope scope = new NDScope()) {
-            NDArray y = AdcsrNetwork.forward(ops, config, lr);
-            NDScope.unregister(y);
-            y.attach(lr.getManager());
-            return y;
-        }
+        return run(lr, AdcsrNetwork::forward);
     }
 
     /** The trained student (UNet, connector, decoder mid block): {@code [B, mid width, H/2, W/2]}. */
     public NDArray student(NDArray lr) {
+        return run(lr, AdcsrNetwork::student);
+    }
+
+    private interface Part {
+        NDArray apply(Ops<NDArray> ops, AdcsrConfig config, NDArray lr);
+    }
+
+    /** Runs part of the network, freeing everything but its result, which joins the input's manager. */
+    private NDArray run(NDArray lr, Part part) {
         checkInput(lr);
         try (NDScope scope = new NDScope()) {
-            NDArray y = AdcsrNetwork.student(ops, config, lr);
+            NDArray y = part.apply(ops, config, lr);
             NDScope.unregister(y);
             y.attach(lr.getManager());
             return y;
