@@ -79,6 +79,19 @@ class UpscalerTest {
     }
 
     @Test
+    void tinyAndThinImagesWork() {
+        for (int[] wh : new int[][] {{1, 1}, {1, 17}, {33, 2}}) {
+            Image in = random(wh[0], wh[1], 3, 255, wh[0] * 100 + wh[1]);
+            Image out = run(new Nearest(), in, 32, 16, ColorCorrection.ADAIN);
+            assertEquals(4 * wh[0], out.width());
+            assertEquals(4 * wh[1], out.height());
+            for (float v : out.data()) {
+                assertTrue(v >= 0 && v <= 255);
+            }
+        }
+    }
+
+    @Test
     void flatImagesGiveNoNaN() {
         Image flat = Image.blank(16, 16, 3, 255);
         java.util.Arrays.fill(flat.data(), 77);
