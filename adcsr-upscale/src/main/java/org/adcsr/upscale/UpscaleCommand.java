@@ -77,7 +77,7 @@ public class UpscaleCommand implements Callable<Integer> {
                     + "(default: ${DEFAULT-VALUE}). A named output file takes the format of its extension.")
     String format;
 
-    @Option(names = "--overwrite", description = "Replace existing outputs (default: skip them).")
+    @Option(names = {"--overwrite", "--force"}, description = "Replace existing outputs (default: skip them).")
     boolean overwrite;
 
     @Option(names = "--tile", paramLabel = "N", defaultValue = "128",
