@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Benchmarks of adcsr-upscale (issue: speed, memory, seams). Run from anywhere after the build
-# (mvn -B -DskipTests package); takes about 30 minutes on 2 cores; writes into bench/out/.
+# Benchmarks of adcsr-upscale: speed, seams, memory. Run from anywhere after the build (mvn -B -DskipTests package):
+#   bench/upscale.sh [speed|seams|memory|all]     (default all; about 35 minutes on 2 quiet cores)
+# Writes into bench/out/ (the random-weight model is made once, 1.8 GB).
 # Needs ImageMagick (apt-get install imagemagick) and the photos of ../shared/reference/PHOTOS.md
 # (apt-get install lomiri-wallpapers-16.04). All weights are random: speed and memory do not depend on them.
 set -euo pipefail
@@ -11,14 +12,16 @@ mkdir -p "$out"
 photo=/usr/share/backgrounds/aitzgorri_by_Aitzol_Berasategi.jpg   # CC-BY-4.0, 3088x2056
 threads="${THREADS:-2}"
 
-echo "== speed: full config, 128x128 -> 512x512, fp32, $threads threads (vs a plain 3x3 conv stack, same run)"
+part="${1:-all}"
 weights="$out/paper-random.safetensors"
-if [ -f "$weights" ]; then
-  java -cp 'lib/*' bench/UpscaleBench.java "$threads" 2>/dev/null
-else
-  java -cp 'lib/*' bench/UpscaleBench.java "$threads" "$weights" 2>/dev/null
+[ -f "$weights" ] || java -cp 'lib/*' bench/UpscaleBench.java "$threads" "$weights" 2>/dev/null > /dev/null
+
+if [ "$part" = speed ] || [ "$part" = all ]; then
+echo "== speed: full config, 128x128 -> 512x512, fp32, $threads threads (vs a plain 3x3 conv stack, same run)"
+java -cp 'lib/*' bench/UpscaleBench.java "$threads" 2>/dev/null
 fi
 
+if [ "$part" = seams ] || [ "$part" = all ]; then
 echo "== seams: a real photo, LR 256x256 (area-downscaled crop), tile 128, overlap 32"
 convert "$photo" -crop 1024x1024+1024+512 +repage -filter box -resize 256x256 "$out/seam-lr.png"
 bin/adcsr-upscale -q --threads "$threads" --weights "$weights" --tile 128 --overlap 32 --overwrite \
@@ -28,9 +31,12 @@ echo "   (no-overlap control, tile 128, overlap 0:)"
 bin/adcsr-upscale -q --threads "$threads" --weights "$weights" --tile 128 --overlap 0 --overwrite \
   "$out/seam-lr.png" -o "$out/seam-sr-nooverlap.png"
 java -cp 'lib/*' bench/SeamMeasure.java "$out/seam-sr-nooverlap.png" 256 256 128 0
+fi
 
+if [ "$part" = memory ] || [ "$part" = all ]; then
 echo "== memory: LR 1024x1024 -> 4096x4096 in tiles (128, overlap 32): peak RSS must stay under 6 GB"
 convert "$photo" -crop 2048x2048+512+0 +repage -filter box -resize 1024x1024 "$out/big-lr.png"
 bin/adcsr-upscale -q --threads "$threads" --weights "$weights" --overwrite --report "$out/big.csv" \
   "$out/big-lr.png" -o "$out/big-sr.png"
 cat "$out/big.csv"
+fi

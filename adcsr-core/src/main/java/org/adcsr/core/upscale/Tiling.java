@@ -5,7 +5,7 @@ import java.util.List;
 
 /**
  * Tile geometry and blending weights. Tiles cover the (padded) LR image; neighbouring tiles overlap, and their
- * outputs are blended with weights that ramp linearly from 0 to 1 across the overlap, so no seam shows.
+ * outputs are blended with weights that fade from 0 to 1 across the overlap, so no seam shows.
  */
 public final class Tiling {
     private Tiling() {
@@ -49,23 +49,32 @@ public final class Tiling {
     }
 
     /**
-     * Blending weights along one axis of a tile's output: {@code length} samples; a linear ramp over the first
-     * {@code ramp} samples when the tile has a neighbour before it, and over the last {@code ramp} when it has one
-     * after it; 1 elsewhere. Weights are positive everywhere.
+     * Blending weights along one axis of a tile's output: {@code length} samples, 1 in the middle. Where the tile has
+     * a neighbour before it (and likewise after it), the first {@code ramp} samples fade in: the outer quarter, where
+     * zero padding at the tile edge disturbs the network's output, gets (almost) no weight, and the rest rises along
+     * a smoothstep curve, whose slope is continuous, to 1. Weights are positive everywhere.
      */
     public static float[] weights(int length, int ramp, boolean before, boolean after) {
         float[] w = new float[length];
+        int margin = ramp / 4;
         for (int i = 0; i < length; i++) {
             float v = 1f;
             if (before && i < ramp) {
-                v = Math.min(v, (i + 0.5f) / ramp);
+                v = Math.min(v, fade(i, margin, ramp));
             }
             if (after && length - 1 - i < ramp) {
-                v = Math.min(v, (length - i - 0.5f) / ramp);
+                v = Math.min(v, fade(length - 1 - i, margin, ramp));
             }
             w[i] = v;
         }
         return w;
+    }
+
+    /** Weight at distance {@code i} from a tile edge: ~0 within {@code margin}, smoothstep up to 1 at {@code ramp}. */
+    private static float fade(int i, int margin, int ramp) {
+        float t = (i + 0.5f - margin) / (ramp - margin);
+        t = Math.max(0f, Math.min(1f, t));
+        return Math.max(1e-4f, t * t * (3 - 2 * t));
     }
 
     /**

@@ -15,7 +15,7 @@ import org.adcsr.core.model.AdcsrModel;
  * <ul>
  *   <li>sizes that are not multiples of 16 are reflect-padded at the bottom and right and cropped back
  *       (extension; the official code fails on them);</li>
- *   <li>images larger than a tile run tile by tile with overlapping tiles blended by linear ramps (extension);</li>
+ *   <li>images larger than a tile run tile by tile with overlapping tiles blended by smooth fades that skip the tiles' outer edges (extension);</li>
  *   <li>the colour fix runs once on the assembled image with whole-image statistics (as the official code, which
  *       has no tiles);</li>
  *   <li>gray images run as RGB and are written back as gray (ITU-R 601 luma, as PIL's "L"); alpha is upscaled
