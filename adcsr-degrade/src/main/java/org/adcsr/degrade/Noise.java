@@ -52,9 +52,10 @@ public final class Noise {
                 y[i] = Planes.quantize(l);
             }
             float vals = levels(y);
+            Rng.PoissonParams[] params = params(vals);
             float[] noise = new float[plane];
             for (int i = 0; i < plane; i++) {
-                float p = (float) rng.poisson(y[i] * vals);
+                float p = (float) rng.poisson(params[Math.round(y[i] * 255f)]);
                 noise[i] = (p / vals - y[i]) * sc;
             }
             for (int ch = 0; ch < 3; ch++) {
@@ -68,12 +69,22 @@ public final class Noise {
                 iq[i] = Planes.quantize(img.d[i]);
             }
             float vals = levels(iq);
+            Rng.PoissonParams[] params = params(vals);
             for (int i = 0; i < iq.length; i++) {
-                float p = (float) rng.poisson(iq[i] * vals);
+                float p = (float) rng.poisson(params[Math.round(iq[i] * 255f)]);
                 out.d[i] = img.d[i] + (p / vals - iq[i]) * sc;
             }
         }
         return out.clamp01();
+    }
+
+    /** Poisson constants for the 256 possible means (k/255)·vals, computed exactly as the per-pixel product. */
+    private static Rng.PoissonParams[] params(float vals) {
+        Rng.PoissonParams[] p = new Rng.PoissonParams[256];
+        for (int k = 0; k < 256; k++) {
+            p[k] = new Rng.PoissonParams((k / 255f) * vals);
+        }
+        return p;
     }
 
     /** 2^⌈log2(number of distinct values)⌉ of values that are multiples of 1/255. */

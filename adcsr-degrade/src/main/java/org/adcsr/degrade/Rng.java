@@ -93,46 +93,85 @@ public final class Rng {
 
     /** A Poisson variate with mean {@code lambda} ≥ 0. */
     public long poisson(double lambda) {
+        return poisson(new PoissonParams(lambda));
+    }
+
+    /**
+     * The per-λ constants of {@link #poisson(double)}, computed once: the noise draws millions of variates from only
+     * 256 distinct means.
+     */
+    public static final class PoissonParams {
+        final double lambda;
+        final double limit;
+        final double loglam;
+        final double b;
+        final double a;
+        final double logInvalpha;
+        final double vr;
+
+        public PoissonParams(double lambda) {
+            this.lambda = lambda;
+            this.limit = Math.exp(-lambda);
+            double slam = Math.sqrt(lambda);
+            this.loglam = Math.log(lambda);
+            this.b = 0.931 + 2.53 * slam;
+            this.a = -0.059 + 0.02483 * b;
+            this.logInvalpha = Math.log(1.1239 + 1.1328 / (b - 3.4));
+            this.vr = 0.9277 - 3.6224 / (b - 2);
+        }
+    }
+
+    /** A Poisson variate: Knuth's product method for λ &lt; 10, PTRS for λ ≥ 10. */
+    public long poisson(PoissonParams pp) {
+        double lambda = pp.lambda;
         if (!(lambda > 0)) {
             return 0;
         }
         if (lambda < 10) {
-            double limit = Math.exp(-lambda);
             double p = nextDouble();
             long k = 0;
-            while (p > limit) {
+            while (p > pp.limit) {
                 p *= nextDouble();
                 k++;
             }
             return k;
         }
         // PTRS: W. Hörmann, "The transformed rejection method for generating Poisson random variables" (1993)
-        double slam = Math.sqrt(lambda);
-        double loglam = Math.log(lambda);
-        double b = 0.931 + 2.53 * slam;
-        double a = -0.059 + 0.02483 * b;
-        double invalpha = 1.1239 + 1.1328 / (b - 3.4);
-        double vr = 0.9277 - 3.6224 / (b - 2);
+        double a = pp.a;
+        double b = pp.b;
         while (true) {
             double u = nextDouble() - 0.5;
             double v = nextDouble();
             double us = 0.5 - Math.abs(u);
             long k = (long) Math.floor((2 * a / us + b) * u + lambda + 0.43);
-            if (us >= 0.07 && v <= vr) {
+            if (us >= 0.07 && v <= pp.vr) {
                 return k;
             }
             if (k < 0 || (us < 0.013 && v > us)) {
                 continue;
             }
-            if (Math.log(v) + Math.log(invalpha) - Math.log(a / (us * us) + b)
-                    <= -lambda + k * loglam - logFactorial(k)) {
+            if (Math.log(v) + pp.logInvalpha - Math.log(a / (us * us) + b)
+                    <= -lambda + k * pp.loglam - logFactorial(k)) {
                 return k;
             }
         }
     }
 
-    /** ln(k!) exactly summed for small k, Stirling's series beyond. */
+    private static final double[] LOG_FACTORIAL = new double[1024];
+
+    static {
+        for (int k = 0; k < LOG_FACTORIAL.length; k++) {
+            LOG_FACTORIAL[k] = computeLogFactorial(k);
+        }
+    }
+
+    /** ln(k!), tabulated for k &lt; 1024. */
     static double logFactorial(long k) {
+        return k < LOG_FACTORIAL.length ? LOG_FACTORIAL[(int) k] : computeLogFactorial(k);
+    }
+
+    /** ln(k!) exactly summed for small k, Stirling's series beyond. */
+    private static double computeLogFactorial(long k) {
         if (k < 20) {
             double s = 0;
             for (long i = 2; i <= k; i++) {
