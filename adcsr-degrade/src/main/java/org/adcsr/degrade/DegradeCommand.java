@@ -96,6 +96,12 @@ public class DegradeCommand implements Callable<Integer> {
                     + " baseline JPEG codec: integer quality, 8-bit samples, 4:2:0).")
     String jpeg;
 
+    @Option(names = "--batch-size", paramLabel = "B", defaultValue = "1",
+            description = "Share the per-batch draws of the original (resize type, scale and mode; Gaussian or"
+                    + " Poisson; second-blur coin; final order and resize mode) among each B consecutive pairs, for"
+                    + " parity with training batches of B. Default 1: every draw per pair.")
+    int batchSize;
+
     @Option(names = "--save-kernels", description = "Also writes the drawn blur kernels as 168x168 gray PNGs to"
             + " OUT/kernels/.")
     boolean saveKernels;
@@ -141,6 +147,9 @@ public class DegradeCommand implements Callable<Integer> {
         if (pairsPerImage < 1) {
             throw new ParameterException(spec.commandLine(), "--pairs-per-image must be at least 1");
         }
+        if (batchSize < 1) {
+            throw new ParameterException(spec.commandLine(), "--batch-size must be at least 1");
+        }
         int[] sh = shard();
         String codec;
         try {
@@ -153,7 +162,7 @@ public class DegradeCommand implements Callable<Integer> {
             throw new ParameterException(spec.commandLine(), "--threads must be at least 1");
         }
         DegradeRun.Options opts = new DegradeRun.Options(all, output, settings, preset, pairsPerImage, common.seed(),
-                sh[0], sh[1], codec, threads, saveKernels, force, replay);
+                sh[0], sh[1], codec, threads, saveKernels, force, replay, batchSize);
         DegradeRun.Summary summary;
         try (Progress progress = Progress.of(common, err, "pairs")) {
             summary = new DegradeRun(opts, new DegradeRun.Listener() {

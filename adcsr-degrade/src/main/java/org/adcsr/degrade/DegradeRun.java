@@ -50,7 +50,7 @@ public final class DegradeRun {
     /** What the run does; {@code replay} set means the pairs come from that CSV and settings/inputs are unused. */
     public record Options(List<Path> inputs, Path output, Settings settings, String presetName, int pairsPerImage,
                           long seed, int shardIndex, int shardCount, String codec, int threads, boolean saveKernels,
-                          boolean force, Path replay) {
+                          boolean force, Path replay, int batchSize) {
     }
 
     /** Where the library reports; the command prints. */
@@ -261,7 +261,8 @@ public final class DegradeRun {
         if (j.replay != null) {
             rec = j.replay;
         } else {
-            rec = PairRecord.draw(o.settings(), Rng.pairSeed(o.seed(), j.index), src.w, src.h, o.codec());
+            Rng batch = o.batchSize() > 1 ? new Rng(Rng.pairSeed(~o.seed(), j.index / o.batchSize())) : null;
+            rec = PairRecord.draw(o.settings(), Rng.pairSeed(o.seed(), j.index), batch, src.w, src.h, o.codec());
             rec.id = j.id;
             rec.source = j.source;
             rec.hrPath = "hr/" + j.id + ".png";
@@ -318,6 +319,9 @@ public final class DegradeRun {
             b.append("# seed: ").append(o.seed()).append('\n');
             b.append("# pairs per image: ").append(o.pairsPerImage()).append('\n');
             b.append("# jpeg codec: ").append(o.codec()).append('\n');
+            if (o.batchSize() > 1) {
+                b.append("# batch size: ").append(o.batchSize()).append('\n');
+            }
             b.append("# inputs: ").append(String.join(" ", sources())).append('\n');
             b.append(o.settings().describe());
         }

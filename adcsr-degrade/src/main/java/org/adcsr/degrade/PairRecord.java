@@ -83,7 +83,18 @@ public final class PairRecord {
      * crop offsets; the image itself is not.
      */
     public static PairRecord draw(Settings s, long seed, int srcWidth, int srcHeight, String codec) {
+        return draw(s, seed, null, srcWidth, srcHeight, codec);
+    }
+
+    /**
+     * Like {@link #draw(Settings, long, int, int, String)}, but the draws the original makes once per training batch
+     * (resize type, scale and mode of both stages, Gaussian-or-Poisson of both stages, the second-blur coin, the
+     * final order and final resize mode) come from {@code batch}, a generator every pair of the batch starts with
+     * the same seed. Null: everything per pair.
+     */
+    public static PairRecord draw(Settings s, long seed, Rng batch, int srcWidth, int srcHeight, String codec) {
         Rng r = new Rng(seed);
+        Rng rb = batch != null ? batch : r;
         PairRecord p = new PairRecord();
         p.seed = seed;
         p.sourceWidth = srcWidth;
@@ -107,11 +118,11 @@ public final class PairRecord {
             p.sinc.size = KERNEL_SIZES[r.nextInt(KERNEL_SIZES.length)];
             p.sinc.omega = r.uniform(Math.PI / 3, Math.PI);
         }
-        p.stage1 = drawStage(r, s, "");
-        p.secondBlur = r.nextDouble() < s.get("second_blur_prob");
-        p.stage2 = drawStage(r, s, "2");
-        p.resizeFirst = r.nextDouble() < 0.5;
-        p.finalMode = MODES[r.nextInt(3)];
+        p.stage1 = drawStage(r, rb, s, "");
+        p.secondBlur = rb.nextDouble() < s.get("second_blur_prob");
+        p.stage2 = drawStage(r, rb, s, "2");
+        p.resizeFirst = rb.nextDouble() < 0.5;
+        p.finalMode = MODES[rb.nextInt(3)];
         int lr = size / 4;
         int g = s.gtSize() / 4;
         p.lrCropTop = r.nextInt(lr - g + 1);
@@ -146,17 +157,18 @@ public final class PairRecord {
         return k;
     }
 
-    private static Stage drawStage(Rng r, Settings s, String n) {
+    /** r: per-pair draws; rb: per-batch draws (the same generator as r unless batches are shared). */
+    private static Stage drawStage(Rng r, Rng rb, Settings s, String n) {
         Stage st = new Stage();
-        st.resize = UPDOWN[r.choice(s.range("resize_prob" + n))];
+        st.resize = UPDOWN[rb.choice(s.range("resize_prob" + n))];
         double[] range = s.range("resize_range" + n);
         st.scale = switch (st.resize) {
-            case "up" -> r.uniform(1, range[1]);
-            case "down" -> r.uniform(range[0], 1);
+            case "up" -> rb.uniform(1, range[1]);
+            case "down" -> rb.uniform(range[0], 1);
             default -> 1;
         };
-        st.mode = MODES[r.nextInt(3)];
-        st.gaussian = r.nextDouble() < s.get("gaussian_noise_prob" + n);
+        st.mode = MODES[rb.nextInt(3)];
+        st.gaussian = rb.nextDouble() < s.get("gaussian_noise_prob" + n);
         double[] strength = s.range(st.gaussian ? "noise_range" + n : "poisson_scale_range" + n);
         st.strength = r.uniform(strength[0], strength[1]);
         st.gray = r.nextDouble() < s.get("gray_noise_prob" + n);

@@ -229,4 +229,25 @@ class DegradeCommandTest {
         assertEquals(0, run("--config", cfg.toString(), "--print-config"));
         assertTrue(out.contains("crop_pad_size: 400\n") && out.contains("jpeg_range: [40, 90]\n"), out);
     }
+
+    @Test
+    void batchSizeSharesThePerBatchDraws() throws IOException {
+        Path o = dir.resolve("o");
+        assertEquals(0, run("--gt-size", "96", "--pairs-per-image", "8", "--batch-size", "4", "-o", o.toString(),
+                photo.toString()), err);
+        List<String> rows = Files.readAllLines(o.resolve("pairs.csv"));
+        List<String> header = List.of(rows.get(0).split(","));
+        String[] shared = {"resize1_type", "resize1_scale", "resize1_mode", "noise1_kind", "second_blur",
+            "resize2_type", "resize2_scale", "resize2_mode", "noise2_kind", "final_order", "final_resize_mode"};
+        for (String col : shared) {
+            int c = header.indexOf(col);
+            for (int i = 2; i <= 8; i++) {
+                String want = rows.get(i <= 4 ? 1 : 5).split(",")[c];
+                assertEquals(want, rows.get(i).split(",")[c], col + " of pair " + (i - 1));
+            }
+        }
+        int q = header.indexOf("jpeg1_quality");
+        assertFalse(rows.get(1).split(",")[q].equals(rows.get(2).split(",")[q]));
+        assertTrue(Files.readString(o.resolve("pairs.settings")).contains("# batch size: 4"));
+    }
 }
