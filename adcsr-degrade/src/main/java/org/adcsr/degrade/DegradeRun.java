@@ -322,7 +322,10 @@ public final class DegradeRun {
             if (o.batchSize() > 1) {
                 b.append("# batch size: ").append(o.batchSize()).append('\n');
             }
-            b.append("# inputs: ").append(String.join(" ", sources())).append('\n');
+            List<String> src = sources();
+            b.append("# inputs: ").append(src.size()).append(" images, first ").append(src.get(0))
+                    .append(", list sha256 ").append(sha256(String.join("\n", src).getBytes(StandardCharsets.UTF_8)))
+                    .append('\n');
             b.append(o.settings().describe());
         }
         return b.toString();

@@ -250,4 +250,24 @@ class DegradeCommandTest {
         assertFalse(rows.get(1).split(",")[q].equals(rows.get(2).split(",")[q]));
         assertTrue(Files.readString(o.resolve("pairs.settings")).contains("# batch size: 4"));
     }
+
+    @Test
+    void listFilesAndBadReplayCsv() throws IOException {
+        Path list = dir.resolve("list.txt");
+        Files.write(list, List.of("# sources", photo.toString(), "", photo.toString()));
+        Path o = dir.resolve("o");
+        assertEquals(0, run("--gt-size", "96", "--list", list.toString(), "-o", o.toString()), err);
+        assertEquals(4, pairFiles(o).size());
+        List<String> rows = Files.readAllLines(o.resolve("pairs.csv"));
+        Path bad = dir.resolve("bad.csv");
+        Files.write(bad, List.of(rows.get(0), rows.get(1).replace(",bicubic,", ",nearest,").replace(",area,",
+                ",nearest,").replace(",bilinear,", ",nearest,")));
+        assertEquals(3, run("--replay", bad.toString(), "-o", dir.resolve("r").toString()));
+        assertTrue(err.startsWith("adcsr-degrade: " + bad + ": line 2: resize1_mode: unknown resize mode 'nearest'"),
+                err);
+        Files.write(bad, List.of("id,hr_path", "x,hr/x.png"));
+        assertEquals(3, run("--replay", bad.toString(), "-o", dir.resolve("r").toString()));
+        assertTrue(err.contains("missing column lr_path"), err);
+        assertEquals(2, run("--replay", bad.toString(), "-o", dir.resolve("r").toString(), photo.toString()));
+    }
 }
