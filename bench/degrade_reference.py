@@ -6,7 +6,7 @@ compute the reference figures of DegradeStatisticsTest. Nothing here runs inside
 Needs a BasicSR checkout (not installed; its modules are loaded by path), numpy, scipy, torch and cv2:
 
     /usr/bin/python3 bench/degrade_reference.py --basicsr /path/to/BasicSR --photo P.png --n 200 [--gt-size 512]
-        [--threads 2] [--stats] [--seed 0]
+        [--threads 2] [--stats] [--seed 0] [--preset adcsr|realesrgan] [--crop N]
 
 Prints pairs per second (speed), or with --stats the distribution of PSNR(LR, bicubic-downscaled HR) and LR
 sharpness, computed exactly like DegradeStatisticsTest computes them for adcsr-degrade's pairs.
@@ -34,6 +34,12 @@ ADCSR = dict(blur_kernel_size=21, kernel_list=['iso', 'aniso', 'generalized_iso'
              poisson_scale_range=[0.05, 2.0], gray_noise_prob=0.4, jpeg_range=[60, 95], second_blur_prob=0.5,
              resize_prob2=[0.3, 0.4, 0.3], resize_range2=[0.6, 1.2], gaussian_noise_prob2=0.5,
              noise_range2=[1, 12], poisson_scale_range2=[0.05, 1.0], gray_noise_prob2=0.4, jpeg_range2=[60, 100])
+
+REALESRGAN = dict(ADCSR, blur_sigma=[0.2, 3], betag_range=[0.5, 4], betap_range=[1, 2], blur_sigma2=[0.2, 1.5],
+                  betag_range2=[0.5, 4], betap_range2=[1, 2], resize_range=[0.15, 1.5], noise_range=[1, 30],
+                  poisson_scale_range=[0.05, 3], jpeg_range=[30, 95], second_blur_prob=0.8,
+                  resize_range2=[0.3, 1.2], noise_range2=[1, 25], poisson_scale_range2=[0.05, 2.5],
+                  jpeg_range2=[30, 95])
 
 
 def load(basicsr, rel, name):
@@ -68,7 +74,7 @@ def stub_torchvision():
 
 
 class Pipeline:
-    def __init__(self, basicsr, opt, crop, gt_size):
+    def __init__(self, basicsr, opt, crop, gt_size, usm=False):
         stub_torchvision()
         self.deg = load(basicsr, "basicsr/data/degradations.py", "bsr_degradations")
         self.ipu = load(basicsr, "basicsr/utils/img_process_util.py", "bsr_img_process_util")
@@ -77,6 +83,7 @@ class Pipeline:
         self.crop = crop
         self.gt_size = gt_size
         self.kernel_range = [2 * v + 1 for v in range(3, 11)]
+        self.usm = self.ipu.USMSharp() if usm else None
         self.pulse = torch.zeros(21, 21).float()
         self.pulse[10, 10] = 1
 
@@ -142,7 +149,7 @@ class Pipeline:
     def degrade(self, gt, k1, k2, sinc):
         o = self.opt
         h, w = gt.shape[2:]
-        out = self.ipu.filter2D(gt, k1)
+        out = self.ipu.filter2D(self.usm(gt) if self.usm is not None else gt, k1)
         out = self.resize(out, o['resize_prob'], o['resize_range'])
         out = self.noise(out, '')
         out = self.jpeg(out, o['jpeg_range'])
@@ -182,6 +189,8 @@ def main():
     ap.add_argument("--photo", required=True)
     ap.add_argument("--n", type=int, default=100)
     ap.add_argument("--gt-size", type=int, default=512)
+    ap.add_argument("--preset", choices=["adcsr", "realesrgan"], default="adcsr")
+    ap.add_argument("--crop", type=int, default=0, help="crop_pad_size (default: gt-size for adcsr, 400 otherwise)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--stats", action="store_true")
@@ -190,7 +199,10 @@ def main():
     random.seed(a.seed)
     np.random.seed(a.seed)
     torch.manual_seed(a.seed)
-    pipe = Pipeline(a.basicsr, ADCSR, a.gt_size, a.gt_size)
+    if a.preset == "adcsr":
+        pipe = Pipeline(a.basicsr, ADCSR, a.crop or a.gt_size, a.gt_size)
+    else:
+        pipe = Pipeline(a.basicsr, REALESRGAN, a.crop or 400, a.gt_size, usm=True)
     img = cv2.imread(a.photo, cv2.IMREAD_COLOR).astype(np.float32) / 255.
     psnrs, sharp = [], []
     t0 = time.time()
@@ -209,7 +221,8 @@ def main():
             q = np.quantile(v, [0.1, 0.25, 0.5, 0.75, 0.9])
             print(f"{name}: n={len(v)} mean={v.mean():.4f} std={v.std():.4f} "
                   f"q10={q[0]:.4f} q25={q[1]:.4f} q50={q[2]:.4f} q75={q[3]:.4f} q90={q[4]:.4f}")
-    print(f"reference: {a.n} pairs in {dt:.2f} s = {a.n / dt:.3f} pairs/s (gt {a.gt_size}, {a.threads} threads)")
+    print(f"reference: {a.n} pairs in {dt:.2f} s = {a.n / dt:.3f} pairs/s ({a.preset}, gt {a.gt_size}, "
+          f"{a.threads} threads)")
 
 
 if __name__ == "__main__":

@@ -10,8 +10,8 @@ import org.adcsr.core.image.Images;
 import org.junit.jupiter.api.Test;
 
 /**
- * Statistical agreement with the reference pipeline: 300 pairs from one real photo (fixtures/degrade/photo.png,
- * AdcSR preset with gt_size = crop = 128 so the test is fast), compared with the same statistics of 3000 pairs made
+ * Statistical agreement with the reference pipeline: 300 (AdcSR) and 200 (Real-ESRGAN) pairs from one real photo (fixtures/degrade/photo.png,
+ * each preset at a small size so the test is fast), compared with the same statistics of 3000 pairs made
  * by BasicSR's own functions (bench/degrade_reference.py, which drives basicsr/data/degradations.py,
  * basicsr/utils/img_process_util.py and basicsr/utils/diffjpeg.py of XPixelGroup/BasicSR@8d56e3a as Real-ESRGAN's
  * dataset and feed_data do, batch size 1, torch 1.13 CPU):
@@ -35,17 +35,40 @@ class DegradeStatisticsTest {
     static final double[] LEVELS = {0.10, 0.25, 0.50, 0.75, 0.90};
 
     @Test
-    void psnrAndSharpnessDistributionsMatchBasicSr() throws IOException {
+    void adcsrPresetMatchesBasicSr() throws IOException {
+        Settings s = Settings.preset("adcsr").set("gt_size", "128", "").set("crop_pad_size", "128", "").validate();
+        check(s, 11, 300, REF_PSNR_MEAN, REF_PSNR_STD, REF_PSNR_Q, REF_SHARP_MEAN, REF_SHARP_Q);
+    }
+
+    // Real-ESRGAN preset (USM, wider ranges) with crop_pad_size 160 and gt_size 128 (LR 40, paired crop 32):
+    // bench/degrade_reference.py ... --n 3000 --gt-size 128 --crop 160 --preset realesrgan --stats --threads 1
+    //     --seed 2
+    // psnr_db: n=3000 mean=22.1867 std=1.5001 q10=20.2545 q25=21.2378 q50=22.2961 q75=23.2041 q90=24.0115
+    // lr_laplacian_var: n=3000 mean=742.6929 std=1372.2010 q10=91.9782 q25=175.7448 q50=346.0161 q75=723.1336
+    //     q90=1531.1188
+    static final double RE_PSNR_MEAN = 22.1867;
+    static final double RE_PSNR_STD = 1.5001;
+    static final double[] RE_PSNR_Q = {20.2545, 21.2378, 22.2961, 23.2041, 24.0115};
+    static final double RE_SHARP_MEAN = 742.6929;
+    static final double[] RE_SHARP_Q = {91.9782, 175.7448, 346.0161, 723.1336, 1531.1188};
+
+    @Test
+    void realEsrganPresetMatchesBasicSr() throws IOException {
+        Settings s = Settings.preset("realesrgan").set("gt_size", "128", "").set("crop_pad_size", "160", "")
+                .validate();
+        check(s, 12, 200, RE_PSNR_MEAN, RE_PSNR_STD, RE_PSNR_Q, RE_SHARP_MEAN, RE_SHARP_Q);
+    }
+
+    private void check(Settings s, long seed, int n, double refPsnrMean, double refPsnrStd, double[] refPsnrQ,
+                       double refSharpMean, double[] refSharpQ) throws IOException {
         Planes src;
         try (InputStream in = getClass().getResourceAsStream("/fixtures/degrade/photo.png")) {
             src = Degrader.toRgb(Images.read(in, "photo.png", 1 << 20));
         }
-        Settings s = Settings.preset("adcsr").set("gt_size", "128", "").set("crop_pad_size", "128", "").validate();
-        int n = 300;
         double[] psnr = new double[n];
         double[] sharp = new double[n];
         for (int i = 0; i < n; i++) {
-            PairRecord rec = PairRecord.draw(s, Rng.pairSeed(11, i), src.w, src.h, Degrader.DIFFJPEG);
+            PairRecord rec = PairRecord.draw(s, Rng.pairSeed(seed, i), src.w, src.h, Degrader.DIFFJPEG);
             Degrader.Pair p = Degrader.apply(rec, src);
             psnr[i] = psnr(p.hr(), p.lr());
             sharp[i] = laplacianVariance(p.lr());
@@ -55,14 +78,14 @@ class DegradeStatisticsTest {
         String report = String.format("ours: psnr mean %.4f, quantiles %s; sharpness mean %.2f, quantiles %s",
                 psnrMean, Arrays.toString(quantiles(psnr)), sharpMean, Arrays.toString(quantiles(sharp)));
         System.err.println(report);
-        double se = REF_PSNR_STD * Math.sqrt(1.0 / n + 1.0 / 3000);
-        assertEquals(REF_PSNR_MEAN, psnrMean, 4 * se, report);
+        double se = refPsnrStd * Math.sqrt(1.0 / n + 1.0 / 3000);
+        assertEquals(refPsnrMean, psnrMean, 4 * se, report);
         for (int q = 0; q < LEVELS.length; q++) {
-            assertEquals(LEVELS[q], fractionBelow(psnr, REF_PSNR_Q[q]), 0.085, "psnr q" + LEVELS[q] + ": " + report);
-            assertEquals(LEVELS[q], fractionBelow(sharp, REF_SHARP_Q[q]), 0.085,
+            assertEquals(LEVELS[q], fractionBelow(psnr, refPsnrQ[q]), 0.085, "psnr q" + LEVELS[q] + ": " + report);
+            assertEquals(LEVELS[q], fractionBelow(sharp, refSharpQ[q]), 0.085,
                     "sharpness q" + LEVELS[q] + ": " + report);
         }
-        assertEquals(REF_SHARP_MEAN, sharpMean, 0.25 * REF_SHARP_MEAN, report);
+        assertEquals(refSharpMean, sharpMean, 0.25 * refSharpMean, report);
     }
 
     static double fractionBelow(double[] v, double x) {
