@@ -19,14 +19,19 @@ mkdir -p "$out"
 
 echo "photo: $photo; $n pairs at gt-size 512; $threads threads; $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg)"
 start=$(date +%s.%N)
-"$root/bin/adcsr-degrade" -q --preset adcsr --pairs-per-image "$n" --threads "$threads" --seed 1 -o "$out/java" "$photo"
+cpu=$( { /usr/bin/time -f '%U %S' "$root/bin/adcsr-degrade" -q --preset adcsr --pairs-per-image "$n" \
+  --threads "$threads" --seed 1 -o "$out/java" "$photo"; } 2>&1 | tail -n 1)
 end=$(date +%s.%N)
 java_s=$(echo "$end - $start" | bc -l)
-printf 'adcsr-degrade: %d pairs in %.2f s = %.3f pairs/s (JVM start-up, decoding and PNG writing included)\n' \
-  "$n" "$java_s" "$(echo "$n / $java_s" | bc -l)"
+java_cpu=$(echo "$cpu" | awk -v n="$n" '{print ($1 + $2) / n}')
+printf 'adcsr-degrade: %d pairs in %.2f s = %.3f pairs/s; %.3f CPU s per pair (JVM start-up, decoding and PNG' \
+  "$n" "$java_s" "$(echo "$n / $java_s" | bc -l)" "$java_cpu"
+echo ' writing included)'
 
 ref_line=$(/usr/bin/python3 "$root/bench/degrade_reference.py" --basicsr "$basicsr" --photo "$photo" --n "$n" \
   --gt-size 512 --threads "$threads" | tail -n 1)
 echo "BasicSR $ref_line (degradation only: no start-up, decoding or writing)"
 ref_rate=$(echo "$ref_line" | sed -E 's/.*= ([0-9.]+) pairs\/s.*/\1/')
-printf 'speed-up: %.2fx\n' "$(echo "($n / $java_s) / $ref_rate" | bc -l)"
+ref_cpu=$(echo "$ref_line" | sed -E 's/.*; ([0-9.]+) CPU s per pair.*/\1/')
+printf 'speed-up: %.2fx in wall time, %.2fx in CPU time per pair\n' "$(echo "($n / $java_s) / $ref_rate" | bc -l)" \
+  "$(echo "$ref_cpu / $java_cpu" | bc -l)"

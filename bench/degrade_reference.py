@@ -206,6 +206,7 @@ def main():
     img = cv2.imread(a.photo, cv2.IMREAD_COLOR).astype(np.float32) / 255.
     psnrs, sharp = [], []
     t0 = time.time()
+    c0 = time.process_time()
     with torch.no_grad():
         for _ in range(a.n):
             gt, (lq, (top, left)) = pipe.sample(img)
@@ -216,13 +217,14 @@ def main():
                 psnrs.append(p)
                 sharp.append(s)
     dt = time.time() - t0
+    cpu = time.process_time() - c0
     if a.stats:
         for name, v in (("psnr_db", np.array(psnrs)), ("lr_laplacian_var", np.array(sharp))):
             q = np.quantile(v, [0.1, 0.25, 0.5, 0.75, 0.9])
             print(f"{name}: n={len(v)} mean={v.mean():.4f} std={v.std():.4f} "
                   f"q10={q[0]:.4f} q25={q[1]:.4f} q50={q[2]:.4f} q75={q[3]:.4f} q90={q[4]:.4f}")
     print(f"reference: {a.n} pairs in {dt:.2f} s = {a.n / dt:.3f} pairs/s ({a.preset}, gt {a.gt_size}, "
-          f"{a.threads} threads)")
+          f"{a.threads} threads; {cpu / a.n:.3f} CPU s per pair)")
 
 
 if __name__ == "__main__":
