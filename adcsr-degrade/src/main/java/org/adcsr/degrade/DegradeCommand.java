@@ -52,7 +52,8 @@ public class DegradeCommand implements Callable<Integer> {
     List<Path> inputs = new ArrayList<>();
 
     @Option(names = "--list", paramLabel = "FILE",
-            description = "A file naming one input per line (blank lines and #-comments ignored).")
+            description = "A file naming one input (image or directory) per line, relative to the current directory;"
+                    + " blank lines and #-comments are ignored.")
     Path list;
 
     @Option(names = {"-o", "--output"}, paramLabel = "DIR", description = "Output directory (created if needed).")
