@@ -99,8 +99,9 @@ public class DegradeCommand implements Callable<Integer> {
 
     @Option(names = "--batch-size", paramLabel = "B", defaultValue = "1",
             description = "Share the per-batch draws of the original (resize type, scale and mode; Gaussian or"
-                    + " Poisson; second-blur coin; final order and resize mode) among each B consecutive pairs, for"
-                    + " parity with training batches of B. Default 1: every draw per pair.")
+                    + " Poisson; second-blur coin; final order and resize mode; the gray Gaussian noise field) among"
+                    + " each B consecutive pairs, for parity with training batches of B. Default 1: every draw per"
+                    + " pair.")
     int batchSize;
 
     @Option(names = "--save-kernels", description = "Also writes the drawn blur kernels as 168x168 gray PNGs to"

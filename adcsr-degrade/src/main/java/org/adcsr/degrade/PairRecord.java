@@ -90,7 +90,8 @@ public final class PairRecord {
      * Like {@link #draw(Settings, long, int, int, String)}, but the draws the original makes once per training batch
      * (resize type, scale and mode of both stages, Gaussian-or-Poisson of both stages, the second-blur coin, the
      * final order and final resize mode) come from {@code batch}, a generator every pair of the batch starts with
-     * the same seed. Null: everything per pair.
+     * the same seed; so does the gray Gaussian noise field, shared by the batch's gray samples as in the original.
+     * Null: everything per pair.
      */
     public static PairRecord draw(Settings s, long seed, Rng batch, int srcWidth, int srcHeight, String codec) {
         Rng r = new Rng(seed);
@@ -173,6 +174,13 @@ public final class PairRecord {
         st.strength = r.uniform(strength[0], strength[1]);
         st.gray = r.nextDouble() < s.get("gray_noise_prob" + n);
         st.noiseSeed = r.nextLong();
+        if (rb != r) {
+            // the original draws one gray Gaussian field per batch, scaled by each sample's sigma
+            long batchField = rb.nextLong();
+            if (st.gaussian && st.gray) {
+                st.noiseSeed = batchField;
+            }
+        }
         double[] q = s.range("jpeg_range" + n);
         st.quality = r.uniform(q[0], q[1]);
         return st;

@@ -142,4 +142,39 @@ class RandomnessTest {
         m /= plane;
         return Math.sqrt(m2 / plane - m * m);
     }
+
+    @Test
+    void batchesShareTheirDrawsAndTheGrayField() {
+        Settings s = Settings.preset("adcsr").validate();
+        int shared = 0;
+        for (int b = 0; b < 50; b++) {
+            PairRecord first = null;
+            for (int i = 0; i < 4; i++) {
+                Rng batch = new Rng(Rng.pairSeed(99, b));
+                PairRecord p = PairRecord.draw(s, Rng.pairSeed(5, 4L * b + i), batch, 800, 600, Degrader.DIFFJPEG);
+                if (first == null) {
+                    first = p;
+                    continue;
+                }
+                assertEquals(first.stage1.resize, p.stage1.resize);
+                assertEquals(first.stage1.scale, p.stage1.scale);
+                assertEquals(first.stage2.mode, p.stage2.mode);
+                assertEquals(first.stage2.gaussian, p.stage2.gaussian);
+                assertEquals(first.secondBlur, p.secondBlur);
+                assertEquals(first.resizeFirst, p.resizeFirst);
+                assertEquals(first.finalMode, p.finalMode);
+                if (p.stage1.gaussian && p.stage1.gray && first.stage1.gray) {
+                    assertEquals(first.stage1.noiseSeed, p.stage1.noiseSeed);
+                    shared++;
+                } else if (!p.stage1.gray && !first.stage1.gray) {
+                    assertNotEquals(first.stage1.noiseSeed, p.stage1.noiseSeed);
+                }
+            }
+        }
+        assertTrue(shared > 5, "gray batches seen: " + shared);
+        // without a batch generator the per-pair stream is unchanged
+        PairRecord a = PairRecord.draw(s, 77, 800, 600, Degrader.DIFFJPEG);
+        PairRecord b = PairRecord.draw(s, 77, null, 800, 600, Degrader.DIFFJPEG);
+        assertEquals(a.toRow(), b.toRow());
+    }
 }
