@@ -1,7 +1,8 @@
 // Seam measure: mean gradient magnitude across tile borders against elsewhere, on an upscaled image.
 // Run: java -cp 'lib/*' bench/SeamMeasure.java SR.png LR_WIDTH LR_HEIGHT TILE OVERLAP
 // Tile borders are the output columns/rows where a tile starts or ends (the geometry adcsr-upscale uses). A ratio
-// near 1 means borders are no sharper than the rest of the image: no visible seam.
+// near 1 means borders are no sharper than the rest of the image: no visible seam. The network itself has structure
+// on a grid of 2^k pixels, on which tile borders lie, so the reference is the same measure on an untiled result.
 import java.nio.file.Path;
 import org.adcsr.core.image.Image;
 import org.adcsr.core.image.Images;

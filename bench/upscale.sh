@@ -31,6 +31,10 @@ echo "   (no-overlap control, tile 128, overlap 0:)"
 bin/adcsr-upscale -q --threads "$threads" --weights "$weights" --tile 128 --overlap 0 --overwrite \
   "$out/seam-lr.png" -o "$out/seam-sr-nooverlap.png"
 java -cp 'lib/*' bench/SeamMeasure.java "$out/seam-sr-nooverlap.png" 256 256 128 0
+echo "   (untiled control, the same columns measured on the whole-image result:)"
+bin/adcsr-upscale -q --threads "$threads" --weights "$weights" --tile 256 --overwrite \
+  "$out/seam-lr.png" -o "$out/seam-sr-whole.png"
+java -cp 'lib/*' bench/SeamMeasure.java "$out/seam-sr-whole.png" 256 256 128 32
 fi
 
 if [ "$part" = memory ] || [ "$part" = all ]; then
