@@ -1,0 +1,164 @@
+package org.adcsr.eval;
+
+import java.io.IOException;
+import java.io.Reader;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.stream.Stream;
+import org.adcsr.core.BadInputException;
+import org.apache.commons.csv.CSVFormat;
+import org.apache.commons.csv.CSVRecord;
+
+/**
+ * Finds the SR/GT pairs. Problems with single images (no partner) are collected as one-line messages so the other
+ * pairs are still evaluated; problems with the whole input (unreadable folder or CSV) throw
+ * {@link BadInputException}.
+ */
+public final class Pairing {
+    private Pairing() {}
+
+    /** File name extensions read as images. */
+    static final Set<String> IMAGE_EXTENSIONS = Set.of("png", "jpg", "jpeg", "bmp", "tif", "tiff");
+
+    /** The pairs found, and one message per image that has no partner. */
+    public record Result(List<Pair> pairs, List<String> problems) {}
+
+    /** Expands each argument: a folder gives its image files (sorted by name), a file gives itself. */
+    public static List<Path> expand(List<Path> args) {
+        List<Path> out = new ArrayList<>();
+        for (Path p : args) {
+            if (Files.isDirectory(p)) {
+                out.addAll(images(p));
+            } else if (Files.isRegularFile(p)) {
+                out.add(p);
+            } else {
+                throw BadInputException.of(p, "no such file or folder");
+            }
+        }
+        return out;
+    }
+
+    static List<Path> images(Path dir) {
+        try (Stream<Path> s = Files.list(dir)) {
+            return s.filter(Files::isRegularFile)
+                    .filter(p -> IMAGE_EXTENSIONS.contains(extension(p)))
+                    .sorted()
+                    .toList();
+        } catch (IOException e) {
+            throw BadInputException.of(dir, "cannot list folder (" + e.getMessage() + ")", e);
+        }
+    }
+
+    /**
+     * Pairs each SR file with the GT file of the same name in {@code gtDir}, or else of the same name without
+     * extension ({@code x.png} with {@code x.jpg}). SR files without a partner, and GT files that no SR file took, are
+     * reported. With {@code gtDir} null every SR file stands alone.
+     */
+    public static Result byName(List<Path> srFiles, Path gtDir) {
+        List<Pair> pairs = new ArrayList<>();
+        List<String> problems = new ArrayList<>();
+        if (gtDir == null) {
+            for (Path sr : srFiles) {
+                pairs.add(new Pair(sr.getFileName().toString(), sr, null));
+            }
+            return new Result(pairs, problems);
+        }
+        if (!Files.isDirectory(gtDir)) {
+            throw BadInputException.of(gtDir, "not a folder");
+        }
+        List<Path> gts = images(gtDir);
+        Map<String, Path> byFile = new HashMap<>();
+        Map<String, List<Path>> byStem = new HashMap<>();
+        for (Path g : gts) {
+            byFile.put(g.getFileName().toString(), g);
+            byStem.computeIfAbsent(stem(g), k -> new ArrayList<>()).add(g);
+        }
+        Set<Path> used = new HashSet<>();
+        for (Path sr : srFiles) {
+            String file = sr.getFileName().toString();
+            Path gt = byFile.get(file);
+            if (gt == null) {
+                List<Path> same = byStem.getOrDefault(stem(sr), List.of());
+                if (same.size() == 1) {
+                    gt = same.get(0);
+                } else if (same.size() > 1) {
+                    problems.add(sr + ": several ground-truth files share its name in " + gtDir + ": " + same);
+                    continue;
+                }
+            }
+            if (gt == null) {
+                problems.add(sr + ": no ground truth of the same name in " + gtDir);
+                continue;
+            }
+            used.add(gt);
+            pairs.add(new Pair(file, sr, gt));
+        }
+        for (Path g : gts) {
+            if (!used.contains(g)) {
+                problems.add(g + ": ground truth without an SR image");
+            }
+        }
+        return new Result(pairs, problems);
+    }
+
+    /**
+     * Pairs from a CSV with a header: the SR path in column {@code sr}, the ground truth in {@code gt} (or {@code hr},
+     * as adcsr-degrade's {@code pairs.csv} names it). Relative paths are relative to the CSV's folder; a missing or
+     * empty {@code gt} leaves the image without a reference.
+     */
+    public static Result fromCsv(Path csv) {
+        List<Pair> pairs = new ArrayList<>();
+        List<String> problems = new ArrayList<>();
+        Path base = csv.toAbsolutePath().getParent();
+        try (Reader r = Files.newBufferedReader(csv)) {
+            var records = CSVFormat.DEFAULT.builder().setHeader().setSkipHeaderRecord(true).setTrim(true)
+                    .build().parse(r);
+            Map<String, Integer> header = records.getHeaderMap();
+            String gtCol = header.containsKey("gt") ? "gt" : header.containsKey("hr") ? "hr" : null;
+            if (!header.containsKey("sr")) {
+                throw BadInputException.of(csv, "needs a header with an 'sr' column (and 'gt' or 'hr'), has "
+                        + header.keySet());
+            }
+            for (CSVRecord rec : records) {
+                if (!rec.isConsistent()) {
+                    throw BadInputException.of(csv, "line " + (rec.getRecordNumber() + 1) + " has "
+                            + rec.size() + " fields, the header " + header.size());
+                }
+                Path sr = base.resolve(rec.get("sr"));
+                String g = gtCol == null ? "" : rec.get(gtCol);
+                Path gt = g.isEmpty() ? null : base.resolve(g);
+                if (!Files.isRegularFile(sr)) {
+                    problems.add(sr + ": no such file (" + csv.getFileName() + " line " + (rec.getRecordNumber() + 1)
+                            + ")");
+                } else if (gt != null && !Files.isRegularFile(gt)) {
+                    problems.add(gt + ": no such file (" + csv.getFileName() + " line " + (rec.getRecordNumber() + 1)
+                            + ")");
+                } else {
+                    pairs.add(new Pair(sr.getFileName().toString(), sr, gt));
+                }
+            }
+        } catch (IOException | IllegalStateException | IllegalArgumentException e) {
+            throw BadInputException.of(csv, "cannot read pairs (" + e.getMessage() + ")", e);
+        }
+        return new Result(pairs, problems);
+    }
+
+    static String extension(Path p) {
+        String n = p.getFileName().toString();
+        int dot = n.lastIndexOf('.');
+        return dot < 0 ? "" : n.substring(dot + 1).toLowerCase(Locale.ROOT);
+    }
+
+    static String stem(Path p) {
+        String n = p.getFileName().toString();
+        int dot = n.lastIndexOf('.');
+        return dot <= 0 ? n : n.substring(0, dot);
+    }
+}
