@@ -62,7 +62,7 @@ public class EvalCommand implements Callable<Integer> {
         Path pairs;
     }
 
-    @ArgGroup(exclusive = true, multiplicity = "1")
+    @ArgGroup(exclusive = true, multiplicity = "0..1")
     Inputs inputs;
 
     @Option(names = "--gt", paramLabel = "DIR", description = "Ground-truth folder; files paired by name with --sr.")
@@ -111,6 +111,9 @@ public class EvalCommand implements Callable<Integer> {
             out.flush();
             return ExitCodes.OK;
         }
+        if (inputs == null) {
+            throw new ParameterException(spec.commandLine(), "give the SR images with --sr, or --pairs");
+        }
         MetricOptions options = options();
         List<String> problems = new ArrayList<>();
         List<Metric> chosen = new ArrayList<>();
@@ -131,7 +134,8 @@ public class EvalCommand implements Callable<Integer> {
 
         Pairing.Result paired = inputs.pairs != null
                 ? Pairing.fromCsv(inputs.pairs)
-                : Pairing.byName(Pairing.expand(inputs.sr), needGt ? gt : null);
+                : Pairing.byName(Pairing.expand(inputs.sr), needGt ? gt : null,
+                        inputs.sr.stream().allMatch(java.nio.file.Files::isDirectory));
         problems.addAll(paired.problems());
 
         int threads = common.threads() != null ? common.threads() : Runtime.getRuntime().availableProcessors();
@@ -179,7 +183,7 @@ public class EvalCommand implements Callable<Integer> {
             }
             return names;
         }
-        boolean haveGt = gt != null || inputs.pairs != null;
+        boolean haveGt = gt != null || (inputs != null && inputs.pairs != null);
         return haveGt ? new LinkedHashSet<>(List.of("psnr", "ssim", "niqe")) : Set.of("niqe");
     }
 

@@ -58,10 +58,11 @@ public final class Pairing {
 
     /**
      * Pairs each SR file with the GT file of the same name in {@code gtDir}, or else of the same name without
-     * extension ({@code x.png} with {@code x.jpg}). SR files without a partner, and GT files that no SR file took, are
-     * reported. With {@code gtDir} null every SR file stands alone.
+     * extension ({@code x.png} with {@code x.jpg}). SR files without a partner are reported, and with
+     * {@code reportUnusedGt} (the SR side was whole folders) so are GT files that no SR file took. With {@code gtDir}
+     * null every SR file stands alone.
      */
-    public static Result byName(List<Path> srFiles, Path gtDir) {
+    public static Result byName(List<Path> srFiles, Path gtDir, boolean reportUnusedGt) {
         List<Pair> pairs = new ArrayList<>();
         List<String> problems = new ArrayList<>();
         if (gtDir == null) {
@@ -101,7 +102,7 @@ public final class Pairing {
             pairs.add(new Pair(file, sr, gt));
         }
         for (Path g : gts) {
-            if (!used.contains(g)) {
+            if (reportUnusedGt && !used.contains(g)) {
                 problems.add(g + ": ground truth without an SR image");
             }
         }
