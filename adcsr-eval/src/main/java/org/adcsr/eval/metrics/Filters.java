@@ -23,35 +23,6 @@ final class Filters {
         return k;
     }
 
-    /** Valid correlation with the separable kernel {@code k ⊗ k}: output (w−s+1)×(h−s+1). */
-    static Plane valid(Plane in, double[] k) {
-        int s = k.length, w = in.width(), h = in.height();
-        int ow = w - s + 1, oh = h - s + 1;
-        double[] rows = new double[ow * h];
-        double[] src = in.data();
-        for (int y = 0; y < h; y++) {
-            int base = y * w;
-            for (int x = 0; x < ow; x++) {
-                double acc = 0;
-                for (int j = 0; j < s; j++) {
-                    acc += k[j] * src[base + x + j];
-                }
-                rows[y * ow + x] = acc;
-            }
-        }
-        double[] out = new double[ow * oh];
-        for (int y = 0; y < oh; y++) {
-            for (int j = 0; j < s; j++) {
-                double kj = k[j];
-                int rb = (y + j) * ow, ob = y * ow;
-                for (int x = 0; x < ow; x++) {
-                    out[ob + x] += kj * rows[rb + x];
-                }
-            }
-        }
-        return new Plane(ow, oh, out);
-    }
-
     /** 'same'-size correlation with {@code k ⊗ k}, borders replicated (scipy 'nearest', torch 'replicate'). */
     static Plane sameReplicate(Plane in, double[] k) {
         int s = k.length, m = s / 2, w = in.width(), h = in.height();
@@ -109,28 +80,44 @@ final class Filters {
         return h;
     }
 
-    /** 'same'-size correlation with a full 2-D kernel ({@code size}×{@code size}), borders replicated. */
+    /**
+     * 'same'-size correlation with a full 2-D kernel ({@code size}×{@code size}), borders replicated. Each output sums
+     * its terms in kernel order (row by row), written as one multiply-add sweep per tap over a padded copy.
+     */
     static Plane sameReplicate2d(Plane in, double[] k, int size) {
-        int m = size / 2, w = in.width(), h = in.height();
-        double[] src = in.data();
+        int m = size / 2, w = in.width(), h = in.height(), pw = w + 2 * m;
+        double[] pad = padReplicate(in, m);
         double[] out = new double[w * h];
-        int[] xs = new int[w + 2 * m];
-        for (int i = 0; i < xs.length; i++) {
-            xs[i] = Math.min(w - 1, Math.max(0, i - m));
-        }
         for (int y = 0; y < h; y++) {
-            for (int x = 0; x < w; x++) {
-                double acc = 0;
-                for (int j = 0; j < size; j++) {
-                    int rb = Math.min(h - 1, Math.max(0, y + j - m)) * w;
-                    int kb = j * size;
-                    for (int i = 0; i < size; i++) {
-                        acc += k[kb + i] * src[rb + xs[x + i]];
+            int ob = y * w;
+            for (int j = 0; j < size; j++) {
+                int rb = (y + j) * pw;
+                for (int i = 0; i < size; i++) {
+                    double kv = k[j * size + i];
+                    int b = rb + i;
+                    for (int x = 0; x < w; x++) {
+                        out[ob + x] += kv * pad[b + x];
                     }
                 }
-                out[y * w + x] = acc;
             }
         }
         return new Plane(w, h, out);
+    }
+
+    /** The plane with {@code m} replicated pixels on every side, row-major, width {@code w + 2m}. */
+    static double[] padReplicate(Plane in, int m) {
+        int w = in.width(), h = in.height(), pw = w + 2 * m;
+        double[] pad = new double[pw * (h + 2 * m)];
+        double[] src = in.data();
+        for (int y = 0; y < h + 2 * m; y++) {
+            int sy = Math.min(h - 1, Math.max(0, y - m));
+            int rb = y * pw, sb = sy * w;
+            for (int x = 0; x < m; x++) {
+                pad[rb + x] = src[sb];
+                pad[rb + m + w + x] = src[sb + w - 1];
+            }
+            System.arraycopy(src, sb, pad, rb + m, w);
+        }
+        return pad;
     }
 }
