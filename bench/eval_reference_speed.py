@@ -26,6 +26,8 @@ def main(basicsr_root, pyiqa_root, d, threads=None):
         cv2.setNumThreads(int(threads))
     b_psnr, b_ssim, b_niqe = reference.load_basicsr(basicsr_root)
     PSNR, SSIM, p_niqe = reference.load_pyiqa(pyiqa_root)
+    import warnings
+    warnings.filterwarnings('ignore', category=RuntimeWarning)   # BasicSR's AGGD on blocks with one empty side
     params = np.load(os.path.join(basicsr_root, 'basicsr/metrics/niqe_pris_params.npz'))
     mu = torch.from_numpy(params['mu_pris_param']).reshape(1, 36)
     cov = torch.from_numpy(params['cov_pris_param'])
