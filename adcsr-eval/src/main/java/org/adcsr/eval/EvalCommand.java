@@ -41,8 +41,9 @@ import picocli.CommandLine.Spec;
                 + "mismatch, unreadable file) are reported one line each; the others are still scored and the exit "
                 + "code is 3.",
             "",
-            "Learned metrics (lpips, dists, fid, musiq, maniqa, clipiqa) are not implemented yet: asking for one "
-                + "prints one line saying so, writes no number for it, and exits 3.",
+            "lpips needs user-supplied weights in --weights-dir (LPIPS_v0.1_alex-df73285e.pth and torchvision's "
+                + "alexnet-owt-7be5be79.pth); dists, fid, musiq, maniqa and clipiqa are not implemented yet. An "
+                + "unavailable metric is one line on stderr, no number is written for it, and the exit code is 3.",
             "",
             "Example: adcsr-eval --sr out/ --gt HR/ -m psnr,ssim,niqe -o scores.csv"
         },
@@ -122,8 +123,8 @@ public class EvalCommand implements Callable<Integer> {
                 chosen.add(MetricRegistry.get(name).factory().create(options));
             } catch (IllegalArgumentException e) {
                 throw new ParameterException(spec.commandLine(), e.getMessage());
-            } catch (MetricUnavailableException e) {
-                problems.add(name + ": unavailable: " + e.getMessage());
+            } catch (MetricUnavailableException | BadInputException e) {
+                problems.add(name + ": unavailable: " + e.getMessage());   // e.g. a weight file that is not the one
             }
         }
         boolean needGt = chosen.stream().anyMatch(Metric::fullReference);

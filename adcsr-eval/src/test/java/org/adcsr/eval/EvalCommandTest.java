@@ -145,6 +145,24 @@ class EvalCommandTest {
     }
 
     @Test
+    void lpipsNamesTheMissingWeightFileOrTheWrongOne() throws IOException {
+        String sr = fixtures().resolve("sr/ria.png").toString(), gt = fixtures().resolve("gt").toString();
+        Path dir = Files.createDirectories(tmp.resolve("weights"));
+        Run none = run("-q", "--sr", sr, "--gt", gt, "-m", "lpips", "--weights-dir", dir.toString());
+        assertEquals(3, none.code());
+        assertEquals(1, none.errLines().size(), none.err());
+        assertTrue(none.err().contains("missing " + dir.resolve("LPIPS_v0.1_alex-df73285e.pth")), none.err());
+        assertFalse(none.out().contains("lpips"), "no column, no number");
+
+        Files.copy(fixtures().resolve("lpips/lin_heads.pth"), dir.resolve("LPIPS_v0.1_alex-df73285e.pth"));
+        Run wrong = run("-q", "--sr", sr, "--gt", gt, "-m", "psnr,lpips", "--weights-dir", dir.toString());
+        assertEquals(3, wrong.code());
+        assertEquals(1, wrong.errLines().size(), wrong.err());
+        assertTrue(wrong.err().contains("is not the published df73285e"), wrong.err());
+        assertEquals("row,image,count,psnr_y_bt601_pyiqa", wrong.lines().get(0), "the other metrics still run");
+    }
+
+    @Test
     void usageErrors() {
         assertEquals(2, run("--sr", fixtures().resolve("sr").toString(), "-m", "nosuch").code());
         assertEquals(2, run("--sr", fixtures().resolve("sr").toString(), "-m", "psnr").code(), "psnr needs --gt");
