@@ -23,62 +23,85 @@ import org.adcsr.eval.metrics.MetricOptions;
 import org.adcsr.eval.metrics.MetricUnavailableException;
 
 /**
- * The {@code lpips} metric: {@link Lpips} on RGB/255 float32 images (as pyiqa feeds it), crop applied first. Weights
- * from {@code --weights-dir}: {@value #HEADS} (pyiqa's file name) and torchvision's {@value #BACKBONE}, unless the
- * LPIPS file also holds the backbone (LPIPS's own keys {@code net.sliceK.N.*}). File names end in the first eight
- * hex digits of their sha256, which is checked.
+ * The {@code lpips} (AlexNet) and {@code lpips-vgg} metrics: {@link Lpips} on RGB/255 float32 images (as pyiqa feeds
+ * it), crop applied first. Weights from {@code --weights-dir}, under pyiqa's and torchvision's file names: the LPIPS
+ * file, and torchvision's backbone unless the LPIPS file also holds it (LPIPS's own keys {@code net.sliceK.N.*}).
+ * File names end in the first eight hex digits of their sha256, which is checked.
  */
 public final class LpipsMetric implements Metric {
     public static final String HEADS = "LPIPS_v0.1_alex-df73285e.pth";
     public static final String BACKBONE = "alexnet-owt-7be5be79.pth";
-
-    private static final String[][] SLICES = {
-        {"features.0", "net.slice1.0"}, {"features.3", "net.slice2.3"}, {"features.6", "net.slice3.6"},
-        {"features.8", "net.slice4.8"}, {"features.10", "net.slice5.10"},
-    };
+    public static final String HEADS_VGG = "LPIPS_v0.1_vgg-a78928a0.pth";
+    public static final String BACKBONE_VGG = "vgg16-397923af.pth";
 
     private final Engine engine;
     private final Lpips net;
     private final int crop;
+    private final String name;
 
-    private LpipsMetric(Engine engine, Lpips net, int crop) {
+    private LpipsMetric(Engine engine, Lpips net, int crop, String name) {
         this.engine = engine;
         this.net = net;
         this.crop = crop;
+        this.name = name;
+    }
+
+    /** {@code lpips}: AlexNet. */
+    public static Metric create(MetricOptions o) throws MetricUnavailableException {
+        return create(o, Lpips.Backbone.ALEX, HEADS, BACKBONE, "lpips");
+    }
+
+    /** {@code lpips-vgg}: VGG16. */
+    public static Metric createVgg(MetricOptions o) throws MetricUnavailableException {
+        return create(o, Lpips.Backbone.VGG, HEADS_VGG, BACKBONE_VGG, "lpips-vgg");
+    }
+
+    /** The file name's sha256 prefix: {@code name-<8 hex>.pth}. */
+    static String hashPrefix(String file) {
+        return file.substring(file.lastIndexOf('-') + 1, file.lastIndexOf('.'));
     }
 
     /** Loads the weights, or says in one line which file is missing. */
-    public static Metric create(MetricOptions o) throws MetricUnavailableException {
+    static Metric create(MetricOptions o, Lpips.Backbone kind, String headsName, String backboneName, String name)
+            throws MetricUnavailableException {
         Path dir = o.weightsDir();
         if (dir == null) {
-            throw new MetricUnavailableException("needs --weights-dir with " + HEADS + " and " + BACKBONE
+            throw new MetricUnavailableException("needs --weights-dir with " + headsName + " and " + backboneName
                     + " (they cannot be downloaded here); no score is written");
         }
-        Path headsFile = dir.resolve(HEADS), backboneFile = dir.resolve(BACKBONE);
+        Path headsFile = dir.resolve(headsName), backboneFile = dir.resolve(backboneName);
         if (!Files.isRegularFile(headsFile)) {
             throw new MetricUnavailableException("missing " + headsFile + "; no score is written");
         }
-        checkHashPrefix(headsFile, "df73285e");
+        checkHashPrefix(headsFile, hashPrefix(headsName));
         Engine engine = Engines.start(Engines.Target.CPU, null);
         try (TorchCheckpoint heads = TorchCheckpoint.open(headsFile)) {
             TensorSource h = heads.tensors();
             if (Files.isRegularFile(backboneFile)) {
-                checkHashPrefix(backboneFile, "7be5be79");
-                try (TorchCheckpoint alex = TorchCheckpoint.open(backboneFile)) {
-                    return new LpipsMetric(engine, Lpips.load(engine.newBaseManager(), alex.tensors(), h),
-                            o.cropBorder());
+                checkHashPrefix(backboneFile, hashPrefix(backboneName));
+                try (TorchCheckpoint tv = TorchCheckpoint.open(backboneFile)) {
+                    return new LpipsMetric(engine, Lpips.load(kind, engine.newBaseManager(), tv.tensors(), h),
+                            o.cropBorder(), name);
                 }
             }
             if (h.contains("net.slice1.0.weight")) {
+                // LPIPS's own module keeps torchvision's indices inside its slices: features.N -> net.slice<k>.N
                 RenamedTensorSource renamed = new RenamedTensorSource(headsFile);
-                for (String[] s : SLICES) {
-                    renamed.put(s[0] + ".weight", h, s[1] + ".weight");
-                    renamed.put(s[0] + ".bias", h, s[1] + ".bias");
+                int slice = 1;
+                for (int[] l : kind.layers) {
+                    if (l[0] == Lpips.TAP) {
+                        slice++;
+                    } else if (l[0] >= 0) {
+                        for (String p : new String[] {".weight", ".bias"}) {
+                            renamed.put("features." + l[0] + p, h, "net.slice" + slice + "." + l[0] + p);
+                        }
+                    }
                 }
-                return new LpipsMetric(engine, Lpips.load(engine.newBaseManager(), renamed, h), o.cropBorder());
+                return new LpipsMetric(engine, Lpips.load(kind, engine.newBaseManager(), renamed, h),
+                        o.cropBorder(), name);
             }
-            throw new MetricUnavailableException("missing " + backboneFile + " (torchvision's AlexNet; " + HEADS
-                    + " has no backbone); no score is written");
+            throw new MetricUnavailableException("missing " + backboneFile + " (torchvision's backbone; " + headsName
+                    + " has none); no score is written");
         }
     }
 
@@ -104,12 +127,12 @@ public final class LpipsMetric implements Metric {
 
     @Override
     public String name() {
-        return "lpips";
+        return name;
     }
 
     @Override
     public String column() {
-        return "lpips_alex_v0.1" + (crop == 0 ? "" : "_crop" + crop);
+        return (name.equals("lpips") ? "lpips_alex_v0.1" : "lpips_vgg_v0.1") + (crop == 0 ? "" : "_crop" + crop);
     }
 
     @Override

@@ -22,10 +22,13 @@ import org.adcsr.core.io.TensorInfo;
 import org.adcsr.core.io.TensorSource;
 import org.adcsr.core.io.torch.TorchCheckpoint;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 /**
- * LPIPS against {@code fixtures/lpips/expected.txt}, made by {@code tools/eval/make_lpips_fixture.py} with
- * torchvision's AlexNet: the same hash-generated weights on both sides, the heads read from the committed .pth.
+ * LPIPS against {@code fixtures/lpips/expected*.txt}, made by {@code tools/eval/make_lpips_fixture.py} with
+ * torchvision's alexnet and vgg16: the same hash-generated weights on both sides, the heads read from the committed
+ * .pth files.
  */
 class LpipsTest {
 
@@ -49,22 +52,19 @@ class LpipsTest {
         return v;
     }
 
-    /** An in-memory {@link TensorSource}: the AlexNet features in torchvision's state-dict order. */
-    static TensorSource alexnet() {
+    /** An in-memory {@link TensorSource}: the backbone's features in torchvision's state-dict order. */
+    static TensorSource backbone(Lpips.Backbone net) {
         Map<String, float[]> data = new LinkedHashMap<>();
-        Map<String, long[]> shapes = Lpips.backboneShapes();
+        Map<String, long[]> shapes = Lpips.backboneShapes(net);
         int k = 0;
-        for (int idx : new int[] {0, 3, 6, 8, 10}) {
-            for (String kind : new String[] {"weight", "bias"}) {
-                String name = "features." + idx + "." + kind;
-                long[] s = shapes.get(name);
-                double scale = kind.equals("bias") ? 0.2 : 2.0 / Math.sqrt(s[1] * s[2] * s[3]);
-                data.put(name, value(k++, s, scale));
-            }
+        for (Map.Entry<String, long[]> e : shapes.entrySet()) {
+            long[] s = e.getValue();
+            double scale = e.getKey().endsWith(".bias") ? 0.2 : 2.0 / Math.sqrt(s[1] * s[2] * s[3]);
+            data.put(e.getKey(), value(k++, s, scale));
         }
         return new TensorSource() {
             public Path path() {
-                return Path.of("alexnet(generated)");
+                return Path.of(net + "(generated)");
             }
 
             public List<String> names() {
@@ -95,14 +95,16 @@ class LpipsTest {
         }
     }
 
-    @Test
-    void matchesTorchvisionAlexNetWithTheLpipsHead() throws Exception {
+    @ParameterizedTest
+    @EnumSource(Lpips.Backbone.class)
+    void matchesTorchvisionWithTheLpipsHead(Lpips.Backbone net) throws Exception {
         Engine engine = Engines.start(Engines.Target.CPU, 1);
-        List<Double> expected = Files.readAllLines(fixture("expected.txt")).stream()
+        String suffix = net == Lpips.Backbone.ALEX ? "" : "_vgg";
+        List<Double> expected = Files.readAllLines(fixture("expected" + suffix + ".txt")).stream()
                 .filter(l -> !l.startsWith("#")).map(Double::parseDouble).toList();
         try (NDManager m = engine.newBaseManager();
-             TorchCheckpoint heads = TorchCheckpoint.open(fixture("lin_heads.pth"));
-             Lpips lpips = Lpips.load(m, alexnet(), heads.tensors())) {
+             TorchCheckpoint heads = TorchCheckpoint.open(fixture("lin_heads" + suffix + ".pth"));
+             Lpips lpips = Lpips.load(net, m, backbone(net), heads.tensors())) {
             long[] shape = {2, 3, 64, 80};
             float[] x = value(200, shape, 1.0), noise = value(201, shape, 1.0), y = new float[x.length];
             for (int i = 0; i < x.length; i++) {
@@ -125,7 +127,7 @@ class LpipsTest {
         Engine engine = Engines.start(Engines.Target.CPU, 1);
         try (NDManager m = engine.newBaseManager();
              TorchCheckpoint heads = TorchCheckpoint.open(fixture("lin_heads.pth"));
-             Lpips lpips = Lpips.load(m, alexnet(), heads.tensors())) {
+             Lpips lpips = Lpips.load(Lpips.Backbone.ALEX, m, backbone(Lpips.Backbone.ALEX), heads.tensors())) {
             NDArray x = m.create(value(300, new long[] {1, 3, 48, 48}, 1.0)).add(0.5).reshape(1, 3, 48, 48);
             NDArray y = m.create(value(301, new long[] {1, 3, 48, 48}, 1.0)).add(0.5).reshape(1, 3, 48, 48);
             x.setRequiresGradient(true);
@@ -148,7 +150,7 @@ class LpipsTest {
         try (NDManager m = engine.newBaseManager();
              TorchCheckpoint heads = TorchCheckpoint.open(fixture("lin_heads.pth"))) {
             BadInputException e = assertThrows(BadInputException.class,
-                    () -> Lpips.load(m, heads.tensors(), heads.tensors()));
+                    () -> Lpips.load(Lpips.Backbone.ALEX, m, heads.tensors(), heads.tensors()));
             assertTrue(e.getMessage().contains("missing features.0.weight"), e.getMessage());
             assertTrue(e.getMessage().contains("missing features.10.bias"), e.getMessage());
         }
