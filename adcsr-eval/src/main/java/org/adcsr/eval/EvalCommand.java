@@ -41,9 +41,9 @@ import picocli.CommandLine.Spec;
                 + "mismatch, unreadable file) are reported one line each; the others are still scored and the exit "
                 + "code is 3.",
             "",
-            "lpips needs user-supplied weights in --weights-dir (LPIPS_v0.1_alex-df73285e.pth and torchvision's "
-                + "alexnet-owt-7be5be79.pth); dists, fid, musiq, maniqa and clipiqa are not implemented yet. An "
-                + "unavailable metric is one line on stderr, no number is written for it, and the exit code is 3.",
+            "lpips, lpips-vgg and dists need user-supplied weights in --weights-dir (--list-metrics names the "
+                + "files); fid, musiq, maniqa and clipiqa are not implemented yet. An unavailable metric is one line "
+                + "on stderr, no number is written for it, and the exit code is 3.",
             "",
             "Example: adcsr-eval --sr out/ --gt HR/ -m psnr,ssim,niqe -o scores.csv"
         },

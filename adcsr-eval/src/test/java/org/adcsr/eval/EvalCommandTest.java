@@ -160,6 +160,11 @@ class EvalCommandTest {
         assertEquals(1, wrong.errLines().size(), wrong.err());
         assertTrue(wrong.err().contains("is not the published df73285e"), wrong.err());
         assertEquals("row,image,count,psnr_y_bt601_pyiqa", wrong.lines().get(0), "the other metrics still run");
+
+        Run dists = run("-q", "--sr", sr, "--gt", gt, "-m", "dists", "--weights-dir", dir.toString());
+        assertEquals(3, dists.code());
+        assertTrue(dists.err().contains("dists: unavailable: missing " + dir.resolve("DISTS_weights-f5e65c96.pth")),
+                dists.err());
     }
 
     @Test

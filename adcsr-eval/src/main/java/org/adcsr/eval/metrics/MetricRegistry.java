@@ -32,8 +32,8 @@ public final class MetricRegistry {
                 + "alexnet-owt-7be5be79.pth in --weights-dir", org.adcsr.eval.learned.LpipsMetric::create);
         register("lpips-vgg", "LPIPS v0.1 VGG16, full-reference; needs LPIPS_v0.1_vgg-a78928a0.pth and "
                 + "vgg16-397923af.pth in --weights-dir", org.adcsr.eval.learned.LpipsMetric::createVgg);
-        register("dists", "DISTS, full-reference; needs DISTS_weights-f5e65c96.pth",
-                notYet("DISTS_weights-f5e65c96.pth and the torchvision VGG16 weights"));
+        register("dists", "DISTS, full-reference; needs DISTS_weights-f5e65c96.pth and vgg16-397923af.pth in "
+                + "--weights-dir", org.adcsr.eval.learned.DistsMetric::create);
         register("fid", "FID between the SR and GT folders; needs pt_inception-2015-12-05-6726825d.pth",
                 notYet("pt_inception-2015-12-05-6726825d.pth"));
         register("musiq", "MUSIQ (KonIQ-10k), no-reference; needs musiq_koniq_ckpt-e95806b9.pth",
