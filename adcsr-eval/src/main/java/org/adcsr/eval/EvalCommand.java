@@ -1,0 +1,212 @@
+package org.adcsr.eval;
+
+import java.io.IOException;
+import java.io.OutputStreamWriter;
+import java.io.PrintWriter;
+import java.io.UncheckedIOException;
+import java.io.Writer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.Callable;
+import org.adcsr.cli.Cli;
+import org.adcsr.cli.CommonOptions;
+import org.adcsr.cli.ExitCodes;
+import org.adcsr.cli.Progress;
+import org.adcsr.core.BadInputException;
+import org.adcsr.core.io.AtomicFiles;
+import org.adcsr.eval.metrics.Convention;
+import org.adcsr.eval.metrics.Metric;
+import org.adcsr.eval.metrics.MetricOptions;
+import org.adcsr.eval.metrics.MetricRegistry;
+import org.adcsr.eval.metrics.MetricUnavailableException;
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+
+@Command(name = "adcsr-eval",
+        description = {
+            "Scores super-resolved images against their ground truth (PSNR, SSIM) and on their own (NIQE), with the "
+                + "arithmetic of pyiqa 0.1.13 (as AdcSR and OSEDiff evaluate) or of BasicSR.",
+            "",
+            "SR and GT images are paired by file name. Writes one CSV row per image and a mean row to stdout (or -o), "
+                + "and a summary table to stderr. Images that cannot be scored (missing partner, size or gray/colour "
+                + "mismatch, unreadable file) are reported one line each; the others are still scored and the exit "
+                + "code is 3.",
+            "",
+            "lpips, lpips-vgg and dists need user-supplied weights in --weights-dir (--list-metrics names the "
+                + "files); fid, musiq, maniqa and clipiqa are not implemented yet. An unavailable metric is one line "
+                + "on stderr, no number is written for it, and the exit code is 3.",
+            "",
+            "Example: adcsr-eval --sr out/ --gt HR/ -m psnr,ssim,niqe -o scores.csv"
+        },
+        footer = {"", "See also: adcsr-degrade(1), adcsr-upscale(1)."})
+public class EvalCommand implements Callable<Integer> {
+    @Mixin CommonOptions common;
+    @Spec CommandSpec spec;
+
+    static class Inputs {
+        @Option(names = "--sr", arity = "1..*", paramLabel = "DIR|FILE",
+                description = "SR images: folders (their .png/.jpg/.bmp/.tif files) or files.")
+        List<Path> sr;
+
+        @Option(names = "--pairs", paramLabel = "CSV",
+                description = "Pairs from a CSV with a header: columns sr and gt (or hr, hr_path); paths relative to "
+                        + "the CSV's folder. adcsr-degrade's pairs.csv works with --sr-dir.")
+        Path pairs;
+    }
+
+    @Option(names = "--sr-dir", paramLabel = "DIR",
+            description = "With --pairs and a CSV without an sr column (adcsr-degrade's pairs.csv): the folder of SR "
+                    + "images, each named like its lr_path image (same stem, or stem_x4 as adcsr-upscale names it).")
+    Path srDir;
+
+    @ArgGroup(exclusive = true, multiplicity = "0..1")
+    Inputs inputs;
+
+    @Option(names = "--gt", paramLabel = "DIR", description = "Ground-truth folder; files paired by name with --sr.")
+    Path gt;
+
+    @Option(names = {"-m", "--metrics"}, split = ",", paramLabel = "NAME",
+            description = "Comma-separated metrics (default: psnr,ssim,niqe with ground truth, else niqe). "
+                    + "--list-metrics shows them all.")
+    List<String> metrics;
+
+    @Option(names = "--convention", paramLabel = "pyiqa|basicsr", defaultValue = "pyiqa",
+            description = "Whose arithmetic to reproduce (default: ${DEFAULT-VALUE}). pyiqa: RGB/255 float32, "
+                    + "BT.601 Y for PSNR/SSIM, YIQ luma for NIQE. basicsr: BGR 0-255, BT.601 Y for all, "
+                    + "PSNR inf for identical images.")
+    String convention;
+
+    @Option(names = "--crop-border", paramLabel = "N", defaultValue = "0",
+            description = "Pixels removed from each side before measuring (default: ${DEFAULT-VALUE}).")
+    int cropBorder;
+
+    @Option(names = "--rgb", description = "PSNR and SSIM over the R, G and B channels instead of the Y channel.")
+    boolean rgb;
+
+    @Option(names = "--weights-dir", paramLabel = "DIR",
+            description = "Folder with the weight files of learned metrics (see --list-metrics).")
+    Path weightsDir;
+
+    @Option(names = {"-o", "--output"}, paramLabel = "FILE",
+            description = "Write the CSV here (atomically) instead of stdout; '-' is stdout.")
+    Path output;
+
+    @Option(names = "--list-metrics", description = "List the metric names and what they need, then exit.")
+    boolean listMetrics;
+
+    public static void main(String[] a) {
+        System.exit(Cli.execute(new EvalCommand(), a));
+    }
+
+    @Override
+    public Integer call() throws IOException {
+        PrintWriter out = spec.commandLine().getOut(), err = spec.commandLine().getErr();
+        if (listMetrics) {
+            for (MetricRegistry.Entry e : MetricRegistry.entries()) {
+                out.printf("%-8s %s%n", e.name(), e.description());
+            }
+            out.flush();
+            return ExitCodes.OK;
+        }
+        if (inputs == null) {
+            throw new ParameterException(spec.commandLine(), "give the SR images with --sr, or --pairs");
+        }
+        MetricOptions options = options();
+        List<String> problems = new ArrayList<>();
+        List<Metric> chosen = new ArrayList<>();
+        for (String name : metricNames()) {
+            try {
+                chosen.add(MetricRegistry.get(name).factory().create(options));
+            } catch (IllegalArgumentException e) {
+                throw new ParameterException(spec.commandLine(), e.getMessage());
+            } catch (MetricUnavailableException | BadInputException e) {
+                problems.add(name + ": unavailable: " + e.getMessage());   // e.g. a weight file that is not the one
+            }
+        }
+        boolean needGt = chosen.stream().anyMatch(Metric::fullReference);
+        if (needGt && inputs.sr != null && gt == null) {
+            throw new ParameterException(spec.commandLine(), "--gt is needed for "
+                    + String.join(", ", chosen.stream().filter(Metric::fullReference).map(Metric::name).toList()));
+        }
+
+        Pairing.Result paired = inputs.pairs != null
+                ? Pairing.fromCsv(inputs.pairs, srDir)
+                : Pairing.byName(Pairing.expand(inputs.sr), needGt ? gt : null,
+                        inputs.sr.stream().allMatch(java.nio.file.Files::isDirectory));
+        problems.addAll(paired.problems());
+
+        int threads = common.threads() != null ? common.threads() : Runtime.getRuntime().availableProcessors();
+        Evaluator.Report report;
+        try (Progress progress = Progress.of(common, err, "images")) {
+            int total = paired.pairs().size();
+            report = new Evaluator(chosen, threads).run(paired.pairs(), done -> {
+                synchronized (progress) {
+                    progress.update(done, total);
+                }
+            });
+        }
+        problems.addAll(report.problems());
+        for (String p : problems) {
+            err.println(spec.name() + ": " + p);
+        }
+        writeCsv(report, out);
+        if (!common.quiet()) {
+            ReportWriter.table(report, err);
+        }
+        err.flush();
+        return problems.isEmpty() ? ExitCodes.OK : ExitCodes.BAD_INPUT;
+    }
+
+    private MetricOptions options() {
+        Convention c;
+        try {
+            c = Convention.parse(convention);
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(spec.commandLine(), "--convention: " + e.getMessage());
+        }
+        if (cropBorder < 0) {
+            throw new ParameterException(spec.commandLine(), "--crop-border must be >= 0, got " + cropBorder);
+        }
+        return new MetricOptions(c, cropBorder, rgb, weightsDir);
+    }
+
+    private Set<String> metricNames() {
+        if (metrics != null && !metrics.isEmpty()) {
+            Set<String> names = new LinkedHashSet<>();
+            for (String m : metrics) {
+                if (!m.isBlank()) {
+                    names.add(m.strip().toLowerCase(java.util.Locale.ROOT));
+                }
+            }
+            return names;
+        }
+        boolean haveGt = gt != null || (inputs != null && inputs.pairs != null);
+        return haveGt ? new LinkedHashSet<>(List.of("psnr", "ssim", "niqe")) : Set.of("niqe");
+    }
+
+    private void writeCsv(Evaluator.Report report, PrintWriter out) throws IOException {
+        if (output == null || output.toString().equals("-")) {
+            ReportWriter.csv(report, out);
+            out.flush();
+            return;
+        }
+        try {
+            AtomicFiles.writeStream(output, os -> {
+                Writer w = new OutputStreamWriter(os, StandardCharsets.UTF_8);
+                ReportWriter.csv(report, w);
+                w.flush();
+            });
+        } catch (IOException | UncheckedIOException e) {
+            throw BadInputException.of(output, "cannot write (" + e.getMessage() + ")", e);
+        }
+    }
+}

@@ -1,0 +1,145 @@
+package org.adcsr.eval;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.IntConsumer;
+import org.adcsr.core.BadInputException;
+import org.adcsr.core.image.Image;
+import org.adcsr.core.image.Images;
+import org.adcsr.eval.metrics.Metric;
+
+/**
+ * Scores pairs with a list of metrics, several images at a time. A pair that cannot be scored (unreadable file,
+ * size or colour mismatch, a metric undefined for it) becomes one message and is left out of the means; the other
+ * pairs are still scored. Rows come back in input order.
+ */
+public final class Evaluator {
+    private final List<Metric> metrics;
+    private final int threads;
+
+    public Evaluator(List<Metric> metrics, int threads) {
+        this.metrics = List.copyOf(metrics);
+        this.threads = Math.max(1, threads);
+    }
+
+    /** Scores of one image, in metric order. */
+    public record Row(String image, double[] values) {}
+
+    /**
+     * The result of a run.
+     *
+     * @param rows scored images, in input order
+     * @param problems one line per image left out
+     * @param means mean of each metric over {@code rows}
+     */
+    public record Report(List<Metric> metrics, List<Row> rows, List<String> problems, double[] means) {
+        public int count() {
+            return rows.size();
+        }
+    }
+
+    /** Scores every pair; {@code progress} receives the number of pairs done so far. */
+    public Report run(List<Pair> pairs, IntConsumer progress) {
+        boolean needGt = metrics.stream().anyMatch(Metric::fullReference);
+        List<Object> outcome = new ArrayList<>();            // Row or String, per pair
+        AtomicInteger done = new AtomicInteger();
+        ExecutorService pool = Executors.newFixedThreadPool(Math.min(threads, Math.max(1, pairs.size())), r -> {
+            Thread t = new Thread(r, "adcsr-eval");
+            t.setDaemon(true);
+            return t;
+        });
+        try {
+            List<Future<Object>> futures = new ArrayList<>();
+            for (Pair p : pairs) {
+                futures.add(pool.submit(() -> {
+                    Object o = score(p, needGt);
+                    progress.accept(done.incrementAndGet());
+                    return o;
+                }));
+            }
+            for (Future<Object> f : futures) {
+                outcome.add(f.get());
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted", e);
+        } catch (ExecutionException e) {
+            Throwable c = e.getCause();
+            if (c instanceof RuntimeException re) {
+                throw re;
+            }
+            if (c instanceof Error err) {
+                throw err;
+            }
+            throw new IllegalStateException(c);
+        } finally {
+            pool.shutdownNow();
+        }
+        List<Row> rows = new ArrayList<>();
+        List<String> problems = new ArrayList<>();
+        for (Object o : outcome) {
+            if (o instanceof Row r) {
+                rows.add(r);
+            } else {
+                problems.add((String) o);
+            }
+        }
+        double[] means = new double[metrics.size()];
+        for (int m = 0; m < means.length; m++) {
+            double s = 0;
+            for (Row r : rows) {
+                s += r.values()[m];
+            }
+            means[m] = rows.isEmpty() ? Double.NaN : s / rows.size();
+        }
+        return new Report(metrics, rows, problems, means);
+    }
+
+    /** A {@link Row}, or the one-line reason this pair was left out. */
+    private Object score(Pair p, boolean needGt) {
+        Image sr, gt = null;
+        try {
+            sr = Images.read(p.sr());
+            if (needGt) {
+                if (p.gt() == null) {
+                    return p.sr() + ": no ground truth for the full-reference metrics";
+                }
+                gt = Images.read(p.gt());
+            }
+        } catch (BadInputException e) {
+            return e.getMessage();
+        }
+        if (gt != null) {
+            if (sr.width() != gt.width() || sr.height() != gt.height()) {
+                return p.sr() + ": size " + sr.width() + "x" + sr.height() + " differs from " + p.gt() + " "
+                        + gt.width() + "x" + gt.height() + " (SR and GT must match; nothing is resized)";
+            }
+            if (sr.isGray() != gt.isGray()) {
+                return p.sr() + ": " + kind(sr) + " but " + p.gt() + " is " + kind(gt)
+                        + " (convert one so both are gray or both colour)";
+            }
+        }
+        double[] v = new double[metrics.size()];
+        for (int m = 0; m < v.length; m++) {
+            Metric metric = metrics.get(m);
+            try {
+                v[m] = metric.score(sr, metric.fullReference() ? gt : null);
+            } catch (IllegalArgumentException e) {
+                return p.sr() + ": " + metric.name() + ": " + e.getMessage();
+            }
+            if (Double.isNaN(v[m])) {
+                return p.sr() + ": " + metric.name() + " is undefined for this image";
+            }
+        }
+        return new Row(p.name(), v);
+    }
+
+    private static String kind(Image img) {
+        return img.isGray() ? "gray" : "colour";
+    }
+}

@@ -1,0 +1,285 @@
+package org.adcsr.eval.metrics;
+
+/**
+ * The Fréchet distance between two Gaussians, FID's final step (METRICS.md §3):
+ * {@code ‖μ1−μ2‖² + tr(Σ1) + tr(Σ2) − 2·tr(√(Σ1Σ2))}.
+ *
+ * <p>Numerically careful: the references take {@code scipy.linalg.sqrtm} of the non-symmetric product Σ1Σ2 (complex
+ * Schur form; singular products need {@code +1e-6·I}; a spurious imaginary part is dropped). Here the trace is
+ * computed from symmetric matrices only: with {@code A = √Σ1} (symmetric PSD square root),
+ * {@code tr √(Σ1Σ2) = tr √(A Σ2 A) = Σ √λᵢ(A Σ2 A)}, since Σ1Σ2 is similar to A Σ2 A; eigenvalues are clamped at 0.
+ * This stays real and finite for the rank-deficient covariances of small test sets (fewer images than features),
+ * where no offset is needed.
+ */
+public final class Frechet {
+    private Frechet() {}
+
+    /** The distance; covariances are n×n row-major, symmetric positive semi-definite. */
+    public static double distance(double[] mu1, double[] sigma1, double[] mu2, double[] sigma2) {
+        int n = mu1.length;
+        if (mu2.length != n || sigma1.length != n * n || sigma2.length != n * n) {
+            throw new IllegalArgumentException("Frechet: dimensions differ");
+        }
+        double d2 = 0;
+        for (int i = 0; i < n; i++) {
+            double d = mu1[i] - mu2[i];
+            d2 += d * d;
+        }
+        double tr1 = 0, tr2 = 0;
+        for (int i = 0; i < n; i++) {
+            tr1 += sigma1[i * n + i];
+            tr2 += sigma2[i * n + i];
+        }
+        return d2 + tr1 + tr2 - 2 * traceSqrtProduct(sigma1, sigma2, n);
+    }
+
+    /** tr √(Σ1Σ2) via the symmetric A·Σ2·A with A = √Σ1. */
+    static double traceSqrtProduct(double[] s1, double[] s2, int n) {
+        Eigen e = Eigen.of(symmetrised(s1, n), n, true);
+        double[] a = new double[n * n];                        // A = V·diag(√max(λ,0))·Vᵀ
+        double[] vs = new double[n * n];
+        for (int i = 0; i < n; i++) {
+            for (int k = 0; k < n; k++) {
+                vs[i * n + k] = e.vectors[i * n + k] * Math.sqrt(Math.max(e.values[k], 0));
+            }
+        }
+        for (int i = 0; i < n; i++) {
+            for (int k = 0; k < n; k++) {
+                double vik = vs[i * n + k];
+                if (vik == 0) {
+                    continue;
+                }
+                for (int j = 0; j < n; j++) {
+                    a[i * n + j] += vik * e.vectors[j * n + k];
+                }
+            }
+        }
+        double[] m = multiply(multiply(a, symmetrised(s2, n), n), a, n);
+        double[] lambda = Eigen.of(symmetrised(m, n), n, false).values;
+        double t = 0;
+        for (double l : lambda) {
+            t += Math.sqrt(Math.max(l, 0));
+        }
+        return t;
+    }
+
+    private static double[] symmetrised(double[] s, int n) {
+        double[] o = new double[n * n];
+        for (int i = 0; i < n; i++) {
+            for (int j = 0; j < n; j++) {
+                o[i * n + j] = 0.5 * (s[i * n + j] + s[j * n + i]);
+            }
+        }
+        return o;
+    }
+
+    private static double[] multiply(double[] x, double[] y, int n) {
+        double[] z = new double[n * n];
+        for (int i = 0; i < n; i++) {
+            for (int k = 0; k < n; k++) {
+                double xik = x[i * n + k];
+                if (xik == 0) {
+                    continue;
+                }
+                int yb = k * n, zb = i * n;
+                for (int j = 0; j < n; j++) {
+                    z[zb + j] += xik * y[yb + j];
+                }
+            }
+        }
+        return z;
+    }
+
+    /**
+     * Symmetric eigen-decomposition: Householder reduction to tridiagonal form, then the implicit QL algorithm (the
+     * classic tred2/tql2 pair, as in EISPACK and JAMA). O(n³); {@code vectors} column k is the k-th eigenvector.
+     */
+    static final class Eigen {
+        final double[] values;
+        final double[] vectors;
+
+        private Eigen(double[] values, double[] vectors) {
+            this.values = values;
+            this.vectors = vectors;
+        }
+
+        static Eigen of(double[] a, int n, boolean wantVectors) {
+            double[][] v = new double[n][n];
+            for (int i = 0; i < n; i++) {
+                System.arraycopy(a, i * n, v[i], 0, n);
+            }
+            double[] d = new double[n], e = new double[n];
+            tred2(v, d, e, n);
+            tql2(v, d, e, n);
+            double[] flat = null;
+            if (wantVectors) {
+                flat = new double[n * n];
+                for (int i = 0; i < n; i++) {
+                    System.arraycopy(v[i], 0, flat, i * n, n);
+                }
+            }
+            return new Eigen(d, flat);
+        }
+
+        private static void tred2(double[][] v, double[] d, double[] e, int n) {
+            for (int j = 0; j < n; j++) {
+                d[j] = v[n - 1][j];
+            }
+            for (int i = n - 1; i > 0; i--) {
+                double scale = 0, h = 0;
+                for (int k = 0; k < i; k++) {
+                    scale += Math.abs(d[k]);
+                }
+                if (scale == 0) {
+                    e[i] = d[i - 1];
+                    for (int j = 0; j < i; j++) {
+                        d[j] = v[i - 1][j];
+                        v[i][j] = 0;
+                        v[j][i] = 0;
+                    }
+                } else {
+                    for (int k = 0; k < i; k++) {
+                        d[k] /= scale;
+                        h += d[k] * d[k];
+                    }
+                    double f = d[i - 1];
+                    double g = Math.sqrt(h);
+                    if (f > 0) {
+                        g = -g;
+                    }
+                    e[i] = scale * g;
+                    h -= f * g;
+                    d[i - 1] = f - g;
+                    for (int j = 0; j < i; j++) {
+                        e[j] = 0;
+                    }
+                    for (int j = 0; j < i; j++) {
+                        f = d[j];
+                        v[j][i] = f;
+                        g = e[j] + v[j][j] * f;
+                        for (int k = j + 1; k <= i - 1; k++) {
+                            g += v[k][j] * d[k];
+                            e[k] += v[k][j] * f;
+                        }
+                        e[j] = g;
+                    }
+                    f = 0;
+                    for (int j = 0; j < i; j++) {
+                        e[j] /= h;
+                        f += e[j] * d[j];
+                    }
+                    double hh = f / (h + h);
+                    for (int j = 0; j < i; j++) {
+                        e[j] -= hh * d[j];
+                    }
+                    for (int j = 0; j < i; j++) {
+                        f = d[j];
+                        g = e[j];
+                        for (int k = j; k <= i - 1; k++) {
+                            v[k][j] -= f * e[k] + g * d[k];
+                        }
+                        d[j] = v[i - 1][j];
+                        v[i][j] = 0;
+                    }
+                }
+                d[i] = h;
+            }
+            for (int i = 0; i < n - 1; i++) {
+                v[n - 1][i] = v[i][i];
+                v[i][i] = 1;
+                double h = d[i + 1];
+                if (h != 0) {
+                    for (int k = 0; k <= i; k++) {
+                        d[k] = v[k][i + 1] / h;
+                    }
+                    for (int j = 0; j <= i; j++) {
+                        double g = 0;
+                        for (int k = 0; k <= i; k++) {
+                            g += v[k][i + 1] * v[k][j];
+                        }
+                        for (int k = 0; k <= i; k++) {
+                            v[k][j] -= g * d[k];
+                        }
+                    }
+                }
+                for (int k = 0; k <= i; k++) {
+                    v[k][i + 1] = 0;
+                }
+            }
+            for (int j = 0; j < n; j++) {
+                d[j] = v[n - 1][j];
+                v[n - 1][j] = 0;
+            }
+            v[n - 1][n - 1] = 1;
+            e[0] = 0;
+        }
+
+        private static void tql2(double[][] v, double[] d, double[] e, int n) {
+            for (int i = 1; i < n; i++) {
+                e[i - 1] = e[i];
+            }
+            e[n - 1] = 0;
+            double f = 0, tst1 = 0;
+            double eps = Math.ulp(1.0);
+            for (int l = 0; l < n; l++) {
+                tst1 = Math.max(tst1, Math.abs(d[l]) + Math.abs(e[l]));
+                int m = l;
+                while (m < n) {
+                    if (Math.abs(e[m]) <= eps * tst1) {
+                        break;
+                    }
+                    m++;
+                }
+                if (m > l) {
+                    int iter = 0;
+                    do {
+                        if (++iter > 60 * n) {
+                            throw new ArithmeticException("eigenvalues did not converge");
+                        }
+                        double g = d[l];
+                        double p = (d[l + 1] - g) / (2 * e[l]);
+                        double r = Math.hypot(p, 1);
+                        if (p < 0) {
+                            r = -r;
+                        }
+                        d[l] = e[l] / (p + r);
+                        d[l + 1] = e[l] * (p + r);
+                        double dl1 = d[l + 1];
+                        double h = g - d[l];
+                        for (int i = l + 2; i < n; i++) {
+                            d[i] -= h;
+                        }
+                        f += h;
+                        p = d[m];
+                        double c = 1, c2 = c, c3 = c;
+                        double el1 = e[l + 1];
+                        double s = 0, s2 = 0;
+                        for (int i = m - 1; i >= l; i--) {
+                            c3 = c2;
+                            c2 = c;
+                            s2 = s;
+                            g = c * e[i];
+                            h = c * p;
+                            r = Math.hypot(p, e[i]);
+                            e[i + 1] = s * r;
+                            s = e[i] / r;
+                            c = p / r;
+                            p = c * d[i] - s * g;
+                            d[i + 1] = h + s * (c * g + s * d[i]);
+                            for (int k = 0; k < n; k++) {
+                                h = v[k][i + 1];
+                                v[k][i + 1] = s * v[k][i] + c * h;
+                                v[k][i] = c * v[k][i] - s * h;
+                            }
+                        }
+                        p = -s * s2 * c3 * el1 * e[l] / dl1;
+                        e[l] = s * p;
+                        d[l] = c * p;
+                    } while (Math.abs(e[l]) > eps * tst1);
+                }
+                d[l] = d[l] + f;
+                e[l] = 0;
+            }
+        }
+    }
+}
