@@ -236,6 +236,29 @@ final class Graph {
         return model;
     }
 
+    /**
+     * A copy of a written model that also lists {@code extra} values as graph outputs (ONNX Runtime returns any
+     * declared output), sharing the external data file: the calibration variant.
+     */
+    ModelProto withOutputs(ModelProto base, List<String> extra) {
+        GraphProto.Builder gb = base.getGraph().toBuilder();
+        Set<String> add = new HashSet<>(extra);
+        base.getGraph().getOutputList().forEach(o -> add.remove(o.getName()));
+        List<ValueInfoProto> keep = new ArrayList<>();
+        for (ValueInfoProto vi : gb.getValueInfoList()) {
+            if (!add.contains(vi.getName())) {
+                keep.add(vi);
+            }
+        }
+        gb.clearValueInfo().addAllValueInfo(keep);
+        for (String e : extra) {
+            if (add.contains(e)) {
+                gb.addOutput(valueInfo(e, types.get(e).onnx, shapes.get(e)));
+            }
+        }
+        return base.toBuilder().setGraph(gb).build();
+    }
+
     static StringStringEntryProto kv(String k, String v) {
         return StringStringEntryProto.newBuilder().setKey(k).setValue(v).build();
     }
