@@ -17,7 +17,7 @@ rm -rf "$out"
 mkdir -p "$out/calib"
 for f in $(ls "$calib_src"/*.png | head -n "$n"); do cp "$f" "$out/calib/"; done
 
-/usr/bin/time -v bin/adcsr-export-qnn --random-weights --calib "$out/calib" -o "$out/paper" --threads 2 \
+JAVA_OPTS="${JAVA_OPTS:--Xmx3g}" /usr/bin/time -v bin/adcsr-export-qnn --random-weights --calib "$out/calib" -o "$out/paper" --threads 2 \
   "${extra[@]}" > "$out/stdout.csv" 2> "$out/time.txt" || { tail -n 30 "$out/time.txt"; exit 1; }
 printf 'paper config, tile 128, %s calibration tiles: wall %s, peak RSS %d MiB\n' "$n" \
   "$(grep 'Elapsed (wall clock)' "$out/time.txt" | awk '{print $NF}')" \

@@ -20,7 +20,7 @@ import java.util.Set;
  */
 final class Calibration implements AutoCloseable {
     /** Most bytes of requested tensors per run. */
-    static long maxBytesPerRun = 1L << 30;
+    static long maxBytesPerRun = 256L << 20;
 
     record Range(double min, double max) {
         Range merge(double lo, double hi) {
@@ -68,6 +68,9 @@ final class Calibration implements AutoCloseable {
         o.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.NO_OPT);
         o.setIntraOpNumThreads(threads);
         o.setInterOpNumThreads(1);
+        // no arena and no memory pattern: ORT then frees each buffer when done instead of keeping a high-water pool
+        o.setCPUArenaAllocator(false);
+        o.setMemoryPatternOptimization(false);
         return env.createSession(model.toString(), o); // by path: the weights are external data
     }
 

@@ -102,12 +102,20 @@ final class QnnExporter {
         } catch (AccessDeniedException e) {
             throw BadInputException.of(o.output, "cannot write in " + out.getParent());
         }
+        // an interrupted export (Ctrl-C, kill) removes its hidden work directory too
+        Thread cleanup = new Thread(() -> deleteTree(tmp));
+        Runtime.getRuntime().addShutdownHook(cleanup);
         try {
             Result r = write(model, manager, o, tmp, out, progress);
             install(tmp, out, o.force);
             return r;
         } finally {
             deleteTree(tmp);
+            try {
+                Runtime.getRuntime().removeShutdownHook(cleanup);
+            } catch (IllegalStateException shuttingDown) {
+                // the hook is running or has run
+            }
         }
     }
 
@@ -123,6 +131,11 @@ final class QnnExporter {
         meta.put("adcsr.config", config.toJson().replaceAll("\\s+", ""));
         meta.put("adcsr.tile", Integer.toString(t));
         ModelProto floatModel = g.write(dir.resolve(ONNX), ONNX + ".data", OnnxExport.FLOAT, List.of(), meta);
+        g.inits.replaceAll((k, init) -> new Graph.Init(init.name(), init.type(), init.shape(),
+                fromFile(dir.resolve(ONNX + ".data"), floatModel, init)));
+        if (!o.simulate) {
+            model.close(); // its weights are on disk now; ONNX Runtime needs the memory
+        }
 
         // what gets encoded: the input, and every op output that survives conversion
         List<String> acts = new ArrayList<>();
@@ -242,6 +255,42 @@ final class QnnExporter {
         return new Result(finalDir, g.shapes.size(), enc.activations.size(), enc.params.size(), sim, flagged);
     }
 
+    /** Reads an initializer back from the written model (external data or raw), so the DJL copy can go. */
+    private static java.util.function.Supplier<byte[]> fromFile(Path data, ModelProto m, Graph.Init init) {
+        return () -> {
+            for (onnx.Onnx.TensorProto t : m.getGraph().getInitializerList()) {
+                if (!t.getName().equals(init.name())) {
+                    continue;
+                }
+                if (t.getDataLocation() != onnx.Onnx.TensorProto.DataLocation.EXTERNAL) {
+                    return t.getRawData().toByteArray();
+                }
+                long offset = 0;
+                int length = 0;
+                for (onnx.Onnx.StringStringEntryProto e : t.getExternalDataList()) {
+                    if (e.getKey().equals("offset")) {
+                        offset = Long.parseLong(e.getValue());
+                    } else if (e.getKey().equals("length")) {
+                        length = Integer.parseInt(e.getValue());
+                    }
+                }
+                byte[] b = new byte[length];
+                try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(data)) {
+                    ByteBuffer bb = ByteBuffer.wrap(b);
+                    while (bb.hasRemaining()) {
+                        if (ch.read(bb, offset + bb.position()) < 0) {
+                            throw new IOException("short read");
+                        }
+                    }
+                } catch (IOException e) {
+                    throw new UncheckedIOException(data + ": " + e.getMessage(), e);
+                }
+                return b;
+            }
+            throw new IllegalStateException("no initializer " + init.name());
+        };
+    }
+
     /** Ops whose outputs get activation encodings (data movement keeps its input's encoding). */
     static final Set<String> ENCODED_OPS = Set.of("Conv", "MatMul", "Add", "Mul", "Sigmoid", "Softmax",
             "LayerNormalization", "Concat");
@@ -316,8 +365,8 @@ final class QnnExporter {
             for (Path f : s.sorted(Comparator.reverseOrder()).toList()) {
                 Files.deleteIfExists(f);
             }
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
+        } catch (IOException | UncheckedIOException e) {
+            // best effort: the directory is hidden and named .partial
         }
     }
 
