@@ -139,7 +139,7 @@ public class ExportQnnCommand implements Callable<Integer> {
                      ? AdcsrModel.random(model.config() != null ? model.config() : AdcsrConfig.paper(), common.seed(),
                              m, DataType.FLOAT32)
                      : model.load(m, DataType.FLOAT32);
-             Progress progress = Progress.of(common, err, "calibration tiles")) {
+             Progress progress = Progress.of(common, err, "calibration runs")) {
             r = QnnExporter.export(net, m, o, progress::update);
         } catch (QnnExporter.LintException e) {
             e.problems.forEach(p -> err.println("adcsr-export-qnn: lint: " + p));

@@ -237,13 +237,22 @@ final class Graph {
     }
 
     /**
-     * A copy of a written model that also lists {@code extra} values as graph outputs (ONNX Runtime returns any
+     * A copy of a written model that also (or, with {@code only}, only) lists {@code extra} values as graph outputs (ONNX Runtime returns any
      * declared output), sharing the external data file: the calibration variant.
      */
-    ModelProto withOutputs(ModelProto base, List<String> extra) {
+    ModelProto withOutputs(ModelProto base, List<String> extra, boolean only) {
         GraphProto.Builder gb = base.getGraph().toBuilder();
         Set<String> add = new HashSet<>(extra);
-        base.getGraph().getOutputList().forEach(o -> add.remove(o.getName()));
+        if (only) {
+            for (ValueInfoProto o : base.getGraph().getOutputList()) {
+                if (!add.contains(o.getName())) {
+                    gb.addValueInfo(o);
+                }
+            }
+            gb.clearOutput();
+        } else {
+            base.getGraph().getOutputList().forEach(o -> add.remove(o.getName()));
+        }
         List<ValueInfoProto> keep = new ArrayList<>();
         for (ValueInfoProto vi : gb.getValueInfoList()) {
             if (!add.contains(vi.getName())) {

@@ -44,7 +44,6 @@ final class QnnExporter {
     static final String ONNX = "adcsr.onnx";
     static final String QDQ = "adcsr.qdq.onnx";
     static final String ENCODINGS = "adcsr.encodings";
-    static final String CALIB_VARIANT = "adcsr.calib.onnx";
     /** Calibrated activations with |x| at least this are flagged: fp16 overflows soon after, 16-bit steps get coarse. */
     static final double WIDE_RANGE = 1e4;
 
@@ -148,36 +147,32 @@ final class QnnExporter {
                 acts.add(out);
             }
         }
-        Path calibModel = dir.resolve(CALIB_VARIANT);
-        try (OutputStream os = Files.newOutputStream(calibModel)) {
-            g.withOutputs(floatModel, acts).writeTo(os);
-        }
-
-        // calibration tiles, raw inputs (NCHW and NHWC), goldens, ranges
+        // calibration tiles, raw inputs (NCHW and NHWC), ranges, goldens
         Files.createDirectories(dir.resolve("calib/nhwc"));
         Files.createDirectories(dir.resolve("golden"));
         List<float[]> tiles = new ArrayList<>();
         List<String> names = new ArrayList<>();
         StringBuilder list = new StringBuilder();
         StringBuilder listNhwc = new StringBuilder();
-        Calibration cal = new Calibration(calibModel, acts.subList(1, acts.size()), g.shapes, o.threads);
-        try (cal) {
-            for (int i = 0; i < o.calib.size(); i++) {
-                Path img = o.calib.get(i);
-                float[] x = CalibImages.tile(img, t);
-                String raw = String.format(Locale.ROOT, "%04d.raw", i);
-                writeRaw(dir.resolve("calib").resolve(raw), x);
-                writeRaw(dir.resolve("calib/nhwc").resolve(raw), CalibImages.nhwc(x, 3, t, t));
-                list.append(finalDir.resolve("calib").resolve(raw)).append('\n');
-                listNhwc.append(finalDir.resolve("calib/nhwc").resolve(raw)).append('\n');
-                Map<String, float[]> kept = cal.run(OnnxExport.INPUT, x, inShape, Set.of(OnnxExport.OUTPUT));
-                writeRaw(dir.resolve("golden").resolve(raw), kept.get(OnnxExport.OUTPUT));
-                tiles.add(x);
-                names.add(img.getFileName().toString());
-                progress.accept((long) i + 1, (long) o.calib.size());
-            }
+        for (int i = 0; i < o.calib.size(); i++) {
+            Path img = o.calib.get(i);
+            float[] x = CalibImages.tile(img, t);
+            String raw = String.format(Locale.ROOT, "%04d.raw", i);
+            writeRaw(dir.resolve("calib").resolve(raw), x);
+            writeRaw(dir.resolve("calib/nhwc").resolve(raw), CalibImages.nhwc(x, 3, t, t));
+            list.append(finalDir.resolve("calib").resolve(raw)).append('\n');
+            listNhwc.append(finalDir.resolve("calib/nhwc").resolve(raw)).append('\n');
+            tiles.add(x);
+            names.add(img.getFileName().toString());
         }
-        Files.delete(calibModel);
+        Map<String, Calibration.Range> ranges = Calibration.ranges(g, floatModel, dir, acts.subList(1, acts.size()),
+                OnnxExport.INPUT, tiles, inShape, o.threads, OnnxExport.OUTPUT, (i, y) -> {
+                    try {
+                        writeRaw(dir.resolve("golden").resolve(String.format(Locale.ROOT, "%04d.raw", i)), y);
+                    } catch (IOException e) {
+                        throw new UncheckedIOException(e);
+                    }
+                }, progress);
         Files.writeString(dir.resolve("calib/input_list.txt"), list.toString());
         Files.writeString(dir.resolve("calib/input_list_nhwc.txt"), listNhwc.toString());
 
@@ -187,7 +182,7 @@ final class QnnExporter {
         for (String a : acts.subList(1, acts.size())) {
             String op = opOf.get(a);
             enc.activations.put(a, op.equals("Sigmoid") || op.equals("Softmax") ? Quant.unitInterval16()
-                    : Quant.asymmetric(cal.ranges.get(a).min(), cal.ranges.get(a).max(), Encodings.ACT_BW));
+                    : Quant.asymmetric(ranges.get(a).min(), ranges.get(a).max(), Encodings.ACT_BW));
         }
         for (Graph.Node n : g.nodes) {
             if (n.op().equals("Conv") || n.op().equals("MatMul")) {
@@ -236,19 +231,19 @@ final class QnnExporter {
         }
 
         List<String> flagged = new ArrayList<>();
-        StringBuilder ranges = new StringBuilder("tensor,op,min,max,abs_max,scale,offset,flag\n");
+        StringBuilder csv = new StringBuilder("tensor,op,min,max,abs_max,scale,offset,flag\n");
         for (String a : acts.subList(1, acts.size())) {
-            Calibration.Range r = cal.ranges.get(a);
+            Calibration.Range r = ranges.get(a);
             Quant q = enc.activations.get(a);
             boolean wide = r.absMax() >= WIDE_RANGE || !Double.isFinite(r.absMax());
             if (wide) {
                 flagged.add(a);
             }
-            ranges.append(csv(a)).append(',').append(opOf.get(a)).append(',').append(r.min()).append(',')
+            csv.append(csv(a)).append(',').append(opOf.get(a)).append(',').append(r.min()).append(',')
                     .append(r.max()).append(',').append(r.absMax()).append(',').append(q.scale()).append(',')
                     .append(q.offset()).append(',').append(wide ? "wide_range" : "").append('\n');
         }
-        Files.writeString(dir.resolve("ranges.csv"), ranges.toString());
+        Files.writeString(dir.resolve("ranges.csv"), csv.toString());
         Artifacts.htp(dir);
         Artifacts.commands(dir, t, o.qdq);
         Artifacts.manifest(dir, config, t, inShape, outShape, o, enc, acts.size(), flagged, g, sim);

@@ -96,7 +96,7 @@ class ExportQnnCommandTest {
                 "manifest.json", "ranges.csv")) {
             assertTrue(Files.isRegularFile(export.resolve(f)), f);
         }
-        assertFalse(Files.exists(export.resolve("adcsr.calib.onnx")));
+        assertFalse(Files.exists(export.resolve("calibration.onnx")));
         try (Stream<Path> s = Files.list(shared)) {
             assertTrue(s.noneMatch(p -> p.getFileName().toString().contains(".partial-")));
         } catch (Exception e) {
@@ -218,6 +218,22 @@ class ExportQnnCommandTest {
         assertTrue(small.err.contains("smaller than the 32x32 tile"), small.err);
         try (Stream<Path> s = Files.list(t)) {
             assertTrue(s.noneMatch(p -> p.getFileName().toString().startsWith(".o") || p.endsWith("o")));
+        }
+    }
+
+    @Test
+    void calibrationInManyGroupsGivesTheSameEncodings(@TempDir Path t) throws Exception {
+        long old = Calibration.maxBytesPerGroup;
+        Calibration.maxBytesPerGroup = 1 << 20; // many variants, each declaring a few outputs
+        try {
+            Path out = t.resolve("grouped");
+            Run r = run("--weights", weights.toString(), "--calib", calib.toString(), "-o", out.toString(),
+                    "--tile", "32", "--no-qdq", "-q");
+            assertEquals(0, r.code, r.err);
+            assertEquals(Files.readString(export.resolve("adcsr.encodings")), Files.readString(out.resolve("adcsr.encodings")));
+            assertEquals(-1, Files.mismatch(export.resolve("golden/0001.raw"), out.resolve("golden/0001.raw")));
+        } finally {
+            Calibration.maxBytesPerGroup = old;
         }
     }
 }
