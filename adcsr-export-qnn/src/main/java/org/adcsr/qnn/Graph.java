@@ -1,0 +1,290 @@
+package org.adcsr.qnn;
+
+import com.google.protobuf.ByteString;
+import java.io.BufferedOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.Supplier;
+import onnx.Onnx.AttributeProto;
+import onnx.Onnx.GraphProto;
+import onnx.Onnx.ModelProto;
+import onnx.Onnx.NodeProto;
+import onnx.Onnx.OperatorSetIdProto;
+import onnx.Onnx.StringStringEntryProto;
+import onnx.Onnx.TensorProto;
+import onnx.Onnx.TensorShapeProto;
+import onnx.Onnx.TypeProto;
+import onnx.Onnx.ValueInfoProto;
+
+/**
+ * A static-shape ONNX graph under construction: nodes in topological order, initializers whose data is produced on
+ * demand (so a 1.8 GB model is written one tensor at a time), and the shape of every tensor. {@link #write} turns it
+ * into a {@link ModelProto} with the large initializers in an external data file.
+ */
+final class Graph {
+    /** ONNX element types used here. */
+    enum Type {
+        FLOAT(TensorProto.DataType.FLOAT_VALUE, 4), INT64(TensorProto.DataType.INT64_VALUE, 8),
+        INT8(TensorProto.DataType.INT8_VALUE, 1), UINT16(TensorProto.DataType.UINT16_VALUE, 2);
+
+        final int onnx;
+        final int bytes;
+
+        Type(int onnx, int bytes) {
+            this.onnx = onnx;
+            this.bytes = bytes;
+        }
+    }
+
+    /** A node; attributes are already protos. */
+    record Node(String op, String name, List<String> inputs, List<String> outputs, List<AttributeProto> attrs,
+            String domain) {
+    }
+
+    /** An initializer: little-endian bytes produced on demand. */
+    record Init(String name, Type type, long[] shape, Supplier<byte[]> data) {
+        long bytes() {
+            long n = type.bytes;
+            for (long d : shape) {
+                n *= d;
+            }
+            return n;
+        }
+    }
+
+    /** Initializers at least this large go to the external data file. */
+    static final long EXTERNAL_MIN_BYTES = 1024;
+
+    final List<Node> nodes = new ArrayList<>();
+    final Map<String, Init> inits = new LinkedHashMap<>();
+    /** Shapes of every value (inputs, node outputs); all static. */
+    final Map<String, long[]> shapes = new LinkedHashMap<>();
+    final Map<String, Type> types = new LinkedHashMap<>();
+    final List<String> inputs = new ArrayList<>();
+    final List<String> outputs = new ArrayList<>();
+    /** Node outputs that sit inside a pattern the converter fuses (GroupNorm, GELU): never encoded. */
+    final Set<String> internal = new HashSet<>();
+    private final Set<String> names = new HashSet<>();
+
+    String unique(String name) {
+        String n = name;
+        for (int i = 1; names.contains(n) || inits.containsKey(n); i++) {
+            n = name + "_" + i;
+        }
+        names.add(n);
+        return n;
+    }
+
+    void input(String name, long[] shape) {
+        names.add(name);
+        inputs.add(name);
+        shapes.put(name, shape);
+        types.put(name, Type.FLOAT);
+    }
+
+    /** Adds a node with one output named {@code out} (made unique), of the given shape; returns the output name. */
+    String node(String op, String out, long[] shape, List<String> in, AttributeProto... attrs) {
+        String o = unique(out);
+        nodes.add(new Node(op, o, List.copyOf(in), List.of(o), List.of(attrs), ""));
+        shapes.put(o, shape);
+        types.put(o, Type.FLOAT);
+        return o;
+    }
+
+    String init(String name, Type type, long[] shape, Supplier<byte[]> data) {
+        if (inits.containsKey(name)) {
+            return name;
+        }
+        inits.put(name, new Init(name, type, shape.clone(), data));
+        names.add(name);
+        return name;
+    }
+
+    String floats(String name, long[] shape, Supplier<float[]> data) {
+        return init(name, Type.FLOAT, shape, () -> le(data.get()));
+    }
+
+    String longs(String name, long... values) {
+        return init(name, Type.INT64, new long[] {values.length}, () -> {
+            ByteBuffer b = ByteBuffer.allocate(values.length * 8).order(ByteOrder.LITTLE_ENDIAN);
+            for (long v : values) {
+                b.putLong(v);
+            }
+            return b.array();
+        });
+    }
+
+    static byte[] le(float[] v) {
+        ByteBuffer b = ByteBuffer.allocate(v.length * 4).order(ByteOrder.LITTLE_ENDIAN);
+        b.asFloatBuffer().put(v);
+        return b.array();
+    }
+
+    static AttributeProto attr(String name, long v) {
+        return AttributeProto.newBuilder().setName(name).setType(AttributeProto.AttributeType.INT).setI(v).build();
+    }
+
+    static AttributeProto attr(String name, float v) {
+        return AttributeProto.newBuilder().setName(name).setType(AttributeProto.AttributeType.FLOAT).setF(v).build();
+    }
+
+    static AttributeProto attr(String name, String v) {
+        return AttributeProto.newBuilder().setName(name).setType(AttributeProto.AttributeType.STRING)
+                .setS(ByteString.copyFromUtf8(v)).build();
+    }
+
+    static AttributeProto attr(String name, long... v) {
+        AttributeProto.Builder b = AttributeProto.newBuilder().setName(name).setType(AttributeProto.AttributeType.INTS);
+        for (long x : v) {
+            b.addInts(x);
+        }
+        return b.build();
+    }
+
+    static ValueInfoProto valueInfo(String name, int elemType, long[] shape) {
+        TensorShapeProto.Builder s = TensorShapeProto.newBuilder();
+        for (long d : shape) {
+            s.addDim(TensorShapeProto.Dimension.newBuilder().setDimValue(d));
+        }
+        return ValueInfoProto.newBuilder().setName(name).setType(TypeProto.newBuilder()
+                .setTensorType(TypeProto.Tensor.newBuilder().setElemType(elemType).setShape(s))).build();
+    }
+
+    /** Opset and IR version of a written model. */
+    record Version(long ir, long opset) {
+    }
+
+    /**
+     * Writes the model to {@code onnxFile}, initializers of at least {@link #EXTERNAL_MIN_BYTES} to {@code dataFile}
+     * in the same directory (64-byte aligned), and returns the proto (without the external bytes).
+     *
+     * @param extraOutputs values to list as graph outputs besides the real ones (calibration variants)
+     */
+    ModelProto write(Path onnxFile, String dataFile, Version v, List<String> extraOutputs,
+            Map<String, String> metadata) throws IOException {
+        GraphProto.Builder g = GraphProto.newBuilder().setName("adcsr");
+        for (String in : inputs) {
+            g.addInput(valueInfo(in, types.get(in).onnx, shapes.get(in)));
+        }
+        List<String> outs = new ArrayList<>(outputs);
+        extraOutputs.stream().filter(o -> !outputs.contains(o)).forEach(outs::add);
+        for (String out : outs) {
+            g.addOutput(valueInfo(out, types.get(out).onnx, shapes.get(out)));
+        }
+        for (Node n : nodes) {
+            NodeProto.Builder nb = NodeProto.newBuilder().setOpType(n.op).setName(n.name).addAllInput(n.inputs)
+                    .addAllOutput(n.outputs).addAllAttribute(n.attrs);
+            if (!n.domain.isEmpty()) {
+                nb.setDomain(n.domain);
+            }
+            g.addNode(nb);
+            for (String o : n.outputs) {
+                if (!outs.contains(o)) {
+                    g.addValueInfo(valueInfo(o, types.get(o).onnx, shapes.get(o)));
+                }
+            }
+        }
+        Path data = onnxFile.resolveSibling(dataFile);
+        try (OutputStream os = dataFile == null ? null
+                : new BufferedOutputStream(Files.newOutputStream(data), 1 << 20)) {
+            long offset = 0;
+            for (Init init : inits.values()) {
+                TensorProto.Builder t = TensorProto.newBuilder().setName(init.name).setDataType(init.type.onnx);
+                for (long d : init.shape) {
+                    t.addDims(d);
+                }
+                byte[] bytes = init.data.get();
+                if (bytes.length != init.bytes()) {
+                    throw new IllegalStateException(init.name + ": " + bytes.length + " bytes for shape "
+                            + Arrays.toString(init.shape));
+                }
+                if (os != null && bytes.length >= EXTERNAL_MIN_BYTES) {
+                    long pad = (64 - offset % 64) % 64;
+                    os.write(new byte[(int) pad]);
+                    offset += pad;
+                    os.write(bytes);
+                    t.setDataLocation(TensorProto.DataLocation.EXTERNAL)
+                            .addExternalData(kv("location", dataFile))
+                            .addExternalData(kv("offset", Long.toString(offset)))
+                            .addExternalData(kv("length", Long.toString(bytes.length)));
+                    offset += bytes.length;
+                } else {
+                    t.setRawData(ByteString.copyFrom(bytes));
+                }
+                g.addInitializer(t);
+            }
+        }
+        ModelProto.Builder m = ModelProto.newBuilder().setIrVersion(v.ir).setProducerName("adcsr-export-qnn")
+                .setProducerVersion(version()).setGraph(g)
+                .addOpsetImport(OperatorSetIdProto.newBuilder().setDomain("").setVersion(v.opset));
+        metadata.forEach((k, val) -> m.addMetadataProps(kv(k, val)));
+        ModelProto model = m.build();
+        try (OutputStream os = new BufferedOutputStream(Files.newOutputStream(onnxFile))) {
+            model.writeTo(os);
+        }
+        return model;
+    }
+
+    /**
+     * A copy of a written model that also (or, with {@code only}, only) lists {@code extra} values as graph outputs (ONNX Runtime returns any
+     * declared output), sharing the external data file: the calibration variant.
+     */
+    ModelProto withOutputs(ModelProto base, List<String> extra, boolean only) {
+        GraphProto.Builder gb = base.getGraph().toBuilder();
+        Set<String> add = new HashSet<>(extra);
+        if (only) {
+            for (ValueInfoProto o : base.getGraph().getOutputList()) {
+                if (!add.contains(o.getName())) {
+                    gb.addValueInfo(o);
+                }
+            }
+            gb.clearOutput();
+        } else {
+            base.getGraph().getOutputList().forEach(o -> add.remove(o.getName()));
+        }
+        List<ValueInfoProto> keep = new ArrayList<>();
+        for (ValueInfoProto vi : gb.getValueInfoList()) {
+            if (!add.contains(vi.getName())) {
+                keep.add(vi);
+            }
+        }
+        gb.clearValueInfo().addAllValueInfo(keep);
+        for (String e : extra) {
+            if (add.contains(e)) {
+                gb.addOutput(valueInfo(e, types.get(e).onnx, shapes.get(e)));
+            }
+        }
+        return base.toBuilder().setGraph(gb).build();
+    }
+
+    static StringStringEntryProto kv(String k, String v) {
+        return StringStringEntryProto.newBuilder().setKey(k).setValue(v).build();
+    }
+
+    static String version() {
+        String v = Graph.class.getPackage().getImplementationVersion();
+        return v == null ? "dev" : v;
+    }
+
+    /** Nodes reading each value. */
+    Map<String, List<Node>> consumers() {
+        Map<String, List<Node>> c = new LinkedHashMap<>();
+        for (Node n : nodes) {
+            for (String in : n.inputs) {
+                c.computeIfAbsent(in, k -> new ArrayList<>()).add(n);
+            }
+        }
+        return c;
+    }
+}

@@ -1,0 +1,56 @@
+package org.adcsr.qnn;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Function;
+import org.adcsr.core.model.AdcsrConfig;
+import org.adcsr.core.model.AdcsrNetwork;
+
+/** The float ONNX graph of an AdcSR network: input {@code lr} [1,3,T,T] in [−1,1], output {@code sr} [1,3,4T,4T]. */
+final class OnnxExport {
+    static final String INPUT = "lr";
+    static final String OUTPUT = "sr";
+    /** Float graph: opset 17, IR 8 (QNN.md §1). */
+    static final Graph.Version FLOAT = new Graph.Version(8, 17);
+
+    private OnnxExport() {
+    }
+
+    /** Builds the graph for a square LR tile of {@code tile} pixels. */
+    static Graph build(AdcsrConfig config, int tile, Function<String, float[]> params) {
+        Graph g = new Graph();
+        g.input(INPUT, new long[] {1, 3, tile, tile});
+        OnnxOps ops = new OnnxOps(g, params);
+        OnnxOps.V out = AdcsrNetwork.forward(ops, config, new OnnxOps.V(INPUT, new long[] {1, 3, tile, tile}, false));
+        rename(g, out.name(), OUTPUT);
+        g.outputs.add(OUTPUT);
+        return g;
+    }
+
+    /** Renames a node output (and its uses). */
+    static void rename(Graph g, String from, String to) {
+        for (int i = 0; i < g.nodes.size(); i++) {
+            Graph.Node n = g.nodes.get(i);
+            if (n.outputs().contains(from) || n.inputs().contains(from)) {
+                g.nodes.set(i, new Graph.Node(n.op(), n.name(), swap(n.inputs(), from, to), swap(n.outputs(), from, to),
+                        n.attrs(), n.domain()));
+            }
+        }
+        g.shapes.put(to, g.shapes.remove(from));
+        g.types.put(to, g.types.remove(from));
+    }
+
+    private static List<String> swap(List<String> names, String from, String to) {
+        List<String> r = new ArrayList<>(names);
+        r.replaceAll(s -> s.equals(from) ? to : s);
+        return List.copyOf(r);
+    }
+
+    /** Writes {@code dir/adcsr.onnx} and {@code dir/adcsr.onnx.data}. */
+    static void write(Graph g, Path onnx, Map<String, String> meta) throws IOException {
+        g.write(onnx, onnx.getFileName() + ".data", FLOAT, List.of(), meta);
+    }
+}
