@@ -94,6 +94,7 @@ final class Artifacts {
         m.addProperty("format", "adcsr-qnn-export/1");
         m.addProperty("producer", "adcsr-export-qnn " + Graph.version());
         m.addProperty("config", config.name());
+        m.addProperty("weights", o.weights());
         m.add("architecture", com.google.gson.JsonParser.parseString(config.toJson()));
         m.addProperty("target", "Snapdragon 8 Elite (SM8750), Hexagon v79 HTP, soc_model " + SOC_MODEL);
         m.addProperty("precision", "W8A16: weights int8 symmetric (per channel for Conv, per tensor for MatMul), "

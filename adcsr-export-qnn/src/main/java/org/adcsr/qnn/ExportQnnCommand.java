@@ -131,8 +131,12 @@ public class ExportQnnCommand implements Callable<Integer> {
         List<Path> images = CalibImages.list(calib, calibLimit);
         int threads = common.threads() == null ? 1 : common.threads();
         Engine engine = Engines.start(common.device(), common.threads());
+        String weights = randomWeights
+                ? "random weights (seed " + common.seed() + "): not a trained model; for benchmarks and pipeline tests"
+                : model.weights().toAbsolutePath() + (model.decoder() == null ? ""
+                        : " with decoder " + model.decoder().toAbsolutePath());
         QnnExporter.Options o = new QnnExporter.Options(output, images, tile, format, !noQdq, simulate, force,
-                threads);
+                threads, weights);
         QnnExporter.Result r;
         try (NDManager m = engine.newBaseManager(Engines.device(common.device()));
              AdcsrModel net = randomWeights

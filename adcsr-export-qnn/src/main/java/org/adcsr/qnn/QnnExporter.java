@@ -51,8 +51,9 @@ final class QnnExporter {
      * @param tile LR tile size (square)
      * @param simulate also run float and QDQ models against the DJL forward
      */
+    /** @param weights where the weights came from, for the manifest (a file, or random weights said plainly) */
     record Options(Path output, List<Path> calib, int tile, Encodings.Format format, boolean qdq, boolean simulate,
-            boolean force, int threads) {
+            boolean force, int threads, String weights) {
     }
 
     /** One simulated tile: float ONNX vs DJL, and W8A16 QDQ vs float ONNX (PSNR over the [−1, 1] range, peak 2). */
