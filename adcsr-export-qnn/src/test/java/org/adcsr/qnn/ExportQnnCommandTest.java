@@ -126,6 +126,7 @@ class ExportQnnCommandTest {
         JsonObject m = JsonParser.parseString(Files.readString(export.resolve("manifest.json"))).getAsJsonObject();
         assertTrue(m.getAsJsonObject("calibration").get("layout").getAsString().startsWith("NCHW"));
         assertTrue(m.get("cpu_side").getAsString().contains("colour fix"));
+        assertTrue(m.get("weights").getAsString().endsWith(weights.getFileName().toString()), m.get("weights").toString());
     }
 
     @Test
