@@ -46,7 +46,8 @@ import picocli.CommandLine.Spec;
             "The colour fix and the [-1, 1] <-> 8-bit conversions stay on the CPU side (see manifest.json). The SDK is "
                 + "not needed; no on-device number is claimed.",
             "",
-            "With --simulate, prints CSV to stdout, one row per calibration tile: max |d| of the float ONNX against "
+            "With --simulate (or --simulate-on test images), prints CSV to stdout, one row per calibration (or test) "
+                + "tile: max |d| of the float ONNX against "
                 + "the DJL forward, and the PSNR of the W8A16-simulated (QDQ) output against the float output.",
             "",
             "Example: adcsr-export-qnn --weights adcsr.safetensors --calib photos/ -o qnn/",
@@ -84,6 +85,10 @@ public class ExportQnnCommand implements Callable<Integer> {
     @Option(names = "--simulate", description = "Run the float and QDQ ONNX models with ONNX Runtime on the "
             + "calibration tiles and print max |d| against the DJL forward and the W8A16 PSNR as CSV.")
     boolean simulate;
+
+    @Option(names = "--simulate-on", paramLabel = "DIR|FILE", description = "Simulate on these test images (their "
+            + "centre tiles) instead of the calibration tiles; implies --simulate.")
+    Path simulateOn;
 
     @Option(names = "--random-weights", description = "Export seeded random weights of --config (or the paper's "
             + "architecture) instead of --weights: for benchmarks and pipeline tests.")
@@ -135,8 +140,9 @@ public class ExportQnnCommand implements Callable<Integer> {
                 ? "random weights (seed " + common.seed() + "): not a trained model; for benchmarks and pipeline tests"
                 : model.weights().toAbsolutePath() + (model.decoder() == null ? ""
                         : " with decoder " + model.decoder().toAbsolutePath());
-        QnnExporter.Options o = new QnnExporter.Options(output, images, tile, format, !noQdq, simulate, force,
-                threads, weights);
+        List<Path> testImages = simulateOn == null ? List.of() : CalibImages.list(simulateOn, Integer.MAX_VALUE);
+        QnnExporter.Options o = new QnnExporter.Options(output, images, tile, format, !noQdq,
+                simulate || simulateOn != null, force, threads, weights, testImages);
         QnnExporter.Result r;
         try (NDManager m = engine.newBaseManager(Engines.device(common.device()));
              AdcsrModel net = randomWeights
@@ -151,7 +157,7 @@ public class ExportQnnCommand implements Callable<Integer> {
             err.flush();
             return ExitCodes.CHECK_FAILED;
         }
-        if (simulate) {
+        if (o.simulate()) {
             PrintWriter out = spec.commandLine().getOut();
             out.print("image,max_abs_diff_onnx_vs_djl,psnr_w8a16_vs_float_db\r\n");
             for (QnnExporter.SimRow s : r.simulation()) {

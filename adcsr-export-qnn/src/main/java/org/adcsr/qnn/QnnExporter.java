@@ -51,9 +51,12 @@ final class QnnExporter {
      * @param tile LR tile size (square)
      * @param simulate also run float and QDQ models against the DJL forward
      */
-    /** @param weights where the weights came from, for the manifest (a file, or random weights said plainly) */
+    /**
+     * @param weights where the weights came from, for the manifest (a file, or random weights said plainly)
+     * @param simulateOn test images to simulate on (centre tiles); empty: the calibration tiles
+     */
     record Options(Path output, List<Path> calib, int tile, Encodings.Format format, boolean qdq, boolean simulate,
-            boolean force, int threads, String weights) {
+            boolean force, int threads, String weights, List<Path> simulateOn) {
     }
 
     /** One simulated tile: float ONNX vs DJL, and W8A16 QDQ vs float ONNX (PSNR over the [−1, 1] range, peak 2). */
@@ -212,15 +215,25 @@ final class QnnExporter {
             OrtEnvironment env = OrtEnvironment.getEnvironment();
             try (OrtSession fs = Calibration.open(env, dir.resolve(ONNX), o.threads);
                  OrtSession qs = Calibration.open(env, dir.resolve(QDQ), o.threads)) {
-                for (int i = 0; i < tiles.size(); i++) {
-                    float[] x = tiles.get(i);
+                List<float[]> simTiles = tiles;
+                List<String> simNames = names;
+                if (!o.simulateOn.isEmpty()) {
+                    simTiles = new ArrayList<>();
+                    simNames = new ArrayList<>();
+                    for (Path p : o.simulateOn) {
+                        simTiles.add(CalibImages.tile(p, t));
+                        simNames.add(p.getFileName().toString());
+                    }
+                }
+                for (int i = 0; i < simTiles.size(); i++) {
+                    float[] x = simTiles.get(i);
                     float[] f = Calibration.runOnce(fs, OnnxExport.INPUT, x, inShape, OnnxExport.OUTPUT);
                     float[] q = Calibration.runOnce(qs, OnnxExport.INPUT, x, inShape, OnnxExport.OUTPUT);
                     float[] d;
                     try (NDManager m = manager.newSubManager()) {
                         d = model.forward(m.create(x, new Shape(inShape))).toFloatArray();
                     }
-                    sim.add(new SimRow(names.get(i), maxAbsDiff(f, d), psnr(q, f)));
+                    sim.add(new SimRow(simNames.get(i), maxAbsDiff(f, d), psnr(q, f)));
                 }
             }
         }

@@ -117,6 +117,19 @@ class ExportQnnCommandTest {
     }
 
     @Test
+    void simulationOnTestImages() throws Exception {
+        Path tests = Files.createDirectories(shared.resolve("test-images"));
+        image(tests.resolve("t.png"), 48, 40, 9);
+        Run r = run("--weights", weights.toString(), "--calib", calib.toString(), "-o",
+                shared.resolve("qnn-test-images").toString(), "--tile", "32", "--simulate-on", tests.toString());
+        assertEquals(0, r.code, r.err);
+        String[] lines = r.out.split("\r\n");
+        assertEquals(2, lines.length, r.out);
+        assertTrue(lines[1].startsWith("t.png,"), r.out);
+        assertTrue(Double.parseDouble(lines[1].split(",")[1]) <= 1e-4, lines[1]);
+    }
+
+    @Test
     void rawInputsAndListsHaveTheRecordedLayout() throws Exception {
         assertEquals(4L * 3 * 32 * 32, Files.size(export.resolve("calib/0000.raw")));
         assertEquals(4L * 3 * 128 * 128, Files.size(export.resolve("golden/0000.raw")));
