@@ -41,9 +41,13 @@ import picocli.CommandLine.Spec;
                 + "mismatch, unreadable file) are reported one line each; the others are still scored and the exit "
                 + "code is 3.",
             "",
-            "lpips, lpips-vgg and dists need user-supplied weights in --weights-dir (--list-metrics names the "
-                + "files); fid, musiq, maniqa and clipiqa are not implemented yet. An unavailable metric is one line "
+            "lpips, lpips-vgg, dists and fid need user-supplied weights in --weights-dir (--list-metrics names the "
+                + "files); musiq, maniqa and clipiqa are not implemented yet. An unavailable metric is one line "
                 + "on stderr, no number is written for it, and the exit code is 3.",
+            "",
+            "fid (pyiqa's clean mode) is one figure for the whole run: the scored SR images as one set against their "
+                + "GT images as the other. Its column (fid_clean) is empty in image rows and holds the FID in the "
+                + "mean row. It needs at least 2 scored pairs; no crop applies.",
             "",
             "Example: adcsr-eval --sr out/ --gt HR/ -m psnr,ssim,niqe -o scores.csv"
         },

@@ -11,6 +11,7 @@ import java.util.function.IntConsumer;
 import org.adcsr.core.BadInputException;
 import org.adcsr.core.image.Image;
 import org.adcsr.core.image.Images;
+import org.adcsr.eval.metrics.FolderMetric;
 import org.adcsr.eval.metrics.Metric;
 
 /**
@@ -35,7 +36,8 @@ public final class Evaluator {
      *
      * @param rows scored images, in input order
      * @param problems one line per image left out
-     * @param means mean of each metric over {@code rows}
+     * @param means mean of each metric over {@code rows}; for a {@link FolderMetric} its set-level value over the
+     *     scored pairs (NaN, with a problem line, when undefined); image rows hold NaN for it
      */
     public record Report(List<Metric> metrics, List<Row> rows, List<String> problems, double[] means) {
         public int count() {
@@ -81,16 +83,33 @@ public final class Evaluator {
             pool.shutdownNow();
         }
         List<Row> rows = new ArrayList<>();
+        List<Scored> scored = new ArrayList<>();
         List<String> problems = new ArrayList<>();
         for (Object o : outcome) {
-            if (o instanceof Row r) {
-                rows.add(r);
+            if (o instanceof Scored sc) {
+                rows.add(sc.row());
+                scored.add(sc);
             } else {
                 problems.add((String) o);
             }
         }
         double[] means = new double[metrics.size()];
         for (int m = 0; m < means.length; m++) {
+            if (metrics.get(m) instanceof FolderMetric fm) {
+                List<double[]> srF = new ArrayList<>(), gtF = new ArrayList<>();
+                for (Scored sc : scored) {
+                    srF.add(sc.features()[m][0]);
+                    gtF.add(sc.features()[m][1]);
+                }
+                try {
+                    means[m] = fm.folder(srF, gtF);
+                } catch (IllegalArgumentException e) {
+                    means[m] = Double.NaN;
+                    problems.add(fm.name() + ": " + e.getMessage() + " (" + rows.size() + " scored); no score is "
+                            + "written");
+                }
+                continue;
+            }
             double s = 0;
             for (Row r : rows) {
                 s += r.values()[m];
@@ -100,7 +119,10 @@ public final class Evaluator {
         return new Report(metrics, rows, problems, means);
     }
 
-    /** A {@link Row}, or the one-line reason this pair was left out. */
+    /** A scored pair: its row and, per folder-level metric (null elsewhere), the SR and GT features. */
+    private record Scored(Row row, double[][][] features) {}
+
+    /** A {@link Scored}, or the one-line reason this pair was left out. */
     private Object score(Pair p, boolean needGt) {
         Image sr, gt = null;
         try {
@@ -125,8 +147,18 @@ public final class Evaluator {
             }
         }
         double[] v = new double[metrics.size()];
+        double[][][] features = new double[metrics.size()][][];
         for (int m = 0; m < v.length; m++) {
             Metric metric = metrics.get(m);
+            if (metric instanceof FolderMetric fm) {
+                v[m] = Double.NaN;
+                try {
+                    features[m] = new double[][] {fm.features(sr), fm.features(gt)};
+                } catch (IllegalArgumentException e) {
+                    return p.sr() + ": " + metric.name() + ": " + e.getMessage();
+                }
+                continue;
+            }
             try {
                 v[m] = metric.score(sr, metric.fullReference() ? gt : null);
             } catch (IllegalArgumentException e) {
@@ -136,7 +168,7 @@ public final class Evaluator {
                 return p.sr() + ": " + metric.name() + " is undefined for this image";
             }
         }
-        return new Row(p.name(), v);
+        return new Scored(new Row(p.name(), v), features);
     }
 
     private static String kind(Image img) {

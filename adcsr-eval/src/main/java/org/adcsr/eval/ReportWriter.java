@@ -14,7 +14,9 @@ final class ReportWriter {
 
     /**
      * Header {@code row,image,count,<metric columns>}; one {@code image} row per scored image (count 1), then one
-     * {@code mean} row (image empty, count = images averaged). Values are full-precision decimal ({@code inf} for
+     * {@code mean} row (image empty, count = images averaged). A folder-level metric (fid) has no per-image value:
+     * its column is empty in image rows and holds the set-level value (SR set against GT set, over the scored
+     * images) in the mean row. An undefined value is empty. Values are full-precision decimal ({@code inf} for
      * the infinite PSNR of identical images in the BasicSR convention).
      */
     static void csv(Evaluator.Report report, Appendable out) throws IOException {
@@ -29,13 +31,13 @@ final class ReportWriter {
             for (Evaluator.Row r : report.rows()) {
                 List<String> rec = new ArrayList<>(List.of("image", r.image(), "1"));
                 for (double v : r.values()) {
-                    rec.add(number(v));
+                    rec.add(Double.isNaN(v) ? "" : number(v));
                 }
                 p.printRecord(rec);
             }
             List<String> mean = new ArrayList<>(List.of("mean", "", Integer.toString(report.count())));
             for (double v : report.means()) {
-                mean.add(report.count() == 0 ? "" : number(v));
+                mean.add(report.count() == 0 || Double.isNaN(v) ? "" : number(v));
             }
             p.printRecord(mean);
             p.flush();
@@ -57,7 +59,8 @@ final class ReportWriter {
         }
         err.printf("%-" + w + "s  %12s  %6s%n", "metric", "mean", "images");
         for (int i = 0; i < report.metrics().size(); i++) {
-            String mean = report.count() == 0 ? "-" : String.format("%.4f", report.means()[i]);
+            double v = report.means()[i];
+            String mean = report.count() == 0 || Double.isNaN(v) ? "-" : String.format("%.4f", v);
             err.printf("%-" + w + "s  %12s  %6d%n", report.metrics().get(i).column(), mean, report.count());
         }
         err.flush();

@@ -168,6 +168,22 @@ class EvalCommandTest {
     }
 
     @Test
+    void fidWithoutItsWeightsIsUnavailableAndNoNumber() throws IOException {
+        String sr = fixtures().resolve("sr").toString(), gt = fixtures().resolve("gt").toString();
+        Run none = run("-q", "--sr", sr, "--gt", gt, "-m", "psnr,fid");
+        assertEquals(3, none.code());
+        assertTrue(none.err().startsWith("adcsr-eval: fid: unavailable: needs --weights-dir"), none.err());
+        assertEquals("row,image,count,psnr_y_bt601_pyiqa", none.lines().get(0));
+        assertFalse(none.out().contains("fid"));
+        Path dir = Files.createDirectories(tmp.resolve("weights-fid"));
+        Run missing = run("-q", "--sr", sr, "--gt", gt, "-m", "fid", "--weights-dir", dir.toString());
+        assertEquals(3, missing.code());
+        assertTrue(missing.err().contains("fid: unavailable: missing "
+                + dir.resolve("pt_inception-2015-12-05-6726825d.pth")), missing.err());
+        assertFalse(missing.out().contains("fid"));
+    }
+
+    @Test
     void usageErrors() {
         assertEquals(2, run("--sr", fixtures().resolve("sr").toString(), "-m", "nosuch").code());
         assertEquals(2, run("--sr", fixtures().resolve("sr").toString(), "-m", "psnr").code(), "psnr needs --gt");

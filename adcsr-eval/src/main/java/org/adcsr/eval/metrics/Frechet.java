@@ -33,6 +33,113 @@ public final class Frechet {
         return d2 + tr1 + tr2 - 2 * traceSqrtProduct(sigma1, sigma2, n);
     }
 
+    /**
+     * FID's distance from two feature sets (rows: images; one row per image, all of the same length d): μ and the
+     * unbiased covariance (np.cov) of each set, then {@link #distance}. With fewer images than features (the usual
+     * case for a test set) it works on the small Gram matrix instead of the d×d covariances: with centred features
+     * Xᵢ, Σᵢ = XᵢᵀXᵢ/(nᵢ−1), tr Σᵢ = ‖Xᵢ‖²/(nᵢ−1), and tr √(Σ1Σ2) = Σ σₖ(X1X2ᵀ)/√((n1−1)(n2−1)) (the non-zero
+     * eigenvalues of Σ1Σ2 are those of MMᵀ/((n1−1)(n2−1)), M = X1X2ᵀ). Same value, O(n²d) instead of O(d³).
+     * Each set needs at least 2 rows.
+     */
+    public static double fromFeatures(double[][] f1, double[][] f2) {
+        if (f1.length < 2 || f2.length < 2) {
+            throw new IllegalArgumentException("FID needs at least 2 images on each side (the covariance of one "
+                    + "image is undefined)");
+        }
+        int d = f1[0].length;
+        double[] mu1 = mean(f1, d), mu2 = mean(f2, d);
+        double[][] x1 = centred(f1, mu1), x2 = centred(f2, mu2);
+        int n1 = f1.length, n2 = f2.length;
+        if (Math.min(n1, n2) > d) {
+            return distance(mu1, covariance(x1, d), mu2, covariance(x2, d));
+        }
+        double d2 = 0, tr1 = 0, tr2 = 0;
+        for (int j = 0; j < d; j++) {
+            double t = mu1[j] - mu2[j];
+            d2 += t * t;
+        }
+        for (double[] r : x1) {
+            for (double v : r) {
+                tr1 += v * v;
+            }
+        }
+        for (double[] r : x2) {
+            for (double v : r) {
+                tr2 += v * v;
+            }
+        }
+        double[][] small = n1 <= n2 ? x1 : x2, large = n1 <= n2 ? x2 : x1;
+        int a = small.length, b = large.length;
+        double[] mmt = new double[a * a];                      // M Mᵀ with M = small · largeᵀ (a×b)
+        double[][] m = new double[a][b];
+        for (int i = 0; i < a; i++) {
+            for (int k = 0; k < b; k++) {
+                m[i][k] = dot(small[i], large[k]);
+            }
+        }
+        for (int i = 0; i < a; i++) {
+            for (int j = 0; j < a; j++) {
+                mmt[i * a + j] = dot(m[i], m[j]);
+            }
+        }
+        double sv = 0;
+        for (double l : Eigen.of(symmetrised(mmt, a), a, false).values) {
+            sv += Math.sqrt(Math.max(l, 0));
+        }
+        return d2 + tr1 / (n1 - 1) + tr2 / (n2 - 1) - 2 * sv / Math.sqrt((double) (n1 - 1) * (n2 - 1));
+    }
+
+    private static double dot(double[] x, double[] y) {
+        double s = 0;
+        for (int i = 0; i < x.length; i++) {
+            s += x[i] * y[i];
+        }
+        return s;
+    }
+
+    private static double[] mean(double[][] f, int d) {
+        double[] mu = new double[d];
+        for (double[] r : f) {
+            if (r.length != d) {
+                throw new IllegalArgumentException("Frechet: feature lengths differ");
+            }
+            for (int j = 0; j < d; j++) {
+                mu[j] += r[j];
+            }
+        }
+        for (int j = 0; j < d; j++) {
+            mu[j] /= f.length;
+        }
+        return mu;
+    }
+
+    private static double[][] centred(double[][] f, double[] mu) {
+        double[][] x = new double[f.length][];
+        for (int i = 0; i < f.length; i++) {
+            x[i] = new double[mu.length];
+            for (int j = 0; j < mu.length; j++) {
+                x[i][j] = f[i][j] - mu[j];
+            }
+        }
+        return x;
+    }
+
+    private static double[] covariance(double[][] x, int d) {
+        double[] c = new double[d * d];
+        for (double[] r : x) {
+            for (int i = 0; i < d; i++) {
+                double ri = r[i];
+                for (int j = 0; j < d; j++) {
+                    c[i * d + j] += ri * r[j];
+                }
+            }
+        }
+        for (int i = 0; i < c.length; i++) {
+            c[i] /= x.length - 1;
+        }
+        return c;
+    }
+
     /** tr √(Σ1Σ2) via the symmetric A·Σ2·A with A = √Σ1. */
     static double traceSqrtProduct(double[] s1, double[] s2, int n) {
         Eigen e = Eigen.of(symmetrised(s1, n), n, true);

@@ -34,8 +34,8 @@ public final class MetricRegistry {
                 + "vgg16-397923af.pth in --weights-dir", org.adcsr.eval.learned.LpipsMetric::createVgg);
         register("dists", "DISTS, full-reference; needs DISTS_weights-f5e65c96.pth and vgg16-397923af.pth in "
                 + "--weights-dir", org.adcsr.eval.learned.DistsMetric::create);
-        register("fid", "FID between the SR and GT folders; needs pt_inception-2015-12-05-6726825d.pth",
-                notYet("pt_inception-2015-12-05-6726825d.pth"));
+        register("fid", "FID (pyiqa clean mode) of the SR set against the GT set, one value in the mean row; needs "
+                + "pt_inception-2015-12-05-6726825d.pth in --weights-dir", org.adcsr.eval.learned.FidMetric::create);
         register("musiq", "MUSIQ (KonIQ-10k), no-reference; needs musiq_koniq_ckpt-e95806b9.pth",
                 notYet("musiq_koniq_ckpt-e95806b9.pth"));
         register("maniqa", "MANIQA (PIPAL), no-reference; needs MANIQA_PIPAL-ae6d356b.pth",

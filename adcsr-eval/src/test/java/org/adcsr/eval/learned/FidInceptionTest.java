@@ -34,9 +34,14 @@ class FidInceptionTest {
     }
 
     static float[] generated(String name, long[] shape) {
+        return generated(name, shape, 2.0);
+    }
+
+    /** Conv weights {@code convGain/√fan_in} wide (tools/eval/make_fid_folder_fixture.py uses 5). */
+    static float[] generated(String name, long[] shape, double convGain) {
         int k = seed(name);
         if (name.endsWith("conv.weight")) {
-            return LpipsTest.value(k, shape, 2.0 / Math.sqrt(shape[1] * shape[2] * shape[3]));
+            return LpipsTest.value(k, shape, convGain / Math.sqrt(shape[1] * shape[2] * shape[3]));
         }
         float[] v;
         if (name.endsWith("bn.weight")) {
@@ -56,6 +61,10 @@ class FidInceptionTest {
     }
 
     static TensorSource source() {
+        return source(2.0);
+    }
+
+    static TensorSource source(double convGain) {
         Map<String, long[]> shapes = FidInception.shapes();
         return new TensorSource() {
             public Path path() {
@@ -71,7 +80,7 @@ class FidInceptionTest {
             }
 
             public float[] readFloats(String name) {
-                return generated(name, shapes.get(name));
+                return generated(name, shapes.get(name), convGain);
             }
 
             public Map<String, String> metadata() {

@@ -84,4 +84,45 @@ class FrechetTest {
             }
         }
     }
+
+    @Test
+    void fromFeaturesGramRouteEqualsTheCovarianceRoute() {
+        // rank-deficient covariances: the d×d route clamps eigenvalue noise (about 1e-9 relative); the Gram route is exact
+        java.util.Random r = new java.util.Random(3);
+        for (int[] n : new int[][] {{5, 7}, {12, 9}, {3, 3}}) {          // images per side; 8 features
+            int d = 8;
+            double[][] f1 = new double[n[0]][d], f2 = new double[n[1]][d];
+            for (double[] row : f1) {
+                for (int j = 0; j < d; j++) {
+                    row[j] = r.nextGaussian() * (1 + j);
+                }
+            }
+            for (double[] row : f2) {
+                for (int j = 0; j < d; j++) {
+                    row[j] = r.nextGaussian() + 0.3 * j;
+                }
+            }
+            double[][] stats1 = stats(f1, d), stats2 = stats(f2, d);
+            double want = Frechet.distance(stats1[0], stats1[1], stats2[0], stats2[1]);
+            assertEquals(want, Frechet.fromFeatures(f1, f2), 1e-8 * Math.abs(want), n[0] + "x" + n[1]);
+        }
+    }
+
+    /** μ and the unbiased covariance, written out plainly. */
+    private static double[][] stats(double[][] f, int d) {
+        double[] mu = new double[d], c = new double[d * d];
+        for (double[] row : f) {
+            for (int j = 0; j < d; j++) {
+                mu[j] += row[j] / f.length;
+            }
+        }
+        for (double[] row : f) {
+            for (int i = 0; i < d; i++) {
+                for (int j = 0; j < d; j++) {
+                    c[i * d + j] += (row[i] - mu[i]) * (row[j] - mu[j]) / (f.length - 1);
+                }
+            }
+        }
+        return new double[][] {mu, c};
+    }
 }
