@@ -217,7 +217,7 @@ public final class Frechet {
             }
             double[] d = new double[n], e = new double[n];
             tred2(v, d, e, n);
-            tql2(v, d, e, n);
+            tql2(v, d, e, n, wantVectors);
             double[] flat = null;
             if (wantVectors) {
                 flat = new double[n * n];
@@ -321,7 +321,8 @@ public final class Frechet {
             e[0] = 0;
         }
 
-        private static void tql2(double[][] v, double[] d, double[] e, int n) {
+        /** {@code vectors} false: the rotations are not applied to {@code v} (the eigenvalues do not depend on them). */
+        private static void tql2(double[][] v, double[] d, double[] e, int n, boolean vectors) {
             for (int i = 1; i < n; i++) {
                 e[i - 1] = e[i];
             }
@@ -373,7 +374,7 @@ public final class Frechet {
                             c = p / r;
                             p = c * d[i] - s * g;
                             d[i + 1] = h + s * (c * g + s * d[i]);
-                            for (int k = 0; k < n; k++) {
+                            for (int k = 0; vectors && k < n; k++) {
                                 h = v[k][i + 1];
                                 v[k][i + 1] = s * v[k][i] + c * h;
                                 v[k][i] = c * v[k][i] - s * h;
