@@ -34,8 +34,8 @@ def generated(name, shape):
     return value(k, shape, 0.2)                                 # bn.bias, bn.running_mean
 
 
-def main(pyiqa_root, out):
-    os.makedirs(out, exist_ok=True)
+def inception(pyiqa_root, weights):
+    """pyiqa's InceptionV3 (FID port, pool3 output) with every weight from weights(name, shape); nothing downloaded."""
     reference.load_pyiqa(pyiqa_root)
     import pyiqa.archs.inception as inc
     inc.load_pretrained_network = lambda *a, **k: None           # no download
@@ -44,10 +44,15 @@ def main(pyiqa_root, out):
     for name, t in sd.items():
         if name.startswith('fc.') or name.endswith('num_batches_tracked'):
             continue
-        sd[name] = generated(name, tuple(t.shape))
+        sd[name] = weights(name, tuple(t.shape))
     net.load_state_dict(sd)
     inc.fid_inception_v3 = lambda: net
-    model = inc.InceptionV3(output_blocks=[3], resize_input=False, normalize_input=False).eval()
+    return inc.InceptionV3(output_blocks=[3], resize_input=False, normalize_input=False).eval()
+
+
+def main(pyiqa_root, out):
+    os.makedirs(out, exist_ok=True)
+    model = inception(pyiqa_root, generated)
     x = value(400, (1, 3, 299, 299), 2.0)
     with torch.no_grad():
         f = model(x)[0].flatten()

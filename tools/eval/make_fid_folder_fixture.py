@@ -20,7 +20,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(__file__))
 import reference  # noqa: E402
-from make_fid_fixture import generated as generated_small  # noqa: E402
+from make_fid_fixture import generated as generated_small, inception  # noqa: E402
 from make_lpips_fixture import value  # noqa: E402
 
 IMAGES = ['bliznaca', 'flower', 'gray', 'macan']
@@ -37,19 +37,8 @@ def generated(name, shape):
 
 
 def main(pyiqa_root, fixtures):
-    reference.load_pyiqa(pyiqa_root)
-    import pyiqa.archs.inception as inc
-    inc.load_pretrained_network = lambda *a, **k: None           # no download
+    model = inception(pyiqa_root, generated)
     from pyiqa.archs.fid_arch import ResizeDataset, frechet_distance
-    net = inc.fid_inception_v3()
-    sd = net.state_dict()
-    for name, t in sd.items():
-        if name.startswith('fc.') or name.endswith('num_batches_tracked'):
-            continue
-        sd[name] = generated(name, tuple(t.shape))
-    net.load_state_dict(sd)
-    inc.fid_inception_v3 = lambda: net
-    model = inc.InceptionV3(output_blocks=[3], resize_input=False, normalize_input=False).eval()
 
     def feats(folder):
         ds = ResizeDataset([os.path.join(fixtures, folder, n + '.png') for n in IMAGES], mode='clean')
