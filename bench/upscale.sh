@@ -11,6 +11,8 @@ out=bench/out
 mkdir -p "$out"
 photo=/usr/share/backgrounds/aitzgorri_by_Aitzol_Berasategi.jpg   # CC-BY-4.0, 3088x2056
 threads="${THREADS:-2}"
+# the launchers' malloc settings, for the in-process Java benchmark too (bin/adcsr-* source this file themselves)
+. bin/launcher-env.sh
 
 part="${1:-all}"
 weights="$out/paper-random.safetensors"

@@ -129,11 +129,14 @@ public final class DjlOps implements Ops<NDArray> {
     }
 
     /**
-     * Largest attention score tensor computed at once, in elements: 2 Mi (8 MiB in float32), so that a chunk's
-     * scores stay in cache through softmax and the product with v. Measured on the paper config at 128×128 with 2
-     * threads: attention 1.82 s with 64 Mi, 1.24 s with 4 Mi, 1.15 s with 2 Mi. Tests lower it to force chunking.
+     * Largest attention score tensor computed at once, in elements: 16 Mi (64 MiB in float32). Chunks bound the
+     * memory of the level-0 attention (5 heads × 4096² scores at 128×128 would be 336 MB) and are exact, since
+     * softmax is per query row. Measured on the paper config at 128×128, 2 threads, AMD EPYC, with the launchers'
+     * malloc settings (bin/launcher-env.sh): attention 1.38 s with 0.5 Mi, 1.05 s with 4 Mi, 0.97 s with 16 Mi, 1.02 s
+     * with 128 Mi. (Without those settings every chunk's fresh pages cost more than cache misses and 2 Mi was best.)
+     * Tests lower it to force chunking.
      */
-    static long maxScores = 2L << 20;
+    static long maxScores = 16L << 20;
 
     @Override
     public NDArray attention(String name, NDArray q, NDArray k, NDArray v, int heads) {
