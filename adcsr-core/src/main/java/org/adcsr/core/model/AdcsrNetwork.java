@@ -80,8 +80,8 @@ public final class AdcsrNetwork {
             }
         }
 
-        x = o.silu(o.groupNorm(x, UNET + "conv_norm_out", groups.applyAsInt(width[0]), UNET_RESNET_EPS));
-        return o.conv2d(x, UNET + "conv_out", c.connectorOutChannels(), 3, 1, 1); // the connector
+        return normActConv(o, UNET + "conv_norm_out", UNET + "conv_out", x, groups.applyAsInt(width[0]),
+                UNET_RESNET_EPS, c.connectorOutChannels()); // conv_out is the connector
     }
 
     /** Decoder mid block: resnet, single-head attention, resnet (all GroupNorms eps 1e-6). */
@@ -115,8 +115,7 @@ public final class AdcsrNetwork {
                 x = upsample(o, p + ".upsamplers.0.conv", x, out);
             }
         }
-        x = o.silu(o.groupNorm(x, DECODER + "conv_norm_out", g, DECODER_EPS));
-        return o.conv2d(x, DECODER + "conv_out", 3, 3, 1, 1);
+        return normActConv(o, DECODER + "conv_norm_out", DECODER + "conv_out", x, g, DECODER_EPS, 3);
     }
 
     /**
@@ -126,11 +125,19 @@ public final class AdcsrNetwork {
     static <T> T resnet(Ops<T> o, String p, T x, int out, IntUnaryOperator groups, double eps) {
         return o.block(x, in -> {
             int c = o.channels(in);
-            T h = o.conv2d(o.silu(o.groupNorm(in, p + ".norm1", groups.applyAsInt(c), eps)), p + ".conv1", out, 3, 1, 1);
-            h = o.conv2d(o.silu(o.groupNorm(h, p + ".norm2", groups.applyAsInt(out), eps)), p + ".conv2", out, 3, 1, 1);
+            T h = normActConv(o, p + ".norm1", p + ".conv1", in, groups.applyAsInt(c), eps, out);
+            h = normActConv(o, p + ".norm2", p + ".conv2", h, groups.applyAsInt(out), eps, out);
             T shortcut = c == out ? in : o.conv2d(in, p + ".conv_shortcut", out, 1, 1, 0);
             return o.add(h, shortcut);
         });
+    }
+
+    /**
+     * {@code conv(SiLU(GroupNorm(x)))}, 3×3, as a block of its own, so that the normalised and activated copies are
+     * freed as soon as the conv has run (at 512×512 each is 64 MB of a 128×128 tile's working set).
+     */
+    static <T> T normActConv(Ops<T> o, String norm, String conv, T x, int groups, double eps, int out) {
+        return o.block(x, in -> o.conv2d(o.silu(o.groupNorm(in, norm, groups, eps)), conv, out, 3, 1, 1));
     }
 
     /** Upsample2D: nearest ×2, then a 3×3 conv. */

@@ -10,15 +10,16 @@ import ai.djl.nn.core.Linear;
 import ai.djl.nn.norm.LayerNorm;
 import ai.djl.ndarray.NDScope;
 import java.util.Map;
+import java.util.function.Supplier;
 import java.util.function.UnaryOperator;
 
 /**
  * {@link Ops} on DJL arrays (PyTorch engine). Differentiable: every op is composed of autograd-tracked DJL ops.
  *
- * <p>Memory: results belong to the first operand's manager, and some temporaries (reshaped norm weights) to the
- * parameters' manager, so callers run a forward inside an {@code NDScope} and keep only its result; each
- * {@link #block} frees its own intermediates on return, which bounds peak memory to about one block's working set
- * plus the skip tensors.
+ * <p>Memory: results belong to the first operand's manager, so callers run a forward inside an {@code NDScope} and
+ * keep only its result. Each op frees its own temporaries (GroupNorm's normalised copy, attention's score chunks)
+ * before it returns, and each {@link #block} frees its intermediates on return, which bounds peak memory to about
+ * one block's working set plus the skip tensors.
  */
 public final class DjlOps implements Ops<NDArray> {
     private final Map<String, NDArray> params;
@@ -60,12 +61,29 @@ public final class DjlOps implements Ops<NDArray> {
         Shape s = x.getShape();
         long c = s.get(1);
         // normalise each group with torch's fused layer_norm over the flattened group, without affine
-        NDArray g = x.reshape(s.get(0), groups, -1);
-        Shape group = new Shape(g.getShape().get(2));
-        NDArray one = x.getManager().ones(group, x.getDataType());
-        NDArray zero = x.getManager().zeros(group, x.getDataType());
-        NDArray y = LayerNorm.layerNorm(g, group, one, zero, (float) eps).singletonOrThrow().reshape(s);
-        return y.mul(param(name + ".weight").reshape(1, c, 1, 1)).add(param(name + ".bias").reshape(1, c, 1, 1));
+        return scoped(() -> {
+            NDArray g = x.reshape(s.get(0), groups, -1);
+            Shape group = new Shape(g.getShape().get(2));
+            NDArray one = x.getManager().ones(group, x.getDataType());
+            NDArray zero = x.getManager().zeros(group, x.getDataType());
+            NDArray y = LayerNorm.layerNorm(g, group, one, zero, (float) eps).singletonOrThrow().reshape(s);
+            return y.mul(param(name + ".weight").reshape(1, c, 1, 1)).add(param(name + ".bias").reshape(1, c, 1, 1));
+        });
+    }
+
+    /**
+     * Runs {@code body} in an {@code NDScope} of its own and hands its result to the enclosing scope: everything
+     * else the body creates is freed as soon as it returns. Autograd keeps its own references to what backward
+     * needs, so this is safe while training too.
+     */
+    private static NDArray scoped(Supplier<NDArray> body) {
+        NDArray y;
+        try (NDScope scope = new NDScope()) {
+            y = body.get();
+            NDScope.unregister(y);
+        }
+        NDScope.register(y);
+        return y;
     }
 
     @Override
@@ -77,13 +95,17 @@ public final class DjlOps implements Ops<NDArray> {
 
     @Override
     public NDArray silu(NDArray x) {
-        return x.mul(Activation.sigmoid(x));
+        try (NDArray sigmoid = Activation.sigmoid(x)) {
+            return x.mul(sigmoid);
+        }
     }
 
     @Override
     public NDArray geglu(NDArray x) {
-        NDList halves = x.split(2, x.getShape().dimension() - 1);
-        return halves.get(0).mul(Activation.gelu(halves.get(1)));
+        return scoped(() -> {
+            NDList halves = x.split(2, x.getShape().dimension() - 1);
+            return halves.get(0).mul(Activation.gelu(halves.get(1)));
+        });
     }
 
     @Override
@@ -145,28 +167,25 @@ public final class DjlOps implements Ops<NDArray> {
         long n = s.get(1);
         long c = s.get(2);
         long d = c / heads;
-        NDArray qh = q.reshape(b, n, heads, d).transpose(0, 2, 1, 3).mul(1.0 / Math.sqrt(d)); // (B, heads, N, d)
-        NDArray kh = k.reshape(b, n, heads, d).transpose(0, 2, 3, 1); // (B, heads, d, N)
-        NDArray vh = v.reshape(b, n, heads, d).transpose(0, 2, 1, 3); // (B, heads, N, d)
-        // softmax is per query row, so queries can go in chunks: exact, with bounded (and cache-sized) score memory
-        long rows = Math.max(1, Math.min(n, maxScores / (b * heads * n)));
-        NDList parts = new NDList();
-        for (long start = 0; start < n; start += rows) {
-            NDArray qc = rows == n ? qh : qh.get(":, :, " + start + ":" + Math.min(n, start + rows));
-            parts.add(qc.matMul(kh).softmax(-1).matMul(vh)); // (B, heads, rows, d)
-        }
-        NDArray out = parts.size() == 1 ? parts.get(0) : NDArrays.concat(parts, 2);
-        return out.transpose(0, 2, 1, 3).reshape(b, n, c);
+        return scoped(() -> {
+            NDArray qh = q.reshape(b, n, heads, d).transpose(0, 2, 1, 3).mul(1.0 / Math.sqrt(d)); // (B, heads, N, d)
+            NDArray kh = k.reshape(b, n, heads, d).transpose(0, 2, 3, 1); // (B, heads, d, N)
+            NDArray vh = v.reshape(b, n, heads, d).transpose(0, 2, 1, 3); // (B, heads, N, d)
+            // softmax is per query row, so queries can go in chunks: exact, with bounded score memory (each chunk's
+            // scores are freed before the next one is computed)
+            long rows = Math.max(1, Math.min(n, maxScores / (b * heads * n)));
+            NDList parts = new NDList();
+            for (long start = 0; start < n; start += rows) {
+                String range = ":, :, " + start + ":" + Math.min(n, start + rows);
+                parts.add(scoped(() -> (rows == n ? qh : qh.get(range)).matMul(kh).softmax(-1).matMul(vh)));
+            }
+            NDArray out = parts.size() == 1 ? parts.get(0) : NDArrays.concat(parts, 2); // (B, heads, N, d)
+            return out.transpose(0, 2, 1, 3).reshape(b, n, c);
+        });
     }
 
     @Override
     public NDArray block(NDArray x, UnaryOperator<NDArray> body) {
-        NDArray y;
-        try (NDScope scope = new NDScope()) {
-            y = body.apply(x);
-            NDScope.unregister(y);
-        }
-        NDScope.register(y); // hand the result to the enclosing scope
-        return y;
+        return scoped(() -> body.apply(x));
     }
 }
