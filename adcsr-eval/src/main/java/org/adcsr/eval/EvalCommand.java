@@ -37,9 +37,9 @@ import picocli.CommandLine.Spec;
                 + "arithmetic of pyiqa 0.1.13 (as AdcSR and OSEDiff evaluate) or of BasicSR.",
             "",
             "SR and GT images are paired by file name. Writes one CSV row per image and a mean row to stdout (or -o), "
-                + "and a summary table to stderr. Images that cannot be scored (missing partner, size or gray/colour "
-                + "mismatch, unreadable file) are reported one line each; the others are still scored and the exit "
-                + "code is 3.",
+                + "and a summary table to stderr. Images that cannot be scored (missing partner, size mismatch "
+                + "without --resize-sr, gray/colour mismatch, unreadable file) are reported one line each; the others "
+                + "are still scored and the exit code is 3.",
             "",
             "lpips, lpips-vgg, dists and fid need user-supplied weights in --weights-dir (--list-metrics names the "
                 + "files); musiq, maniqa and clipiqa are not implemented yet. An unavailable metric is one line "
@@ -96,6 +96,14 @@ public class EvalCommand implements Callable<Integer> {
     @Option(names = "--rgb", description = "PSNR and SSIM over the R, G and B channels instead of the Y channel.")
     boolean rgb;
 
+    @Option(names = "--resize-sr", paramLabel = "bicubic|lanczos",
+            description = "When an SR image's size differs from its GT's, resize the SR image to the GT's size first "
+                    + "and score the resized image with every metric: PIL's Image.resize with this filter (8-bit "
+                    + "images bit-identical to Pillow 9.4; alpha dropped; 16-bit in float, rounded), as OSEDiff's "
+                    + "test script resizes with PIL (bicubic is PIL's default). Without it a size mismatch is "
+                    + "refused. stderr says how many images were resized.")
+    String resizeSr;
+
     @Option(names = "--weights-dir", paramLabel = "DIR",
             description = "Folder with the weight files of learned metrics (see --list-metrics).")
     Path weightsDir;
@@ -125,6 +133,7 @@ public class EvalCommand implements Callable<Integer> {
             throw new ParameterException(spec.commandLine(), "give the SR images with --sr, or --pairs");
         }
         MetricOptions options = options();
+        PilResize.Filter resize = resizeFilter();
         List<String> problems = new ArrayList<>();
         List<Metric> chosen = new ArrayList<>();
         for (String name : metricNames()) {
@@ -152,7 +161,7 @@ public class EvalCommand implements Callable<Integer> {
         Evaluator.Report report;
         try (Progress progress = Progress.of(common, err, "images")) {
             int total = paired.pairs().size();
-            report = new Evaluator(chosen, threads).run(paired.pairs(), done -> {
+            report = new Evaluator(chosen, threads, resize).run(paired.pairs(), done -> {
                 synchronized (progress) {
                     progress.update(done, total);
                 }
@@ -162,12 +171,28 @@ public class EvalCommand implements Callable<Integer> {
         for (String p : problems) {
             err.println(spec.name() + ": " + p);
         }
+        if (report.resized() > 0) {
+            err.println(spec.name() + ": " + report.resized() + " SR image" + (report.resized() == 1 ? " was" : "s were")
+                    + " resized to the GT size (" + resizeSr.toLowerCase(java.util.Locale.ROOT) + ")");
+        }
         writeCsv(report, out);
         if (!common.quiet()) {
             ReportWriter.table(report, err);
         }
         err.flush();
         return problems.isEmpty() ? ExitCodes.OK : ExitCodes.BAD_INPUT;
+    }
+
+    private PilResize.Filter resizeFilter() {
+        if (resizeSr == null) {
+            return null;
+        }
+        try {
+            return PilResize.Filter.valueOf(resizeSr.strip().toUpperCase(java.util.Locale.ROOT));
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(spec.commandLine(), "--resize-sr must be bicubic or lanczos, got '"
+                    + resizeSr + "'");
+        }
     }
 
     private MetricOptions options() {

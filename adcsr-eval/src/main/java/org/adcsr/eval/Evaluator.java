@@ -22,10 +22,22 @@ import org.adcsr.eval.metrics.Metric;
 public final class Evaluator {
     private final List<Metric> metrics;
     private final int threads;
+    private final PilResize.Filter resizeSr;
+    private final AtomicInteger resized = new AtomicInteger();
 
+    /** An evaluator that refuses SR/GT size mismatches. */
     public Evaluator(List<Metric> metrics, int threads) {
+        this(metrics, threads, null);
+    }
+
+    /**
+     * @param resizeSr when an SR image's size differs from its GT's, resize the SR image to the GT's size with this
+     *     filter ({@link PilResize#resize}) and score the resized image with every metric; null refuses the pair
+     */
+    public Evaluator(List<Metric> metrics, int threads, PilResize.Filter resizeSr) {
         this.metrics = List.copyOf(metrics);
         this.threads = Math.max(1, threads);
+        this.resizeSr = resizeSr;
     }
 
     /** Scores of one image, in metric order. */
@@ -38,8 +50,9 @@ public final class Evaluator {
      * @param problems one line per image left out
      * @param means mean of each metric over {@code rows}; for a {@link FolderMetric} its set-level value over the
      *     scored pairs (NaN, with a problem line, when undefined); image rows hold NaN for it
+     * @param resized how many SR images were resized to their GT's size
      */
-    public record Report(List<Metric> metrics, List<Row> rows, List<String> problems, double[] means) {
+    public record Report(List<Metric> metrics, List<Row> rows, List<String> problems, double[] means, int resized) {
         public int count() {
             return rows.size();
         }
@@ -116,7 +129,7 @@ public final class Evaluator {
             }
             means[m] = rows.isEmpty() ? Double.NaN : s / rows.size();
         }
-        return new Report(metrics, rows, problems, means);
+        return new Report(metrics, rows, problems, means, resized.getAndSet(0));
     }
 
     /** A scored pair: its row and, per folder-level metric (null elsewhere), the SR and GT features. */
@@ -137,9 +150,13 @@ public final class Evaluator {
             return e.getMessage();
         }
         if (gt != null) {
+            if ((sr.width() != gt.width() || sr.height() != gt.height()) && resizeSr != null) {
+                sr = PilResize.resize(sr, gt.width(), gt.height(), resizeSr);
+                resized.incrementAndGet();
+            }
             if (sr.width() != gt.width() || sr.height() != gt.height()) {
                 return p.sr() + ": size " + sr.width() + "x" + sr.height() + " differs from " + p.gt() + " "
-                        + gt.width() + "x" + gt.height() + " (SR and GT must match; nothing is resized)";
+                        + gt.width() + "x" + gt.height() + " (SR and GT must match; --resize-sr resizes SR to GT)";
             }
             if (sr.isGray() != gt.isGray()) {
                 return p.sr() + ": " + kind(sr) + " but " + p.gt() + " is " + kind(gt)

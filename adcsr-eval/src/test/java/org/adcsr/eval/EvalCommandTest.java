@@ -184,6 +184,30 @@ class EvalCommandTest {
     }
 
     @Test
+    void resizeSrScoresTheSrResizedAsPilResizesIt() throws IOException {
+        Path small = fixtures().resolve("resize/small"), gt = tmp.resolve("gt");
+        Files.createDirectories(gt);
+        for (String n : List.of("macan.png", "gray.png")) {
+            Files.copy(fixtures().resolve("gt").resolve(n), gt.resolve(n));
+        }
+        Run refused = run("-q", "--sr", small.toString(), "--gt", gt.toString(), "-m", "psnr,ssim");
+        assertEquals(3, refused.code());
+        assertEquals(2, refused.errLines().size(), refused.err());
+        assertTrue(refused.err().contains("284x188 differs from") && refused.err().contains("--resize-sr"),
+                refused.err());
+        for (String filter : List.of("bicubic", "lanczos")) {
+            Run resized = run("-q", "--sr", small.toString(), "--gt", gt.toString(), "-m", "psnr,ssim,niqe",
+                    "--resize-sr", filter);
+            Run byPil = run("-q", "--sr", fixtures().resolve("resize").resolve(filter).toString(),
+                    "--gt", gt.toString(), "-m", "psnr,ssim,niqe");
+            assertEquals(0, resized.code(), resized.err());
+            assertEquals(byPil.out(), resized.out());
+            assertEquals("adcsr-eval: 2 SR images were resized to the GT size (" + filter + ")", resized.err().strip());
+        }
+        assertEquals(2, run("--sr", small.toString(), "--gt", gt.toString(), "--resize-sr", "area").code());
+    }
+
+    @Test
     void usageErrors() {
         assertEquals(2, run("--sr", fixtures().resolve("sr").toString(), "-m", "nosuch").code());
         assertEquals(2, run("--sr", fixtures().resolve("sr").toString(), "-m", "psnr").code(), "psnr needs --gt");
