@@ -41,104 +41,59 @@ public final class PilResize {
     /** Resizes a row-major {@code h×w} float plane to {@code outH×outW} with PIL's bicubic filter (mode "F"). */
     public static float[] bicubic(float[] in, int w, int h, int outW, int outH) {
         checkSizes(in.length, w, h, outW, outH);
-        float[] x = in;
+        float[] r = separable(in, w, h, outW, outH, Filter.BICUBIC, false);
+        return r == in ? in.clone() : r;
+    }
+
+    /**
+     * Resizes the colour channels of an image (alpha is dropped, as {@code convert('RGB')} before resizing):
+     * 8-bit images exactly as PIL resizes an L or RGB image; 16-bit ones, which PIL cannot hold in colour, with the
+     * float arithmetic rounded to the nearest integer and clipped to 0…65535.
+     */
+    public static Image resize(Image img, int outW, int outH, Filter filter) {
+        int w = img.width(), h = img.height(), channels = img.colorChannels();
+        checkSizes(w * h, w, h, outW, outH);
+        boolean eightBit = img.maxValue() == 255;
+        Image out = Image.blank(outW, outH, channels, img.maxValue());
+        for (int c = 0; c < channels; c++) {
+            float[] r = separable(img.plane(c), w, h, outW, outH, filter, eightBit);
+            for (int i = 0; i < r.length; i++) {
+                out.data()[c * r.length + i] = eightBit ? r[i]
+                        : (float) Math.min(img.maxValue(), Math.max(0, Math.rint(r[i])));
+            }
+        }
+        return out;
+    }
+
+    /**
+     * The horizontal pass, then the vertical one, each skipped when its size does not change; in PIL's 8-bit fixed
+     * point ({@code eightBit}, samples are integers 0…255) or in double, stored as float32 after each pass.
+     */
+    private static float[] separable(float[] x, int w, int h, int outW, int outH, Filter filter, boolean eightBit) {
         if (outW != w) {
-            Coeffs c = coeffs(w, outW, Filter.BICUBIC);
+            Coeffs c = coeffs(w, outW, filter);
+            int[] fixed = eightBit ? c.fixedPoint() : null;
             float[] o = new float[outW * h];
             for (int y = 0; y < h; y++) {
                 for (int i = 0; i < outW; i++) {
-                    o[y * outW + i] = (float) c.sum(x, y * w + c.min[i], 1, i);
+                    o[y * outW + i] = c.sample(x, y * w + c.min[i], 1, i, fixed);
                 }
             }
             x = o;
             w = outW;
         }
         if (outH != h) {
-            Coeffs c = coeffs(h, outH, Filter.BICUBIC);
+            Coeffs c = coeffs(h, outH, filter);
+            int[] fixed = eightBit ? c.fixedPoint() : null;
             float[] o = new float[w * outH];
             for (int j = 0; j < outH; j++) {
                 for (int i = 0; i < w; i++) {
-                    o[j * w + i] = (float) c.sum(x, c.min[j] * w + i, w, j);
-                }
-            }
-            x = o;
-        }
-        return x == in ? in.clone() : x;
-    }
-
-    /**
-     * Resizes the colour channels of an image (alpha is dropped, as {@code convert('RGB')} before resizing):
-     * 8-bit images exactly as PIL resizes an L or RGB image; 16-bit ones, which PIL cannot hold in colour, with the
-     * float arithmetic above rounded to the nearest integer and clipped to 0…65535.
-     */
-    public static Image resize(Image img, int outW, int outH, Filter filter) {
-        int w = img.width(), h = img.height(), channels = img.colorChannels();
-        checkSizes(w * h, w, h, outW, outH);
-        Coeffs cx = outW == w ? null : coeffs(w, outW, filter);
-        Coeffs cy = outH == h ? null : coeffs(h, outH, filter);
-        Image out = Image.blank(outW, outH, channels, img.maxValue());
-        for (int c = 0; c < channels; c++) {
-            float[] x = img.plane(c);
-            float[] r = img.maxValue() == 255 ? resize8(x, w, h, outW, outH, cx, cy)
-                    : resizeRounded(x, w, h, outW, outH, cx, cy, img.maxValue());
-            System.arraycopy(r, 0, out.data(), c * outW * outH, r.length);
-        }
-        return out;
-    }
-
-    /** One 8-bit plane (integer sample values held in floats), both passes in PIL's fixed point. */
-    private static float[] resize8(float[] x, int w, int h, int outW, int outH, Coeffs cx, Coeffs cy) {
-        if (cx != null) {
-            int[] k = cx.fixedPoint();
-            float[] o = new float[outW * h];
-            for (int y = 0; y < h; y++) {
-                for (int i = 0; i < outW; i++) {
-                    o[y * outW + i] = cx.sum8(x, y * w + cx.min[i], 1, i, k);
-                }
-            }
-            x = o;
-            w = outW;
-        }
-        if (cy != null) {
-            int[] k = cy.fixedPoint();
-            float[] o = new float[w * outH];
-            for (int j = 0; j < outH; j++) {
-                for (int i = 0; i < w; i++) {
-                    o[j * w + i] = cy.sum8(x, cy.min[j] * w + i, w, j, k);
+                    o[j * w + i] = c.sample(x, c.min[j] * w + i, w, j, fixed);
                 }
             }
             x = o;
         }
         return x;
-    }
-
-    /** One 16-bit plane: double sums, float32 between passes, rounded and clipped at the end. */
-    private static float[] resizeRounded(float[] x, int w, int h, int outW, int outH, Coeffs cx, Coeffs cy,
-            int max) {
-        if (cx != null) {
-            float[] o = new float[outW * h];
-            for (int y = 0; y < h; y++) {
-                for (int i = 0; i < outW; i++) {
-                    o[y * outW + i] = (float) cx.sum(x, y * w + cx.min[i], 1, i);
-                }
-            }
-            x = o;
-            w = outW;
-        }
-        if (cy != null) {
-            float[] o = new float[w * outH];
-            for (int j = 0; j < outH; j++) {
-                for (int i = 0; i < w; i++) {
-                    o[j * w + i] = (float) cy.sum(x, cy.min[j] * w + i, w, j);
-                }
-            }
-            x = o;
-        }
-        float[] r = new float[x.length];
-        for (int i = 0; i < r.length; i++) {
-            r[i] = (float) Math.min(max, Math.max(0, Math.rint(x[i])));
-        }
-        return r;
     }
 
     private static void checkSizes(int length, int w, int h, int outW, int outH) {
@@ -178,19 +133,21 @@ public final class PilResize {
     /** Taps of each output sample: first input index, count, and {@code ksize} normalised weights. */
     private record Coeffs(int ksize, int[] min, int[] count, double[] k) {
 
-        /** Σ wₜ·x[start + t·stride] for output sample i, in double. */
-        double sum(float[] x, int start, int stride, int i) {
-            double s = 0;
-            for (int t = 0, kb = i * ksize; t < count[i]; t++) {
-                s += x[start + t * stride] * k[kb + t];
+        /**
+         * Σ wₜ·x[start + t·stride] for output sample i: in double, stored as float32, or with {@code fixed} weights in
+         * PIL's 8-bit fixed point (int arithmetic, as PIL's), clipped to 0…255.
+         */
+        float sample(float[] x, int start, int stride, int i, int[] fixed) {
+            int kb = i * ksize;
+            if (fixed == null) {
+                double s = 0;
+                for (int t = 0; t < count[i]; t++) {
+                    s += x[start + t * stride] * k[kb + t];
+                }
+                return (float) s;
             }
-            return s;
-        }
-
-        /** The same sum in PIL's 8-bit fixed point (int arithmetic, as PIL's), clipped to 0…255. */
-        float sum8(float[] x, int start, int stride, int i, int[] fixed) {
             int s = 1 << (PRECISION_BITS - 1);
-            for (int t = 0, kb = i * ksize; t < count[i]; t++) {
+            for (int t = 0; t < count[i]; t++) {
                 s += (int) x[start + t * stride] * fixed[kb + t];
             }
             return Math.max(0, Math.min(255, s >> PRECISION_BITS)); // PIL's clip8 of the floored quotient
