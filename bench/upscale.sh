@@ -27,7 +27,7 @@ if [ "$part" = seams ] || [ "$part" = all ]; then
 echo "== seams: a real photo, LR 256x256 (area-downscaled crop), tile 128, overlap 32"
 convert "$photo" -crop 1024x1024+1024+512 +repage -filter box -resize 256x256 "$out/seam-lr.png"
 bin/adcsr-upscale -q --threads "$threads" --weights "$weights" --tile 128 --overlap 32 --overwrite \
-  "$out/seam-lr.png" -o "$out/seam-sr.png"
+  --report "$out/tiled.csv" "$out/seam-lr.png" -o "$out/seam-sr.png"
 java -cp 'lib/*' bench/SeamMeasure.java "$out/seam-sr.png" 256 256 128 32
 echo "   (no-overlap control, tile 128, overlap 0:)"
 bin/adcsr-upscale -q --threads "$threads" --weights "$weights" --tile 128 --overlap 0 --overwrite \
@@ -35,8 +35,10 @@ bin/adcsr-upscale -q --threads "$threads" --weights "$weights" --tile 128 --over
 java -cp 'lib/*' bench/SeamMeasure.java "$out/seam-sr-nooverlap.png" 256 256 128 0
 echo "   (untiled control, the same columns measured on the whole-image result:)"
 bin/adcsr-upscale -q --threads "$threads" --weights "$weights" --tile 256 --overwrite \
-  "$out/seam-lr.png" -o "$out/seam-sr-whole.png"
+  --report "$out/whole.csv" "$out/seam-lr.png" -o "$out/seam-sr-whole.png"
 java -cp 'lib/*' bench/SeamMeasure.java "$out/seam-sr-whole.png" 256 256 128 32
+echo "   (time and peak memory of the 256x256 image in 9 tiles of 128 and whole:)"
+cat "$out/tiled.csv"; tail -n 1 "$out/whole.csv"
 fi
 
 if [ "$part" = memory ] || [ "$part" = all ]; then
