@@ -200,6 +200,9 @@ public final class Frechet {
     /**
      * Symmetric eigen-decomposition: Householder reduction to tridiagonal form, then the implicit QL algorithm (the
      * classic tred2/tql2 pair, as in EISPACK and JAMA). O(n³); {@code vectors} column k is the k-th eigenvector.
+     * The two routines work on the transpose of JAMA's arrays (the input is symmetric), so that their inner loops run
+     * along rows: at n = 2048 that is what makes them fast enough, since a column walk misses the cache at every step.
+     * Without vectors, the transforms are not accumulated and the QL rotations are not applied.
      */
     static final class Eigen {
         final double[] values;
@@ -216,21 +219,23 @@ public final class Frechet {
                 System.arraycopy(a, i * n, v[i], 0, n);
             }
             double[] d = new double[n], e = new double[n];
-            tred2(v, d, e, n);
+            tred2(v, d, e, n, wantVectors);
             tql2(v, d, e, n, wantVectors);
             double[] flat = null;
             if (wantVectors) {
                 flat = new double[n * n];
                 for (int i = 0; i < n; i++) {
-                    System.arraycopy(v[i], 0, flat, i * n, n);
+                    for (int k = 0; k < n; k++) {
+                        flat[i * n + k] = v[k][i];   // v holds the eigenvectors as rows
+                    }
                 }
             }
             return new Eigen(d, flat);
         }
 
-        private static void tred2(double[][] v, double[] d, double[] e, int n) {
+        private static void tred2(double[][] v, double[] d, double[] e, int n, boolean vectors) {
             for (int j = 0; j < n; j++) {
-                d[j] = v[n - 1][j];
+                d[j] = v[j][n - 1];
             }
             for (int i = n - 1; i > 0; i--) {
                 double scale = 0, h = 0;
@@ -240,9 +245,9 @@ public final class Frechet {
                 if (scale == 0) {
                     e[i] = d[i - 1];
                     for (int j = 0; j < i; j++) {
-                        d[j] = v[i - 1][j];
-                        v[i][j] = 0;
+                        d[j] = v[j][i - 1];
                         v[j][i] = 0;
+                        v[i][j] = 0;
                     }
                 } else {
                     for (int k = 0; k < i; k++) {
@@ -262,11 +267,11 @@ public final class Frechet {
                     }
                     for (int j = 0; j < i; j++) {
                         f = d[j];
-                        v[j][i] = f;
+                        v[i][j] = f;
                         g = e[j] + v[j][j] * f;
                         for (int k = j + 1; k <= i - 1; k++) {
-                            g += v[k][j] * d[k];
-                            e[k] += v[k][j] * f;
+                            g += v[j][k] * d[k];
+                            e[k] += v[j][k] * f;
                         }
                         e[j] = g;
                     }
@@ -283,39 +288,46 @@ public final class Frechet {
                         f = d[j];
                         g = e[j];
                         for (int k = j; k <= i - 1; k++) {
-                            v[k][j] -= f * e[k] + g * d[k];
+                            v[j][k] -= f * e[k] + g * d[k];
                         }
-                        d[j] = v[i - 1][j];
-                        v[i][j] = 0;
+                        d[j] = v[j][i - 1];
+                        v[j][i] = 0;
                     }
                 }
                 d[i] = h;
             }
+            if (!vectors) {                  // the tridiagonal matrix's diagonal; no accumulation of the transforms
+                for (int j = 0; j < n; j++) {
+                    d[j] = v[j][j];
+                }
+                e[0] = 0;
+                return;
+            }
             for (int i = 0; i < n - 1; i++) {
-                v[n - 1][i] = v[i][i];
+                v[i][n - 1] = v[i][i];
                 v[i][i] = 1;
                 double h = d[i + 1];
                 if (h != 0) {
                     for (int k = 0; k <= i; k++) {
-                        d[k] = v[k][i + 1] / h;
+                        d[k] = v[i + 1][k] / h;
                     }
                     for (int j = 0; j <= i; j++) {
                         double g = 0;
                         for (int k = 0; k <= i; k++) {
-                            g += v[k][i + 1] * v[k][j];
+                            g += v[i + 1][k] * v[j][k];
                         }
                         for (int k = 0; k <= i; k++) {
-                            v[k][j] -= g * d[k];
+                            v[j][k] -= g * d[k];
                         }
                     }
                 }
                 for (int k = 0; k <= i; k++) {
-                    v[k][i + 1] = 0;
+                    v[i + 1][k] = 0;
                 }
             }
             for (int j = 0; j < n; j++) {
-                d[j] = v[n - 1][j];
-                v[n - 1][j] = 0;
+                d[j] = v[j][n - 1];
+                v[j][n - 1] = 0;
             }
             v[n - 1][n - 1] = 1;
             e[0] = 0;
@@ -375,9 +387,9 @@ public final class Frechet {
                             p = c * d[i] - s * g;
                             d[i + 1] = h + s * (c * g + s * d[i]);
                             for (int k = 0; vectors && k < n; k++) {
-                                h = v[k][i + 1];
-                                v[k][i + 1] = s * v[k][i] + c * h;
-                                v[k][i] = c * v[k][i] - s * h;
+                                h = v[i + 1][k];
+                                v[i + 1][k] = s * v[i][k] + c * h;
+                                v[i][k] = c * v[i][k] - s * h;
                             }
                         }
                         p = -s * s2 * c3 * el1 * e[l] / dl1;
