@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Benchmarks of adcsr-upscale: speed, seams, memory. Run from anywhere after the build (mvn -B -DskipTests package):
-#   bench/upscale.sh [speed|seams|memory|all]     (default all; about 35 minutes on 2 quiet cores)
+#   bench/upscale.sh [speed|seams|memory|all]     (default all; about 20 minutes on 2 quiet cores)
+#   bench/upscale.sh profile                      (op-by-op seconds and the malloc cost, not part of all)
 # Writes into bench/out/ (the random-weight model is made once, 1.8 GB).
 # Needs ImageMagick (apt-get install imagemagick) and the photos of ../shared/reference/PHOTOS.md
 # (apt-get install lomiri-wallpapers-16.04). All weights are random: speed and memory do not depend on them.
@@ -30,6 +31,12 @@ done
 bin/adcsr-upscale -q --threads "$threads" --weights "$weights" --overwrite --report "$out/speed.csv" \
   "$out/speed"/crop0.png "$out/speed"/crop1.png "$out/speed"/crop2.png -o "$out/speed-sr"
 cut -d, -f1,9,10 "$out/speed.csv"
+fi
+
+if [ "$part" = profile ]; then
+echo "== profile: seconds per op kind, full config 128x128, with and without the launchers' malloc settings"
+java -cp 'lib/*' bench/UpscaleProfile.java "$threads" 2>/dev/null
+GLIBC_TUNABLES= java -cp 'lib/*' bench/UpscaleProfile.java "$threads" 2>/dev/null
 fi
 
 if [ "$part" = seams ] || [ "$part" = all ]; then

@@ -2,9 +2,9 @@
 #
 # libtorch takes every intermediate tensor from malloc and frees it after use. By default glibc serves blocks of
 # 32 MB and more (and, in the per-thread arenas, anything that does not fit a 64 MB heap) with fresh mmap'd pages and
-# unmaps them at free, so every large intermediate pays page faults and kernel zeroing again: a 64 MB add takes
-# 21 ms that way against 3 ms in reused memory, and the full network at 128x128 runs 9.1 s against 6.3 s
-# (README, adcsr-upscale speed). One arena that never unmaps or trims keeps freed blocks for reuse; the price is that
+# unmaps them at free, so every large intermediate pays page faults and kernel zeroing again: a 64 MiB add takes
+# 20 ms that way against 2 ms in reused memory, and the full network at 128x128 runs 9.1 s against 6.3 s
+# (README, adcsr-upscale speed; bench/upscale.sh profile). One arena that never unmaps or trims keeps freed blocks for reuse; the price is that
 # the process keeps its peak heap until it exits, which the peak-RSS figures already include.
 #
 # Set GLIBC_TUNABLES yourself (even to the empty string) and this file leaves it alone.

@@ -155,8 +155,8 @@ public final class DjlOps implements Ops<NDArray> {
      * memory of the level-0 attention (5 heads × 4096² scores at 128×128 would be 336 MB) and are exact, since
      * softmax is per query row. Measured on the paper config at 128×128, 2 threads, AMD EPYC, with the launchers'
      * malloc settings (bin/launcher-env.sh): attention 1.38 s with 0.5 Mi, 1.05 s with 4 Mi, 0.97 s with 16 Mi, 1.02 s
-     * with 128 Mi. (Without those settings every chunk's fresh pages cost more than cache misses and 2 Mi was best.)
-     * Tests lower it to force chunking.
+     * with 128 Mi ({@code bench/UpscaleProfile.java 2 <elements>}). (Without those settings every chunk's fresh pages
+     * cost more than cache misses and 2 Mi was best.) Tests lower it to force chunking.
      */
     static long maxScores = 16L << 20;
 
