@@ -173,7 +173,7 @@ public class EvalCommand implements Callable<Integer> {
         }
         if (report.resized() > 0) {
             err.println(spec.name() + ": " + report.resized() + " SR image" + (report.resized() == 1 ? " was" : "s were")
-                    + " resized to the GT size (" + resizeSr.toLowerCase(java.util.Locale.ROOT) + ")");
+                    + " resized to the GT size (" + resize.name().toLowerCase(java.util.Locale.ROOT) + ")");
         }
         writeCsv(report, out);
         if (!common.quiet()) {
