@@ -2,6 +2,7 @@ package org.adcsr.cli;
 
 import java.io.PrintWriter;
 import org.adcsr.core.BadInputException;
+import org.adcsr.core.engine.EngineFaultException;
 import picocli.CommandLine;
 import picocli.CommandLine.IExecutionExceptionHandler;
 import picocli.CommandLine.IParameterExceptionHandler;
@@ -15,7 +16,7 @@ import picocli.CommandLine.UnmatchedArgumentException;
  * <pre>public static void main(String[] a) { System.exit(Cli.execute(new XCommand(), a)); }</pre>
  *
  * <p>Errors are one line on stderr, {@code <tool>: <message>}: usage errors exit 2 (plus a "Try --help" line),
- * {@link BadInputException} 3, {@link OutOfMemoryError} 137 with a hint, anything else 1 (stack trace with -vv).
+ * {@link BadInputException} 3, {@link EngineFaultException} 5, {@link OutOfMemoryError} 137 with a hint, anything else 1 (stack trace with -vv).
  * Before the command runs, the slf4j-simple level follows -q/-v/-vv.
  */
 public final class Cli {
@@ -67,9 +68,13 @@ public final class Cli {
             }
         }
         BadInputException bad = find(ex, BadInputException.class);
+        EngineFaultException fault = find(ex, EngineFaultException.class);
         if (bad != null) {
             err.println(toolName(cl) + ": " + oneLine(bad.getMessage()));
             code = ExitCodes.BAD_INPUT;
+        } else if (fault != null) {
+            err.println(toolName(cl) + ": " + oneLine(fault.getMessage()));
+            code = ExitCodes.ENGINE_FAULT;
         } else {
             err.println(toolName(cl) + ": internal error: " + oneLine(ex.toString())
                     + (trace ? "" : " (-vv shows the stack trace)"));

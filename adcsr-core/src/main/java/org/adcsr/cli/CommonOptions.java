@@ -20,6 +20,7 @@ import picocli.CommandLine.TypeConversionException;
             "2:usage error",
             "3:bad input (unreadable or malformed file, unusable value)",
             "4:check failed",
+            "5:engine fault (wrong numbers from libtorch on this machine, or NaN/infinity from a network)",
             "137:out of memory"
         })
 public class CommonOptions {

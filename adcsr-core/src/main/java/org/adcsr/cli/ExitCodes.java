@@ -11,6 +11,11 @@ public final class ExitCodes {
     public static final int BAD_INPUT = 3;
     /** The tool ran and a check it was asked to make failed (like {@code cmp}). */
     public static final int CHECK_FAILED = 4;
+    /**
+     * {@link org.adcsr.core.engine.EngineFaultException}: the compute engine is wrong on this machine (its self-check
+     * failed with no work-around) or a network produced NaN or infinity.
+     */
+    public static final int ENGINE_FAULT = 5;
     /** {@link OutOfMemoryError}; 128 + SIGKILL, what a shell shows when the kernel kills a process for memory. */
     public static final int OUT_OF_MEMORY = 137;
 

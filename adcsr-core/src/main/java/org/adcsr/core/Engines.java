@@ -4,6 +4,9 @@ import ai.djl.Device;
 import ai.djl.engine.Engine;
 import ai.djl.engine.StandardCapabilities;
 import java.nio.file.Path;
+import org.adcsr.core.engine.EngineCheck;
+import org.adcsr.core.engine.EngineFaultException;
+import org.slf4j.LoggerFactory;
 import java.nio.file.Paths;
 
 /**
@@ -68,9 +71,13 @@ public final class Engines {
     }
 
     /**
-     * Configures DJL, starts the PyTorch engine and checks that it can serve {@code target}.
+     * Configures DJL, starts the PyTorch engine, checks that it can serve {@code target}, and runs the engine
+     * self-check ({@link EngineCheck}: float32 convolutions and the other ops against float64, which picks the
+     * convolution work-around on machines where libtorch gets them wrong; its one-line summary is logged at info,
+     * {@code -v}).
      *
      * @throws BadInputException for {@link Target#GPU} without a CUDA build of libtorch or without a GPU
+     * @throws EngineFaultException if the self-check finds a fault with no work-around
      */
     public static Engine start(Target target, Integer threads) {
         configure(threads);
@@ -84,6 +91,7 @@ public final class Engines {
                 throw new BadInputException("--device gpu: libtorch has CUDA but no GPU is visible");
             }
         }
+        LoggerFactory.getLogger(Engines.class).info(EngineCheck.ensure().summary());
         return engine;
     }
 

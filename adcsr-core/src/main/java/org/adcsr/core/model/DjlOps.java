@@ -5,13 +5,13 @@ import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Activation;
-import ai.djl.nn.convolutional.Conv2d;
 import ai.djl.nn.core.Linear;
 import ai.djl.nn.norm.LayerNorm;
 import ai.djl.ndarray.NDScope;
 import java.util.Map;
 import java.util.function.Supplier;
 import java.util.function.UnaryOperator;
+import org.adcsr.core.engine.Convolution;
 
 /**
  * {@link Ops} on DJL arrays (PyTorch engine). Differentiable: every op is composed of autograd-tracked DJL ops.
@@ -45,8 +45,7 @@ public final class DjlOps implements Ops<NDArray> {
 
     @Override
     public NDArray conv2d(NDArray x, String name, int out, int kernel, int stride, int padding) {
-        return Conv2d.conv2d(x, param(name + ".weight"), param(name + ".bias"), new Shape(stride, stride),
-                new Shape(padding, padding), new Shape(1, 1), 1).singletonOrThrow();
+        return Convolution.conv2d(x, param(name + ".weight"), param(name + ".bias"), stride, padding);
     }
 
     @Override

@@ -4,7 +4,6 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Activation;
-import ai.djl.nn.convolutional.Conv2d;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -13,6 +12,7 @@ import java.util.Map;
 import org.adcsr.core.BadInputException;
 import org.adcsr.core.io.TensorInfo;
 import org.adcsr.core.io.TensorSource;
+import org.adcsr.core.engine.Convolution;
 
 /**
  * DISTS (Ding et al.; METRICS.md §3) as pyiqa 0.1.13 computes it, in DJL (differentiable). VGG16 features with each
@@ -117,9 +117,8 @@ public final class Dists implements AutoCloseable {
             } else if (l[0] == Lpips.POOL) {
                 h = l2pool(h);
             } else {
-                h = Conv2d.conv2d(h, weights.get("features." + l[0] + ".weight"),
-                        weights.get("features." + l[0] + ".bias"), new Shape(l[4], l[4]), new Shape(l[5], l[5]),
-                        new Shape(1, 1), 1).singletonOrThrow();
+                h = Convolution.conv2d(h, weights.get("features." + l[0] + ".weight"),
+                        weights.get("features." + l[0] + ".bias"), l[4], l[5], l[5], 1);
                 h = Activation.relu(h);
             }
         }
@@ -135,8 +134,7 @@ public final class Dists implements AutoCloseable {
             System.arraycopy(g, 0, k, i * 9, 9);
         }
         NDArray filter = x.getManager().create(k, new Shape(c, 1, 3, 3));
-        NDArray out = Conv2d.conv2d(x.square(), filter, null, new Shape(2, 2), new Shape(1, 1), new Shape(1, 1), c)
-                .singletonOrThrow();
+        NDArray out = Convolution.conv2d(x.square(), filter, null, 2, 1, 1, c);
         return out.add(1e-12).sqrt();
     }
 

@@ -6,7 +6,6 @@ import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Activation;
-import ai.djl.nn.convolutional.Conv2d;
 import ai.djl.nn.norm.BatchNorm;
 import ai.djl.nn.pooling.Pool;
 import java.util.ArrayList;
@@ -17,6 +16,7 @@ import java.util.Map;
 import org.adcsr.core.BadInputException;
 import org.adcsr.core.io.TensorInfo;
 import org.adcsr.core.io.TensorSource;
+import org.adcsr.core.engine.Convolution;
 
 /**
  * FID's InceptionV3 feature extractor (the pytorch-fid port that pyiqa uses; METRICS.md §3): torchvision's
@@ -161,8 +161,7 @@ public final class FidInception implements AutoCloseable {
     }
 
     private NDArray conv(NDArray x, String name, int stride, int padH, int padW) {
-        NDArray y = Conv2d.conv2d(x, w.get(name + ".conv.weight"), null, new Shape(stride, stride),
-                new Shape(padH, padW), new Shape(1, 1), 1).singletonOrThrow();
+        NDArray y = Convolution.conv2d(x, w.get(name + ".conv.weight"), null, stride, padH, padW, 1);
         y = BatchNorm.batchNorm(y, w.get(name + ".bn.running_mean"), w.get(name + ".bn.running_var"),
                 w.get(name + ".bn.weight"), w.get(name + ".bn.bias"), 1, 0.1f, 0.001f, false).singletonOrThrow();
         return Activation.relu(y);
@@ -181,10 +180,9 @@ public final class FidInception implements AutoCloseable {
         Shape s = x.getShape();
         int c = (int) s.get(1);
         NDArray ones = m.ones(new Shape(c, 1, 3, 3));
-        NDArray sum = Conv2d.conv2d(x, ones, null, new Shape(1, 1), new Shape(1, 1), new Shape(1, 1), c)
-                .singletonOrThrow();
-        NDArray count = Conv2d.conv2d(m.ones(new Shape(1, 1, s.get(2), s.get(3))), m.ones(new Shape(1, 1, 3, 3)),
-                null, new Shape(1, 1), new Shape(1, 1), new Shape(1, 1), 1).singletonOrThrow();
+        NDArray sum = Convolution.conv2d(x, ones, null, 1, 1, 1, c);
+        NDArray count = Convolution.conv2d(m.ones(new Shape(1, 1, s.get(2), s.get(3))), m.ones(new Shape(1, 1, 3, 3)),
+                null, 1, 1, 1, 1);
         return sum.div(count);
     }
 

@@ -5,7 +5,6 @@ import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Activation;
-import ai.djl.nn.convolutional.Conv2d;
 import ai.djl.nn.pooling.Pool;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -15,6 +14,7 @@ import java.util.Map;
 import org.adcsr.core.BadInputException;
 import org.adcsr.core.io.TensorInfo;
 import org.adcsr.core.io.TensorSource;
+import org.adcsr.core.engine.Convolution;
 
 /**
  * LPIPS v0.1 (Zhang et al.; METRICS.md §3) on the AlexNet or VGG16 backbone, as DJL operations, so it is
@@ -144,8 +144,7 @@ public final class Lpips implements AutoCloseable {
         for (int k = 0; k < fx.size(); k++) {
             NDArray a = unit(fx.get(k)), b = unit(fy.get(k));
             NDArray d = a.sub(b).square();
-            NDArray lin = Conv2d.conv2d(d, weights.get("lin" + k + ".model.1.weight"), null, new Shape(1, 1),
-                    new Shape(0, 0), new Shape(1, 1), 1).singletonOrThrow();
+            NDArray lin = Convolution.conv2d(d, weights.get("lin" + k + ".model.1.weight"), null, 1, 0, 0, 1);
             NDArray mean = lin.reshape(lin.getShape().get(0), -1).mean(new int[] {1});   // [N]
             total = total == null ? mean : total.add(mean);
         }
@@ -165,8 +164,7 @@ public final class Lpips implements AutoCloseable {
                         new Shape(backbone.poolStride, backbone.poolStride), new Shape(0, 0), false);
             } else {
                 NDArray wt = weights.get("features." + l[0] + ".weight"), b = weights.get("features." + l[0] + ".bias");
-                h = Conv2d.conv2d(h, wt, b, new Shape(l[4], l[4]), new Shape(l[5], l[5]), new Shape(1, 1), 1)
-                        .singletonOrThrow();
+                h = Convolution.conv2d(h, wt, b, l[4], l[5], l[5], 1);
                 h = Activation.relu(h);
             }
         }

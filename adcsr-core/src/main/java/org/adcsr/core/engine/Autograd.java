@@ -1,0 +1,42 @@
+package org.adcsr.core.engine;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.training.GradientCollector;
+
+/**
+ * Back-propagation as every training step and gradient test of the suite must run it: {@code gc.backward(loss)}
+ * under the {@link EngineCheck.Backward} mode the self-check chose. Where libtorch's oneDNN backward convolutions
+ * are wrong (README "Known engine issues"), oneDNN is switched off for the duration of the backward pass, so
+ * libtorch computes the gradients with its own kernels; the forward pass keeps oneDNN's speed.
+ */
+public final class Autograd {
+    private Autograd() {}
+
+    /**
+     * {@code gc.backward(loss)}, correct on this machine.
+     *
+     * @throws EngineFaultException if no backward mode passed the self-check
+     */
+    public static void backward(GradientCollector gc, NDArray loss) {
+        EngineCheck.Result r = EngineCheck.ensure();
+        switch (r.backward()) {
+            case NATIVE:
+                gc.backward(loss);
+                return;
+            case WITHOUT_ONEDNN:
+                synchronized (Autograd.class) { // a process-wide libtorch setting
+                    LibTorchSwitches.setOneDnn(false);
+                    try {
+                        gc.backward(loss);
+                    } finally {
+                        LibTorchSwitches.setOneDnn(true);
+                    }
+                }
+                return;
+            default:
+                throw new EngineFaultException("libtorch computes wrong gradients on this machine and no"
+                        + " work-around passed the self-check (" + String.join("; ", r.findings())
+                        + "); see README \"Known engine issues\"");
+        }
+    }
+}

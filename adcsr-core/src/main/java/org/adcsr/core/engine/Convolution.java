@@ -1,0 +1,190 @@
+package org.adcsr.core.engine;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDScope;
+import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.convolutional.Conv2d;
+import java.util.Locale;
+import java.util.function.BiPredicate;
+
+/**
+ * The one 2-D convolution every network of the suite calls (the AdcSR UNet and decoder through {@code DjlOps}, and
+ * LPIPS, DISTS and the FID Inception). It runs in one of three {@link Mode}s, which {@link EngineCheck} picks once
+ * per process, before the first convolution: libtorch's own convolution when the self-check finds it correct, else
+ * a work-around.
+ *
+ * <p>Why: on the AMD EPYC (Zen 5, AVX-512) machines this suite is built on, libtorch 2.7.1's oneDNN 3.7.1 direct
+ * convolution returns wrong numbers, NaN at times, whenever oneDNN pads the input channels into its blocked layout:
+ * more than 16 input channels and not a multiple of 16 (8 when oneDNN is capped at AVX2), kernels larger than 1×1,
+ * on every path that reaches oneDNN (batch 2 or more, or batch 1 above 20,480 input elements). README "Known engine
+ * issues" has the repro and the figures. {@link Mode#PADDED} hands oneDNN such inputs already zero-padded to a
+ * multiple of 16 channels, so it never pads them itself (same numbers, same speed); {@link Mode#GEMM} avoids
+ * oneDNN's convolution altogether (im2col and a matrix product). All three are differentiable (composed of
+ * autograd-tracked ops) and agree to float32 rounding; gradients are guarded separately ({@link Autograd}).
+ */
+public final class Convolution {
+    /** How {@link #conv2d} computes. */
+    public enum Mode {
+        /** libtorch's {@code conv2d} (oneDNN on CPU): the fastest. */
+        NATIVE,
+        /** {@link #NATIVE}, with inputs of more than 8 channels zero-padded to a multiple of {@value #CHANNEL_BLOCK}. */
+        PADDED,
+        /** im2col by strided slices, then one matrix product per group: no oneDNN convolution (slower). */
+        GEMM;
+
+        /** The lower-case name used in messages and reports. */
+        public String label() {
+            return name().toLowerCase(Locale.ROOT);
+        }
+    }
+
+    /** The channel multiple {@link Mode#PADDED} pads to: AVX-512's float32 block, a multiple of AVX2's. */
+    static final int CHANNEL_BLOCK = 16;
+
+    /** Largest im2col matrix {@link Mode#GEMM} builds at once, in elements (64 MiB of float32); rows go in chunks. */
+    static long maxColumns = 16L << 20;
+
+    /**
+     * Test hook: where it answers true for (mode, input shape), that mode's result is spoilt with NaN, as the faulty
+     * engine does. Lets tests prove that {@link EngineCheck} catches a broken convolution and switches.
+     */
+    static volatile BiPredicate<Mode, Shape> fault;
+
+    private Convolution() {}
+
+    /** The mode {@link #conv2d} uses: {@link EngineCheck}'s choice (runs the check if it has not run yet). */
+    public static Mode mode() {
+        return EngineCheck.ensure().forward();
+    }
+
+    /**
+     * {@code torch.nn.functional.conv2d(x, weight, bias, stride, (padH, padW), dilation 1, groups)}.
+     *
+     * @param x NCHW input
+     * @param weight (out, in / groups, kh, kw)
+     * @param bias (out), or {@code null}
+     */
+    public static NDArray conv2d(NDArray x, NDArray weight, NDArray bias, int stride, int padH, int padW, int groups) {
+        return conv2d(mode(), x, weight, bias, stride, padH, padW, groups);
+    }
+
+    /** {@link #conv2d(NDArray, NDArray, NDArray, int, int, int, int)} with equal padding and one group. */
+    public static NDArray conv2d(NDArray x, NDArray weight, NDArray bias, int stride, int padding) {
+        return conv2d(mode(), x, weight, bias, stride, padding, padding, 1);
+    }
+
+    /** The convolution in a given mode, whatever {@link EngineCheck} chose (the check itself and benchmarks). */
+    public static NDArray conv2d(Mode m, NDArray x, NDArray weight, NDArray bias, int stride, int padH, int padW,
+            int groups) {
+        NDArray y;
+        switch (m) {
+            case NATIVE:
+                y = nativeConv(x, weight, bias, stride, padH, padW, groups);
+                break;
+            case PADDED:
+                y = padded(x, weight, bias, stride, padH, padW, groups);
+                break;
+            default:
+                y = gemm(x, weight, bias, stride, padH, padW, groups);
+        }
+        BiPredicate<Mode, Shape> f = fault;
+        return f != null && f.test(m, x.getShape()) ? y.add(Float.NaN) : y;
+    }
+
+    private static NDArray nativeConv(NDArray x, NDArray weight, NDArray bias, int stride, int padH, int padW,
+            int groups) {
+        return Conv2d.conv2d(x, weight, bias, new Shape(stride, stride), new Shape(padH, padW), new Shape(1, 1),
+                groups).singletonOrThrow();
+    }
+
+    /** Zero channels to append to {@code c} channels in {@link Mode#PADDED}: none up to 8 or at a multiple of 16. */
+    static long extraChannels(long c) {
+        return c <= 8 ? 0 : (CHANNEL_BLOCK - c % CHANNEL_BLOCK) % CHANNEL_BLOCK;
+    }
+
+    /**
+     * Zero input channels (and zero weight columns for them) up to a multiple of {@value #CHANNEL_BLOCK}; for a
+     * depthwise convolution (groups = channels), zero channels with zero filters, whose outputs are cut off again.
+     * The sums are the same sums plus exact zeros.
+     */
+    private static NDArray padded(NDArray x, NDArray weight, NDArray bias, int stride, int padH, int padW,
+            int groups) {
+        Shape xs = x.getShape();
+        Shape ws = weight.getShape();
+        long c = xs.get(1);
+        long extra = extraChannels(c);
+        boolean depthwise = groups > 1 && groups == c && ws.get(0) == c;
+        if (extra == 0 || (groups != 1 && !depthwise)) {
+            return nativeConv(x, weight, bias, stride, padH, padW, groups);
+        }
+        NDArray xp = NDArrays.concat(new NDList(x,
+                x.getManager().zeros(new Shape(xs.get(0), extra, xs.get(2), xs.get(3)), x.getDataType())), 1);
+        if (!depthwise) {
+            NDArray wp = NDArrays.concat(new NDList(weight,
+                    weight.getManager().zeros(new Shape(ws.get(0), extra, ws.get(2), ws.get(3)),
+                            weight.getDataType())), 1);
+            return nativeConv(xp, wp, bias, stride, padH, padW, 1);
+        }
+        NDArray wp = NDArrays.concat(new NDList(weight,
+                weight.getManager().zeros(new Shape(extra, ws.get(1), ws.get(2), ws.get(3)), weight.getDataType())),
+                0);
+        NDArray bp = bias == null ? null : NDArrays.concat(new NDList(bias,
+                bias.getManager().zeros(new Shape(extra), bias.getDataType())), 0);
+        return nativeConv(xp, wp, bp, stride, padH, padW, (int) (c + extra)).get(new NDIndex(":, :{}", c));
+    }
+
+    /**
+     * Convolution as a matrix product: for output rows {@code r0..r1}, the kh·kw shifted, strided views of the padded
+     * input are stacked into columns (B, groups, C/groups·kh·kw, rows·wo) and multiplied by the weights viewed as
+     * (groups, out/groups, C/groups·kh·kw). Rows go in chunks of at most {@link #maxColumns} column elements.
+     */
+    static NDArray gemm(NDArray x, NDArray weight, NDArray bias, int stride, int padH, int padW, int groups) {
+        Shape xs = x.getShape();
+        Shape ws = weight.getShape();
+        long b = xs.get(0);
+        long c = xs.get(1);
+        long h = xs.get(2);
+        long w = xs.get(3);
+        long out = ws.get(0);
+        int kh = (int) ws.get(2);
+        int kw = (int) ws.get(3);
+        long ho = (h + 2L * padH - kh) / stride + 1;
+        long wo = (w + 2L * padW - kw) / stride + 1;
+        long k = c / groups * kh * kw;
+        NDArray wm = weight.reshape(groups, out / groups, k);
+        NDArray y;
+        if (kh == 1 && kw == 1 && stride == 1 && padH == 0 && padW == 0) {
+            y = wm.matMul(x.reshape(b, groups, c / groups, h * w)).reshape(b, out, h, w);
+        } else {
+            NDArray xp = padH > 0 || padW > 0 ? x.pad(new Shape(padW, padW, padH, padH), 0) : x;
+            long rows = Math.max(1, Math.min(ho, maxColumns / Math.max(1, b * c * kh * kw * wo)));
+            NDList parts = new NDList();
+            for (long r0 = 0; r0 < ho; r0 += rows) {
+                long first = r0;
+                long n = Math.min(rows, ho - r0);
+                NDArray part;
+                try (NDScope scope = new NDScope()) { // each chunk's columns are freed before the next is built
+                    NDList cols = new NDList();
+                    for (int ky = 0; ky < kh; ky++) {
+                        for (int kx = 0; kx < kw; kx++) {
+                            cols.add(xp.get(new NDIndex(":, :, {}:{}:{}, {}:{}:{}", first * stride + ky,
+                                    (first + n - 1) * stride + ky + 1, stride, kx, (wo - 1) * stride + kx + 1,
+                                    stride)));
+                        }
+                    }
+                    // (B, C, kh·kw, n, wo) -> (B, groups, C/groups·kh·kw, n·wo): channel-major, as the weights
+                    NDArray col = NDArrays.stack(cols, 2).reshape(b, groups, k, n * wo);
+                    part = wm.matMul(col).reshape(b, out, n, wo);
+                    NDScope.unregister(part);
+                }
+                NDScope.register(part);
+                parts.add(part);
+            }
+            y = parts.size() == 1 ? parts.get(0) : NDArrays.concat(parts, 2);
+        }
+        return bias == null ? y : y.add(bias.reshape(1, out, 1, 1));
+    }
+}
