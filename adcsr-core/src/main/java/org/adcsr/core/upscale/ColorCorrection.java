@@ -6,8 +6,9 @@ package org.adcsr.core.upscale;
 public enum ColorCorrection {
     /**
      * The official AdcSR fix ({@code test.py}): per channel {@code (sr − mean(sr)) / std(sr) · std(lr) + mean(lr)}
-     * with the unbiased std and no epsilon. Our one extension: a flat SR channel (std below 1e-6, where the
-     * official code divides by zero) becomes {@code mean(lr)} instead of NaN.
+     * with the unbiased std and no epsilon, in float32 as the official code runs it. Our one extension: a value
+     * the official code cannot compute (NaN or infinite: an exactly flat SR channel divides 0 by 0, a one-pixel
+     * input has no unbiased std) becomes {@code mean(lr)}; every finite official value is kept as it is.
      */
     ADAIN,
     /**
@@ -17,9 +18,6 @@ public enum ColorCorrection {
     WAVELET,
     /** No correction. */
     NONE;
-
-    /** Flat-channel threshold of {@link #ADAIN}. */
-    static final double FLAT_STD = 1e-6;
 
     /**
      * Applies the correction in place.
@@ -45,22 +43,32 @@ public enum ColorCorrection {
         }
     }
 
+    /**
+     * {@link #ADAIN} on one channel, operation by operation as {@code test.py} computes it in float32: the means and
+     * unbiased stds rounded to float32 (torch's std accumulates in double, as {@link #meanStd} does), then
+     * {@code ((sr − mean(sr)) / std(sr)) · std(lr) + mean(lr)}, each step rounded to float32. Wherever that value is
+     * not finite it becomes {@code mean(lr)}. For inputs well inside the float32 range that happens only when
+     * {@code std(sr)} is 0 (a flat channel: 0/0, or a spread that underflows float32) or {@code std(lr)} is NaN (one
+     * LR pixel), and then for the whole channel: no structure, the input's mean. A tiny but nonzero spread keeps
+     * its structure, as in the official code.
+     */
     static void adain(float[] sr, float[] lr) {
         double[] s = meanStd(sr);
         double[] l = meanStd(lr);
-        if (!(s[1] >= FLAT_STD) || Double.isInfinite(s[1])) {
-            java.util.Arrays.fill(sr, (float) l[0]);
-            return;
-        }
-        float scale = (float) (l[1] / s[1]);
         float srMean = (float) s[0];
+        float srStd = (float) s[1];
         float lrMean = (float) l[0];
+        float lrStd = (float) l[1];
         for (int i = 0; i < sr.length; i++) {
-            sr[i] = (sr[i] - srMean) * scale + lrMean;
+            float v = (sr[i] - srMean) / srStd * lrStd + lrMean;
+            sr[i] = Float.isFinite(v) ? v : lrMean;
         }
     }
 
-    /** Mean and unbiased standard deviation (two passes, double accumulators). */
+    /**
+     * Mean and unbiased standard deviation (two passes, double accumulators). One value has no unbiased std: NaN,
+     * as torch gives.
+     */
     static double[] meanStd(float[] x) {
         double sum = 0;
         for (float v : x) {
@@ -72,7 +80,7 @@ public enum ColorCorrection {
             double d = v - mean;
             sq += d * d;
         }
-        return new double[] {mean, x.length > 1 ? Math.sqrt(sq / (x.length - 1)) : 0};
+        return new double[] {mean, Math.sqrt(sq / (x.length - 1))};
     }
 
     static void wavelet(float[] content, float[] style, int w, int h) {
