@@ -100,8 +100,11 @@ public final class EngineCheck {
         return r;
     }
 
-    /** Forgets the result so that the next {@link #ensure} checks again (tests that install a fault). */
-    static synchronized void reset() {
+    /**
+     * Forgets the result so that the next {@link #ensure} checks again: for tests that install a fault and for
+     * benchmarks that force a mode ({@link #FORCE_CONVOLUTION}).
+     */
+    public static synchronized void reset() {
         result = null;
     }
 
@@ -175,18 +178,18 @@ public final class EngineCheck {
 
     // ---- probes ---------------------------------------------------------------------------------------------
 
-    /** A convolution probe: batch, channels in and out, input size, kernel, stride, padding, groups. */
-    record ConvProbe(int b, int c, int out, int h, int w, int kh, int kw, int stride, int padH, int padW, int groups) {
-        String describe() {
+    /** A convolution problem: batch, channels in and out, input size, kernel, stride, padding, groups. */
+    public record ConvProbe(int b, int c, int out, int h, int w, int kh, int kw, int stride, int padH, int padW, int groups) {
+        public String describe() {
             return String.format(Locale.ROOT, "%d×%d→%d %dx%d input %dx%d stride %d%s", b, c, out, kh, kw, h, w,
                     stride, groups > 1 ? " groups " + groups : "");
         }
 
-        int ho() {
+        public int ho() {
             return (h + 2 * padH - kh) / stride + 1;
         }
 
-        int wo() {
+        public int wo() {
             return (w + 2 * padW - kw) / stride + 1;
         }
     }
@@ -238,26 +241,29 @@ public final class EngineCheck {
         return r;
     }
 
-    /** The float64 reference of a probe: output, and the gradients of sum(y·g) for x, weight and bias. */
-    static final class ConvReference {
-        final double[] x;
-        final double[] w;
-        final double[] bias;
-        final double[] g;
-        final double[] y;
-        final double[] dx;
-        final double[] dw;
-        final double[] db;
+    /**
+     * The float64 reference of a probe, in plain Java loops: output, and the gradients of sum(y·g) for x, weight and
+     * bias. Public for {@code bench/EngineBench.java}.
+     */
+    public static final class ConvReference {
+        public final double[] x;
+        public final double[] w;
+        public final double[] bias;
+        public final double[] g;
+        public final double[] y;
+        public final double[] dx;
+        public final double[] dw;
+        public final double[] db;
 
         /** The probe on deterministic values (rounded to float32) drawn from {@code seed}. */
-        ConvReference(ConvProbe p, long seed) {
+        public ConvReference(ConvProbe p, long seed) {
             this(p, rounded(values(p.b() * p.c() * p.h() * p.w(), seed)),
                     rounded(values(p.out() * (p.c() / p.groups()) * p.kh() * p.kw(), seed + 1)),
                     rounded(values(p.out(), seed + 2)), rounded(values(p.b() * p.out() * p.ho() * p.wo(), seed + 3)));
         }
 
         /** The probe on given NCHW input, (out, in/groups, kh, kw) weights, bias and output gradient g. */
-        ConvReference(ConvProbe p, double[] x, double[] w, double[] bias, double[] g) {
+        public ConvReference(ConvProbe p, double[] x, double[] w, double[] bias, double[] g) {
             this.x = x;
             this.w = w;
             this.bias = bias;
@@ -308,7 +314,7 @@ public final class EngineCheck {
     }
 
     /** max |a − b| / max(1, max |b|), NaN-aware (NaN anywhere gives infinity). */
-    static double error(float[] a, double[] b) {
+    public static double error(float[] a, double[] b) {
         double scale = 1;
         for (double v : b) {
             scale = Math.max(scale, Math.abs(v));
