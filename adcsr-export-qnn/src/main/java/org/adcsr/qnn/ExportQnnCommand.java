@@ -48,7 +48,9 @@ import picocli.CommandLine.Spec;
             "",
             "With --simulate (or --simulate-on test images), prints CSV to stdout, one row per calibration (or test) "
                 + "tile: max |d| of the float ONNX against "
-                + "the DJL forward, and the PSNR of the W8A16-simulated (QDQ) output against the float output.",
+                + "the DJL forward, and the PSNR of the W8A16-simulated (QDQ) output against the float output. A max "
+                + "|d| above 1e-3 x max(1, max |DJL output|) or NaN, or a NaN PSNR, fails the export (exit 4; exit 5 "
+                + "when the DJL forward itself gives NaN or infinity): the figures are printed, nothing is written.",
             "",
             "Example: adcsr-export-qnn --weights adcsr.safetensors --calib photos/ -o qnn/",
             "",
@@ -83,7 +85,8 @@ public class ExportQnnCommand implements Callable<Integer> {
     boolean noQdq;
 
     @Option(names = "--simulate", description = "Run the float and QDQ ONNX models with ONNX Runtime on the "
-            + "calibration tiles and print max |d| against the DJL forward and the W8A16 PSNR as CSV.")
+            + "calibration tiles and print max |d| against the DJL forward and the W8A16 PSNR as CSV; a max |d| out "
+            + "of tolerance or a NaN fails the export.")
     boolean simulate;
 
     @Option(names = "--simulate-on", paramLabel = "DIR|FILE", description = "Simulate on these test images (their "
@@ -156,15 +159,15 @@ public class ExportQnnCommand implements Callable<Integer> {
             err.println("adcsr-export-qnn: the export failed its HTP lint; nothing was written");
             err.flush();
             return ExitCodes.CHECK_FAILED;
+        } catch (QnnExporter.SimulationException e) {
+            printSimulation(e.rows);
+            e.problems.forEach(p -> err.println("adcsr-export-qnn: " + p));
+            err.println("adcsr-export-qnn: the export failed its simulation check; nothing was written");
+            err.flush();
+            return e.exitCode();
         }
         if (o.simulate()) {
-            PrintWriter out = spec.commandLine().getOut();
-            out.print("image,max_abs_diff_onnx_vs_djl,psnr_w8a16_vs_float_db\r\n");
-            for (QnnExporter.SimRow s : r.simulation()) {
-                out.print(QnnExporter.csv(s.image()) + "," + String.format(Locale.ROOT, "%.3e,%.2f", s.maxAbsDiffOnnxVsDjl(),
-                        s.psnrW8a16VsFloatDb()) + "\r\n");
-            }
-            out.flush();
+            printSimulation(r.simulation());
         }
         for (String f : r.flagged()) {
             err.println("adcsr-export-qnn: warning: " + f + " has a very wide range (see ranges.csv); fp16 would "
@@ -172,10 +175,22 @@ public class ExportQnnCommand implements Callable<Integer> {
         }
         if (common.verbosity() >= 0) {
             err.printf(Locale.ROOT, "adcsr-export-qnn: wrote %s (%d activation and %d weight encodings, %d calibration "
-                    + "tiles, lint passed)%n", r.output(), r.encodedActivations(), r.encodedParams(), images.size());
+                    + "tiles, lint passed%s)%n", r.output(), r.encodedActivations(), r.encodedParams(), images.size(),
+                    o.simulate() ? ", simulation within tolerance" : "");
         }
         err.flush();
         return ExitCodes.OK;
+    }
+
+    /** The simulation's figures as CSV on stdout, one row per tile. */
+    private void printSimulation(List<QnnExporter.SimRow> rows) {
+        PrintWriter out = spec.commandLine().getOut();
+        out.print("image,max_abs_diff_onnx_vs_djl,psnr_w8a16_vs_float_db\r\n");
+        for (QnnExporter.SimRow s : rows) {
+            out.print(QnnExporter.csv(s.image()) + "," + String.format(Locale.ROOT, "%.3e,%.2f", s.maxAbsDiffOnnxVsDjl(),
+                    s.psnrW8a16VsFloatDb()) + "\r\n");
+        }
+        out.flush();
     }
 
     private int lint(Path dir, PrintWriter err) throws IOException {

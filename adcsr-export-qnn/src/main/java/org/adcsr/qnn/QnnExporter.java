@@ -28,6 +28,7 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.BiConsumer;
 import java.util.stream.Stream;
 import onnx.Onnx.ModelProto;
+import org.adcsr.cli.ExitCodes;
 import org.adcsr.core.BadInputException;
 import org.adcsr.core.model.AdcsrConfig;
 import org.adcsr.core.model.AdcsrModel;
@@ -59,9 +60,15 @@ final class QnnExporter {
             boolean force, int threads, String weights, List<Path> simulateOn) {
     }
 
-    /** One simulated tile: float ONNX vs DJL, and W8A16 QDQ vs float ONNX (PSNR over the [−1, 1] range, peak 2). */
-    record SimRow(String image, double maxAbsDiffOnnxVsDjl, double psnrW8a16VsFloatDb) {
+    /**
+     * One simulated tile: float ONNX vs DJL with the most it may be ({@link #tolerance}), and W8A16 QDQ vs float ONNX
+     * (PSNR over the [−1, 1] range, peak 2).
+     */
+    record SimRow(String image, double maxAbsDiffOnnxVsDjl, double toleranceOnnxVsDjl, double psnrW8a16VsFloatDb) {
     }
+
+    /** {@link #tolerance}'s fraction of the DJL output's largest magnitude (at least 1). */
+    static final double RELATIVE_TOLERANCE = 1e-3;
 
     record Result(Path output, int tensors, int encodedActivations, int encodedParams, List<SimRow> simulation,
             List<String> flagged) {
@@ -233,8 +240,17 @@ final class QnnExporter {
                     try (NDManager m = manager.newSubManager()) {
                         d = model.forward(m.create(x, new Shape(inShape))).toFloatArray();
                     }
-                    sim.add(new SimRow(simNames.get(i), maxAbsDiff(f, d), psnr(q, f)));
+                    sim.add(new SimRow(simNames.get(i), maxAbsDiff(f, d), tolerance(d), psnr(q, f)));
                 }
+            }
+            SimulationException failed = verify(sim);
+            if (failed != null) { // thrown before anything is installed: a wrong export never appears under its name
+                String bad = failed.engineFault ? model.nonFiniteParameter() : null;
+                if (bad != null) {
+                    throw new BadInputException("the model's weights contain NaN or infinity (" + bad + "): a bad"
+                            + " weights file, not an engine fault");
+                }
+                throw failed;
             }
         }
         if (!o.qdq && qdq != null) {
@@ -326,6 +342,54 @@ final class QnnExporter {
         return m;
     }
 
+    /**
+     * The most max |Δ| between the float ONNX and the DJL forward may be on a tile:
+     * {@value #RELATIVE_TOLERANCE} × max(1, max |DJL output|). The gaps measured so far are float32 rounding (README,
+     * precision note): 2.1e-5 and 5.1e-5 on random input, at most 6.5e-4 on photo tiles whose outputs span ±12, that
+     * is at most 5.5e-5 of the output's magnitude; 1e-3 of it leaves a margin of about 18 for deeper networks (the
+     * paper's), while a wrong graph or a wrong engine is off by the output's own order (9.6 on outputs of ±11 when
+     * libtorch's convolutions were wrong). NaN or infinity when the DJL output is not finite.
+     */
+    static double tolerance(float[] djl) {
+        double m = 1;
+        for (float v : djl) {
+            m = Math.max(m, Math.abs(v)); // NaN stays NaN
+        }
+        return RELATIVE_TOLERANCE * m;
+    }
+
+    /**
+     * Checks every simulated tile: a DJL output that is not finite (an infinite or NaN tolerance) is an engine
+     * fault; max |Δ| above its tolerance or NaN, or a NaN W8A16 PSNR (the QDQ model gave NaN), fails the check. The
+     * PSNR has no floor: how much W8A16 loses depends on the weights and is what the simulation measures; +∞ means
+     * identical outputs.
+     *
+     * @return the failure, with one line per failing tile, or null when every figure passes
+     */
+    static SimulationException verify(List<SimRow> rows) {
+        List<String> problems = new ArrayList<>();
+        boolean engine = false;
+        for (SimRow r : rows) {
+            if (!Double.isFinite(r.toleranceOnnxVsDjl())) {
+                engine = true;
+                problems.add(r.image() + ": the DJL forward produced NaN or infinity from finite inputs and weights"
+                        + " (max_abs_diff_onnx_vs_djl " + figure(r.maxAbsDiffOnnxVsDjl()) + "): an engine fault");
+            } else if (!(r.maxAbsDiffOnnxVsDjl() <= r.toleranceOnnxVsDjl())) {
+                problems.add(r.image() + ": max_abs_diff_onnx_vs_djl " + figure(r.maxAbsDiffOnnxVsDjl())
+                        + " is not within its tolerance " + figure(r.toleranceOnnxVsDjl()) + " (" + RELATIVE_TOLERANCE
+                        + " x max(1, max |DJL output|)): the float ONNX export and the DJL forward disagree");
+            } else if (Double.isNaN(r.psnrW8a16VsFloatDb())) {
+                problems.add(r.image() + ": psnr_w8a16_vs_float_db is NaN: the W8A16 simulation (QDQ model) produced"
+                        + " NaN");
+            }
+        }
+        return problems.isEmpty() ? null : new SimulationException(rows, problems, engine);
+    }
+
+    private static String figure(double v) {
+        return String.format(Locale.ROOT, "%.3e", v);
+    }
+
     /** PSNR in dB of {@code a} against {@code ref}, both in [−1, 1] (peak-to-peak 2). */
     static double psnr(float[] a, float[] ref) {
         double se = 0;
@@ -384,6 +448,28 @@ final class QnnExporter {
         LintException(List<String> problems) {
             super("lint failed: " + problems.size() + " problem(s); first: " + problems.get(0));
             this.problems = problems;
+        }
+    }
+
+    /**
+     * A simulated figure out of tolerance or not finite: nothing is installed (like a {@link LintException}); the
+     * command still prints every row's figures.
+     */
+    static final class SimulationException extends RuntimeException {
+        final List<SimRow> rows;
+        final List<String> problems;
+        final boolean engineFault;
+
+        SimulationException(List<SimRow> rows, List<String> problems, boolean engineFault) {
+            super("simulation check failed: " + problems.get(0));
+            this.rows = rows;
+            this.problems = problems;
+            this.engineFault = engineFault;
+        }
+
+        /** 5 (engine fault) when a DJL output was not finite, else 4 (check failed). */
+        int exitCode() {
+            return engineFault ? ExitCodes.ENGINE_FAULT : ExitCodes.CHECK_FAILED;
         }
     }
 

@@ -2,11 +2,13 @@ package org.adcsr.qnn;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtSession;
 import com.google.gson.JsonObject;
@@ -14,16 +16,20 @@ import com.google.gson.JsonParser;
 import java.io.InputStream;
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import java.lang.reflect.Field;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.BiPredicate;
 import java.util.stream.Stream;
 import onnx.Onnx.ModelProto;
 import onnx.Onnx.NodeProto;
 import org.adcsr.core.Engines;
+import org.adcsr.core.engine.Convolution;
+import org.adcsr.core.engine.EngineCheck;
 import org.adcsr.core.image.Image;
 import org.adcsr.core.image.Images;
 import org.adcsr.core.io.DType;
@@ -127,6 +133,78 @@ class ExportQnnCommandTest {
         assertEquals(2, lines.length, r.out);
         assertTrue(lines[1].startsWith("t.png,"), r.out);
         assertTrue(Double.parseDouble(lines[1].split(",")[1]) <= 1e-4, lines[1]);
+    }
+
+    @Test
+    void simulationFiguresOutOfToleranceOrNotFiniteFail() {
+        assertEquals(0.011, QnnExporter.tolerance(new float[] {0.5f, -11f, 3f}), 1e-12);
+        assertEquals(1e-3, QnnExporter.tolerance(new float[] {0.2f, -0.1f}), 1e-12); // at least 1e-3
+        assertTrue(Double.isNaN(QnnExporter.tolerance(new float[] {1f, Float.NaN, 2f})));
+        assertTrue(Double.isInfinite(QnnExporter.tolerance(new float[] {Float.NEGATIVE_INFINITY})));
+
+        assertNull(QnnExporter.verify(List.of(new QnnExporter.SimRow("ok.png", 6.5e-4, 0.012, 41.0),
+                new QnnExporter.SimRow("same.png", 0, 1e-3, Double.POSITIVE_INFINITY))));
+
+        QnnExporter.SimulationException e = QnnExporter.verify(List.of(
+                new QnnExporter.SimRow("ok.png", 2e-5, 1e-3, 40.0),
+                new QnnExporter.SimRow("far.png", 9.6, 0.011, 30.0)));
+        assertEquals(4, e.exitCode());
+        assertEquals(List.of("far.png: max_abs_diff_onnx_vs_djl 9.600e+00 is not within its tolerance 1.100e-02 (0.001"
+                + " x max(1, max |DJL output|)): the float ONNX export and the DJL forward disagree"), e.problems);
+
+        e = QnnExporter.verify(List.of(new QnnExporter.SimRow("nan.png", Double.NaN, 0.011, 30.0)));
+        assertEquals(4, e.exitCode());
+        assertEquals(List.of("nan.png: max_abs_diff_onnx_vs_djl NaN is not within its tolerance 1.100e-02 (0.001"
+                + " x max(1, max |DJL output|)): the float ONNX export and the DJL forward disagree"), e.problems);
+
+        e = QnnExporter.verify(List.of(new QnnExporter.SimRow("qdq.png", 1e-5, 1e-3, Double.NaN)));
+        assertEquals(4, e.exitCode());
+        assertEquals(List.of("qdq.png: psnr_w8a16_vs_float_db is NaN: the W8A16 simulation (QDQ model) produced NaN"),
+                e.problems);
+
+        // a DJL output that is not finite outranks the others: the engine
+        e = QnnExporter.verify(List.of(new QnnExporter.SimRow("far.png", 9.6, 0.011, 30.0),
+                new QnnExporter.SimRow("djl.png", Double.NaN, Double.NaN, 30.0)));
+        assertEquals(5, e.exitCode());
+        assertEquals(2, e.problems.size());
+        assertEquals("djl.png: the DJL forward produced NaN or infinity from finite inputs and weights"
+                + " (max_abs_diff_onnx_vs_djl NaN): an engine fault", e.problems.get(1));
+    }
+
+    /**
+     * Sets adcsr-core's test hook {@code Convolution.fault} (package-private there, hence reflection): matching
+     * convolutions come out NaN, as on a faulty engine; null removes it. The engine's self-check runs first.
+     */
+    private static void convolutionFault(BiPredicate<Convolution.Mode, Shape> fault) throws Exception {
+        EngineCheck.ensure();
+        Field f = Convolution.class.getDeclaredField("fault");
+        f.setAccessible(true);
+        f.set(null, fault);
+    }
+
+    @Test
+    void aDjlForwardGivingNaNFailsTheSimulationAndLeavesNothing(@TempDir Path t) throws Exception {
+        Path out = t.resolve("qnn");
+        Run r;
+        convolutionFault((mode, shape) -> true); // only the simulation's DJL forward convolves in libtorch
+        try {
+            r = run("--weights", weights.toString(), "--calib", calib.toString(), "-o", out.toString(), "--tile",
+                    "32", "--simulate");
+        } finally {
+            convolutionFault(null);
+        }
+        assertEquals(5, r.code, r.err);
+        String[] lines = r.out.split("\r\n");
+        assertEquals(3, lines.length, r.out);
+        assertTrue(lines[1].startsWith("a.png,NaN,"), r.out);
+        assertTrue(r.err.contains("adcsr-export-qnn: a.png: the DJL forward produced NaN or infinity from finite"
+                + " inputs and weights (max_abs_diff_onnx_vs_djl NaN): an engine fault\n"), r.err);
+        assertTrue(r.err.endsWith("adcsr-export-qnn: the export failed its simulation check; nothing was written\n"),
+                r.err);
+        assertFalse(r.err.contains("lint passed"), r.err);
+        try (Stream<Path> s = Files.list(t)) {
+            assertEquals(List.of(), s.toList(), "no export, no hidden work directory");
+        }
     }
 
     @Test

@@ -19,6 +19,7 @@ import org.adcsr.cli.ModelOptions;
 import org.adcsr.cli.Progress;
 import org.adcsr.core.BadInputException;
 import org.adcsr.core.Engines;
+import org.adcsr.core.engine.EngineFaultException;
 import org.adcsr.core.image.Image;
 import org.adcsr.core.image.Images;
 import org.adcsr.core.model.AdcsrModel;
@@ -134,6 +135,7 @@ public class UpscaleCommand implements Callable<Integer> {
         PrintWriter err = spec.commandLine().getErr();
         Engine engine = Engines.start(common.device(), common.threads());
         int failures = 0;
+        int engineFaults = 0;
         try (NDManager manager = engine.newBaseManager(Engines.device(common.device()));
                 AdcsrModel net = model.load(manager, DataType.FLOAT32);
                 Report csv = Report.open(report)) {
@@ -147,23 +149,43 @@ public class UpscaleCommand implements Callable<Integer> {
                     continue;
                 }
                 long t0 = System.nanoTime();
+                String problem;
                 try (Progress progress = Progress.of(common, err, job.name())) {
                     Image in = read(job);
-                    Upscaler.Result r = upscaler.upscale(in, progress::update);
+                    Upscaler.Result r = upscale(upscaler, job, in, progress);
                     write(r.image(), job);
                     csv.row(job, "ok", in, r.image(), r.tiles(), (System.nanoTime() - t0) / 1e9, "");
+                    continue;
                 } catch (BadInputException e) {
-                    failures++;
-                    err.println("adcsr-upscale: " + e.getMessage());
-                    csv.row(job, "failed", null, null, 0, (System.nanoTime() - t0) / 1e9, e.getMessage());
+                    problem = e.getMessage();
+                } catch (EngineFaultException e) {
+                    // NaN or infinity out of the network: no output for this image, the others may be fine
+                    engineFaults++;
+                    problem = e.getMessage();
                 }
+                failures++;
+                err.println("adcsr-upscale: " + problem);
+                csv.row(job, "failed", null, null, 0, (System.nanoTime() - t0) / 1e9, problem);
             }
         }
         if (failures > 0) {
-            err.println("adcsr-upscale: " + failures + " of " + jobs.size() + " images failed");
-            return ExitCodes.BAD_INPUT;
+            err.println("adcsr-upscale: " + failures + " of " + jobs.size() + " images failed"
+                    + (engineFaults > 0 ? " (" + engineFaults + " by an engine fault)" : ""));
+            // an engine fault outranks bad inputs: results from this machine are in doubt, not just some files
+            return engineFaults > 0 ? ExitCodes.ENGINE_FAULT : ExitCodes.BAD_INPUT;
         }
         return ExitCodes.OK;
+    }
+
+    /** {@link Upscaler#upscale}, whose failures (which cannot know the file) are given the input's name. */
+    private static Upscaler.Result upscale(Upscaler upscaler, Job job, Image in, Progress progress) {
+        try {
+            return upscaler.upscale(in, progress::update);
+        } catch (BadInputException e) {
+            throw new BadInputException(job.name() + ": " + e.getMessage(), e);
+        } catch (EngineFaultException e) {
+            throw new EngineFaultException(job.name() + ": " + e.getMessage());
+        }
     }
 
     private Image read(Job job) {

@@ -7,18 +7,23 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.InputStream;
 import java.io.PrintStream;
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import java.lang.reflect.Field;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.function.BiPredicate;
 import org.adcsr.cli.Cli;
+import org.adcsr.core.engine.Convolution;
+import org.adcsr.core.engine.EngineCheck;
 import org.adcsr.core.image.Image;
 import org.adcsr.core.image.Images;
 import org.adcsr.core.io.DType;
@@ -130,6 +135,65 @@ class UpscaleCommandTest {
         assertEquals(before, Files.getLastModifiedTime(sr.resolve("a_x4.png")).toMillis());
         upscale(tmp.resolve("lr").toString(), "-o", sr.toString(), "--overwrite");
         assertFalse(err.contains("a_x4.png: exists"), err);
+    }
+
+    /**
+     * Sets adcsr-core's test hook {@code Convolution.fault} (package-private there, hence reflection): convolutions
+     * whose input matches come out NaN, as on a faulty engine; null removes it. The engine's self-check runs first,
+     * so it is not the one to meet the fault.
+     */
+    private static void convolutionFault(BiPredicate<Convolution.Mode, Shape> fault) throws Exception {
+        EngineCheck.ensure();
+        Field f = Convolution.class.getDeclaredField("fault");
+        f.setAccessible(true);
+        f.set(null, fault);
+    }
+
+    @Test
+    void batchGoesOnPastNonFiniteNetworkOutputAndExits5() throws Exception {
+        Path lr = Files.createDirectories(tmp.resolve("nan-lr"));
+        image("nan-lr/a.png", 16, 16, 3, 255);
+        image("nan-lr/b.png", 80, 16, 3, 255);
+        image("nan-lr/c.png", 16, 16, 3, 255);
+        Path sr = tmp.resolve("nan-sr");
+        Path report = tmp.resolve("nan.csv");
+        // b's UNet convolves 40-pixel-wide maps (80 / PixelUnshuffle's 2); the 16-pixel images never do
+        convolutionFault((mode, shape) -> shape.get(3) == 40);
+        try {
+            assertEquals(5, run("--weights=" + weights, "--tile=80", "--overlap=16", lr.toString(), "-o",
+                    sr.toString(), "--report", report.toString()), err);
+            assertTrue(err.contains("adcsr-upscale: " + lr.resolve("b.png") + ": the network produced NaN or infinity"
+                    + " (float32) from finite inputs and weights: an engine fault, not a bad input\n"), err);
+            assertTrue(err.contains("1 of 3 images failed (1 by an engine fault)"), err);
+            assertTrue(Files.exists(sr.resolve("a_x4.png")));
+            assertFalse(Files.exists(sr.resolve("b_x4.png")));
+            assertTrue(Files.exists(sr.resolve("c_x4.png")));
+            try (var files = Files.list(sr)) {
+                assertEquals(2, files.count(), "no temporary or partial files");
+            }
+            List<String> rows = Files.readAllLines(report);
+            assertEquals(4, rows.size(), rows.toString());
+            assertTrue(rows.get(1).contains("a.png,") && rows.get(1).contains(",ok,"), rows.get(1));
+            assertTrue(rows.get(2).contains("b.png,") && rows.get(2).contains(",failed,")
+                    && rows.get(2).contains("the network produced NaN or infinity"), rows.get(2));
+            assertTrue(rows.get(3).contains("c.png,") && rows.get(3).contains(",ok,"), rows.get(3));
+
+            // one image alone: exit 5 and the one-line message, no output
+            Path one = tmp.resolve("one_x4.png");
+            assertEquals(5, run("--weights=" + weights, "--tile=80", "--overlap=16", lr.resolve("b.png").toString(),
+                    "-o", one.toString()));
+            assertEquals(2, err.lines().count(), err);
+            assertTrue(err.startsWith("adcsr-upscale: " + lr.resolve("b.png") + ": the network produced NaN"), err);
+            assertFalse(Files.exists(one));
+
+            // with a bad input in the same batch, the engine fault decides the exit code
+            Files.writeString(lr.resolve("broken.png"), "not a png");
+            assertEquals(5, run("--weights=" + weights, "--tile=80", "--overlap=16", lr.toString(), "-o",
+                    sr.toString(), "--overwrite"));
+            assertTrue(err.contains("2 of 4 images failed (1 by an engine fault)"), err);
+        } finally {
+            convolutionFault(null);
+        }
     }
 
     @Test

@@ -114,6 +114,23 @@ public final class AdcsrModel implements AutoCloseable {
         return params;
     }
 
+    /**
+     * The name of the first parameter holding NaN or infinity, or null when all are finite: tells a bad weights file
+     * from an engine fault once a forward has produced non-finite numbers (a pass over the weights, so callers ask
+     * only then).
+     */
+    public String nonFiniteParameter() {
+        for (Map.Entry<String, NDArray> e : params.entrySet()) {
+            NDArray p = e.getValue();
+            try (NDScope scope = new NDScope()) { // frees the masks
+                if (p.isNaN().logicalOr(p.isInfinite()).any().getBoolean()) {
+                    return e.getKey();
+                }
+            }
+        }
+        return null;
+    }
+
     /** The operations bound to this model's parameters, for running parts of the network. */
     public DjlOps ops() {
         return ops;

@@ -6,6 +6,7 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import java.util.List;
 import org.adcsr.core.BadInputException;
+import org.adcsr.core.engine.EngineFaultException;
 import org.adcsr.core.image.Image;
 import org.adcsr.core.model.AdcsrModel;
 
@@ -153,11 +154,25 @@ public final class Upscaler {
                 float[] out = model.forward(x).toType(DataType.FLOAT32, false).toFloatArray();
                 for (float v : out) {
                     if (!Float.isFinite(v)) {
-                        throw new IllegalStateException("the network produced NaN or infinity (" + type + ")");
+                        throw nonFinite(type);
                     }
                 }
                 return out;
             }
+        }
+
+        /**
+         * Why a tile came out with NaN or infinity: weights holding them are a bad weights file; finite weights (the
+         * inputs are always finite) leave the engine.
+         */
+        private RuntimeException nonFinite(DataType type) {
+            String bad = model.nonFiniteParameter();
+            if (bad != null) {
+                return new BadInputException("the model's weights contain NaN or infinity (" + bad + "): a bad"
+                        + " weights file, not an engine fault");
+            }
+            return new EngineFaultException("the network produced NaN or infinity (" + type + ") from finite inputs"
+                    + " and weights: an engine fault, not a bad input");
         }
 
         @Override

@@ -115,6 +115,21 @@ class UpscalerTest {
     }
 
     @Test
+    void nanInTheWeightsIsABadInputNotAnEngineFault() {
+        try (NDManager m = NDManager.newBaseManager();
+                AdcsrModel model = AdcsrModel.random(AdcsrConfig.tiny(), 3, m, DataType.FLOAT32)) {
+            Upscaler upscaler = Upscaler.of(model, m, new Upscaler.Options(16, 0, ColorCorrection.NONE));
+            Image in = random(16, 16, 3, 255, 4);
+            upscaler.upscale(in, (d, t) -> { }); // finite weights: fine
+            String name = "unet.conv_in.weight";
+            model.parameters().get(name).muli(Float.NaN);
+            BadInputException e = assertThrows(BadInputException.class, () -> upscaler.upscale(in, (d, t) -> { }));
+            assertEquals("the model's weights contain NaN or infinity (" + name + "): a bad weights file, not an"
+                    + " engine fault", e.getMessage());
+        }
+    }
+
+    @Test
     void grayAlphaAnd16BitKeepTheirForm() {
         for (int channels = 1; channels <= 4; channels++) {
             for (int max : new int[] {255, 65535}) {
