@@ -8,7 +8,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
-import ai.djl.ndarray.types.Shape;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtSession;
 import com.google.gson.JsonObject;
@@ -16,20 +15,17 @@ import com.google.gson.JsonParser;
 import java.io.InputStream;
 import java.io.PrintWriter;
 import java.io.StringWriter;
-import java.lang.reflect.Field;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.function.BiPredicate;
 import java.util.stream.Stream;
 import onnx.Onnx.ModelProto;
 import onnx.Onnx.NodeProto;
 import org.adcsr.core.Engines;
 import org.adcsr.core.engine.Convolution;
-import org.adcsr.core.engine.EngineCheck;
 import org.adcsr.core.image.Image;
 import org.adcsr.core.image.Images;
 import org.adcsr.core.io.DType;
@@ -171,27 +167,17 @@ class ExportQnnCommandTest {
                 + " (max_abs_diff_onnx_vs_djl NaN): an engine fault", e.problems.get(1));
     }
 
-    /**
-     * Sets adcsr-core's test hook {@code Convolution.fault} (package-private there, hence reflection): matching
-     * convolutions come out NaN, as on a faulty engine; null removes it. The engine's self-check runs first.
-     */
-    private static void convolutionFault(BiPredicate<Convolution.Mode, Shape> fault) throws Exception {
-        EngineCheck.ensure();
-        Field f = Convolution.class.getDeclaredField("fault");
-        f.setAccessible(true);
-        f.set(null, fault);
-    }
 
     @Test
     void aDjlForwardGivingNaNFailsTheSimulationAndLeavesNothing(@TempDir Path t) throws Exception {
         Path out = t.resolve("qnn");
         Run r;
-        convolutionFault((mode, shape) -> true); // only the simulation's DJL forward convolves in libtorch
+        Convolution.simulateFault((mode, shape) -> true); // only the simulation's DJL forward convolves in libtorch
         try {
             r = run("--weights", weights.toString(), "--calib", calib.toString(), "-o", out.toString(), "--tile",
                     "32", "--simulate");
         } finally {
-            convolutionFault(null);
+            Convolution.simulateFault(null);
         }
         assertEquals(5, r.code, r.err);
         String[] lines = r.out.split("\r\n");

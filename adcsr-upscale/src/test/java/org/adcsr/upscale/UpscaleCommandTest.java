@@ -7,23 +7,19 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
-import ai.djl.ndarray.types.Shape;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.InputStream;
 import java.io.PrintStream;
 import java.io.PrintWriter;
 import java.io.StringWriter;
-import java.lang.reflect.Field;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
-import java.util.function.BiPredicate;
 import org.adcsr.cli.Cli;
 import org.adcsr.core.engine.Convolution;
-import org.adcsr.core.engine.EngineCheck;
 import org.adcsr.core.image.Image;
 import org.adcsr.core.image.Images;
 import org.adcsr.core.io.DType;
@@ -137,17 +133,6 @@ class UpscaleCommandTest {
         assertFalse(err.contains("a_x4.png: exists"), err);
     }
 
-    /**
-     * Sets adcsr-core's test hook {@code Convolution.fault} (package-private there, hence reflection): convolutions
-     * whose input matches come out NaN, as on a faulty engine; null removes it. The engine's self-check runs first,
-     * so it is not the one to meet the fault.
-     */
-    private static void convolutionFault(BiPredicate<Convolution.Mode, Shape> fault) throws Exception {
-        EngineCheck.ensure();
-        Field f = Convolution.class.getDeclaredField("fault");
-        f.setAccessible(true);
-        f.set(null, fault);
-    }
 
     @Test
     void batchGoesOnPastNonFiniteNetworkOutputAndExits5() throws Exception {
@@ -158,7 +143,7 @@ class UpscaleCommandTest {
         Path sr = tmp.resolve("nan-sr");
         Path report = tmp.resolve("nan.csv");
         // b's UNet convolves 40-pixel-wide maps (80 / PixelUnshuffle's 2); the 16-pixel images never do
-        convolutionFault((mode, shape) -> shape.get(3) == 40);
+        Convolution.simulateFault((mode, shape) -> shape.get(3) == 40);
         try {
             assertEquals(5, run("--weights=" + weights, "--tile=80", "--overlap=16", lr.toString(), "-o",
                     sr.toString(), "--report", report.toString()), err);
@@ -192,7 +177,7 @@ class UpscaleCommandTest {
                     sr.toString(), "--overwrite"));
             assertTrue(err.contains("2 of 4 images failed (1 by an engine fault)"), err);
         } finally {
-            convolutionFault(null);
+            Convolution.simulateFault(null);
         }
     }
 

@@ -55,6 +55,16 @@ public final class Convolution {
 
     private Convolution() {}
 
+    /**
+     * Test hook for the tools' tests: from now on, convolutions for which {@code f} answers true (by mode and input
+     * shape) come out NaN, as on a faulty engine; {@code null} removes it. The self-check runs first, so it chooses
+     * its modes on the real engine and only the tool meets the fault.
+     */
+    public static void simulateFault(BiPredicate<Mode, Shape> f) {
+        EngineCheck.ensure();
+        fault = f;
+    }
+
     /** The mode {@link #conv2d} uses: {@link EngineCheck}'s choice (runs the check if it has not run yet). */
     public static Mode mode() {
         return EngineCheck.ensure().forward();
