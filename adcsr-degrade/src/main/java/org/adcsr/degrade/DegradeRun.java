@@ -33,6 +33,7 @@ import org.apache.commons.csv.CSVFormat;
 import org.apache.commons.csv.CSVParser;
 import org.apache.commons.csv.CSVPrinter;
 import org.apache.commons.csv.CSVRecord;
+import org.adcsr.core.Rng;
 
 /**
  * A whole {@code adcsr-degrade} run: list the pairs (from inputs, or from a CSV to replay), skip those a previous

@@ -1,5 +1,7 @@
 package org.adcsr.degrade;
 
+import org.adcsr.core.Rng;
+
 /**
  * BasicSR's additive noises for one sample (spec §5), driven by the tool's own {@link Rng} seeded per stage so
  * that the recorded seed replays the exact noise field.

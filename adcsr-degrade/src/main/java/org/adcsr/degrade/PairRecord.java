@@ -6,6 +6,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.function.BiConsumer;
 import java.util.function.Function;
+import org.adcsr.core.Rng;
 
 /**
  * Everything drawn for one LR/HR pair (spec §6): with the source image it determines the pair bit for bit. One row

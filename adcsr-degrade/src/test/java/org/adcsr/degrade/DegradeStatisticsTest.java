@@ -8,6 +8,7 @@ import java.io.InputStream;
 import java.util.Arrays;
 import org.adcsr.core.image.Images;
 import org.junit.jupiter.api.Test;
+import org.adcsr.core.Rng;
 
 /**
  * Statistical agreement with the reference pipeline: 300 (AdcSR) and 200 (Real-ESRGAN) pairs from one real photo (fixtures/degrade/photo.png,

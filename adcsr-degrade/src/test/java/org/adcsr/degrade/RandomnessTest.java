@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.util.HashMap;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
+import org.adcsr.core.Rng;
 
 /** The tool's RNG, the noises it drives, and the parameter draws. */
 class RandomnessTest {

@@ -1,7 +1,8 @@
-package org.adcsr.degrade;
+package org.adcsr.core;
 
 /**
- * The tool's own random number generator, fully specified here so that a seed gives the same stream on every JVM:
+ * The suite's own random number generator (adcsr-degrade's pairs, the training tools' data order and
+ * initialisation), fully specified here so that a seed gives the same stream on every JVM:
  * SplitMix64 (Steele, Lea and Flood 2014) for the bits, Box–Muller for normals, Knuth's product method
  * (λ &lt; 10) and Hörmann's PTRS transformed rejection (λ ≥ 10) for Poisson variates.
  */
@@ -12,6 +13,22 @@ public final class Rng {
 
     public Rng(long seed) {
         this.state = seed;
+    }
+
+    /** The whole state, for checkpoints: the counter, the spare normal and whether it is pending. */
+    public long[] state() {
+        return new long[] {state, Double.doubleToRawLongBits(spareNormal), hasSpare ? 1 : 0};
+    }
+
+    /** A generator that continues exactly where the one whose {@link #state()} was taken stood. */
+    public static Rng restore(long[] saved) {
+        if (saved.length != 3) {
+            throw new IllegalArgumentException("an Rng state has 3 words, got " + saved.length);
+        }
+        Rng r = new Rng(saved[0]);
+        r.spareNormal = Double.longBitsToDouble(saved[1]);
+        r.hasSpare = saved[2] != 0;
+        return r;
     }
 
     /** The SplitMix64 finaliser: a bijective mix of 64 bits, also used to derive per-pair seeds. */

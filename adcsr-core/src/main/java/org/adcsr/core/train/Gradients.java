@@ -1,0 +1,49 @@
+package org.adcsr.core.train;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.types.DataType;
+
+/** Gradient checks and clipping over a {@link ParameterStore}'s trainable parameters. */
+public final class Gradients {
+    private Gradients() {}
+
+    /**
+     * The global L2 norm of all trainable gradients, {@code ‖(‖g₁‖, ‖g₂‖, …)‖} as {@code torch.nn.utils.clip_grad_norm_}
+     * computes it (per-tensor norms in float32, then the norm of those); NaN or infinity if any gradient is not finite.
+     */
+    public static double globalNorm(ParameterStore store) {
+        double sumSquares = 0;
+        for (String name : store.trainable()) {
+            float n = store.gradient(name).norm().toType(DataType.FLOAT32, false).getFloat();
+            sumSquares += (double) n * n;
+        }
+        return (float) Math.sqrt(sumSquares);
+    }
+
+    /**
+     * {@code torch.nn.utils.clip_grad_norm_(params, maxNorm)}: if the global norm exceeds {@code maxNorm}, every
+     * gradient is scaled by {@code maxNorm / (norm + 1e-6)}. Returns the norm before clipping.
+     */
+    public static double clipGlobalNorm(ParameterStore store, double maxNorm) {
+        double norm = globalNorm(store);
+        float coef = (float) (maxNorm / (norm + 1e-6));
+        if (coef < 1) {
+            for (String name : store.trainable()) {
+                NDArray g = store.gradient(name);
+                g.muli(coef);
+            }
+        }
+        return norm;
+    }
+
+    /** The first trainable parameter whose gradient holds NaN or infinity, or null if all are finite. */
+    public static String firstNonFinite(ParameterStore store) {
+        for (String name : store.trainable()) {
+            NDArray g = store.gradient(name);
+            if (!Double.isFinite(g.abs().max().toType(DataType.FLOAT64, false).getDouble())) {
+                return name;
+            }
+        }
+        return null;
+    }
+}
