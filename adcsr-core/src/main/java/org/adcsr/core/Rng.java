@@ -183,7 +183,7 @@ public final class Rng {
     }
 
     /** ln(k!), tabulated for k &lt; 1024. */
-    static double logFactorial(long k) {
+    public static double logFactorial(long k) {
         return k < LOG_FACTORIAL.length ? LOG_FACTORIAL[(int) k] : computeLogFactorial(k);
     }
 
