@@ -1,6 +1,8 @@
 package org.adcsr.core.engine;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.pytorch.engine.PtNDArray;
+import ai.djl.pytorch.jni.JniUtils;
 import ai.djl.training.GradientCollector;
 
 /**
@@ -18,16 +20,30 @@ public final class Autograd {
      * @throws EngineFaultException if no backward mode passed the self-check
      */
     public static void backward(GradientCollector gc, NDArray loss) {
+        run(() -> gc.backward(loss));
+    }
+
+    /**
+     * {@code target.backward(gradient, retain_graph=keepGraph)} inside an open GradientCollector: back-propagates
+     * {@code gradient} (the shape of {@code target}) from a non-scalar or intermediate array, keeping the graph for a
+     * further backward pass when asked (what {@code torch.autograd.grad(..., retain_graph=True)} is used for, e.g.
+     * the adaptive weight of LDM's loss). Gradients accumulate into the leaves.
+     */
+    public static void backward(NDArray target, NDArray gradient, boolean keepGraph) {
+        run(() -> JniUtils.backward((PtNDArray) target, (PtNDArray) gradient, keepGraph, false));
+    }
+
+    private static void run(Runnable backward) {
         EngineCheck.Result r = EngineCheck.ensure();
         switch (r.backward()) {
             case NATIVE:
-                gc.backward(loss);
+                backward.run();
                 return;
             case WITHOUT_ONEDNN:
                 synchronized (Autograd.class) { // a process-wide libtorch setting
                     LibTorchSwitches.setOneDnn(false);
                     try {
-                        gc.backward(loss);
+                        backward.run();
                     } finally {
                         LibTorchSwitches.setOneDnn(true);
                     }

@@ -22,7 +22,7 @@ import org.adcsr.core.io.TensorInfo;
 
 /**
  * A training run's checkpoints: {@code RUN/checkpoints/step-NNNNNNNN.safetensors}, each holding everything needed
- * to continue exactly — the trainable parameters (under their own names), every optimizer's moments
+ * to continue exactly — the trainable parameters and buffers (under their own names), every optimizer's moments
  * ({@code optimizer.NAME.exp_avg.PARAM}, {@code optimizer.NAME.exp_avg_sq.PARAM}) and step count, the random
  * generators' states and the caller's own entries (data-order position, settings digest) in the metadata. Written
  * atomically (a temporary name, then a rename), so a checkpoint file is either complete or absent; the newest
@@ -66,7 +66,7 @@ public final class Checkpoints {
         }
         meta.put(STEP, Long.toString(step));
         List<SafetensorsWriter.Entry> entries = new ArrayList<>();
-        for (String name : store.trainable()) {
+        for (String name : saved(store)) {
             entries.add(entry(name, store.get(name)));
         }
         for (Adam opt : optimizers) {
@@ -87,6 +87,13 @@ public final class Checkpoints {
             Files.deleteIfExists(all.pollFirstEntry().getValue());
         }
         return file;
+    }
+
+    /** What a checkpoint holds of the store: the trainable parameters, then the buffers. */
+    private static List<String> saved(ParameterStore store) {
+        List<String> names = new ArrayList<>(store.trainable());
+        names.addAll(store.buffers());
+        return names;
     }
 
     private static SafetensorsWriter.Entry entry(String name, NDArray a) {
@@ -123,7 +130,7 @@ public final class Checkpoints {
     }
 
     /**
-     * Restores {@code file} into the store's trainable parameters and the optimizers' moments and step counts, in
+     * Restores {@code file} into the store's trainable parameters and buffers and the optimizers' moments and step counts, in
      * place, and returns the rest.
      *
      * @throws BadInputException naming the file and the key if a tensor is missing or of another shape, or the
@@ -136,7 +143,7 @@ public final class Checkpoints {
             if (step == null) {
                 throw BadInputException.of(file, "not a training checkpoint (no " + STEP + " in its metadata)");
             }
-            for (String name : store.trainable()) {
+            for (String name : saved(store)) {
                 restore(r, file, name, store.get(name));
             }
             for (Adam opt : optimizers) {

@@ -11,8 +11,9 @@ import java.util.Set;
 
 /**
  * The parameters of a training run, addressed by their checkpoint key names (the dotted diffusers names the
- * safetensors files use), each either trainable or frozen. Trainable parameters record gradients on DJL autograd;
- * frozen ones never do. The arrays belong to the store's own manager, outside any per-step scope, so optimizer
+ * safetensors files use), each trainable, frozen, or a buffer. Trainable parameters record gradients on DJL
+ * autograd; frozen ones and buffers never do. Buffers are state that changes without gradients (BatchNorm's running
+ * statistics) and, like trainable parameters, go into checkpoints. The arrays belong to the store's own manager, outside any per-step scope, so optimizer
  * updates in place survive the step. Iteration order is insertion order, which fixes the order of every reduction
  * (gradient norms) and of every checkpoint.
  */
@@ -20,6 +21,7 @@ public final class ParameterStore implements AutoCloseable {
     private final NDManager manager;
     private final Map<String, NDArray> params = new LinkedHashMap<>();
     private final Set<String> trainable = new LinkedHashSet<>();
+    private final Set<String> buffers = new LinkedHashSet<>();
 
     /** An empty store whose arrays live in a sub-manager of {@code parent}. */
     public ParameterStore(NDManager parent) {
@@ -47,6 +49,18 @@ public final class ParameterStore implements AutoCloseable {
             value.setRequiresGradient(true);
         }
         return value;
+    }
+
+    /** Adds a buffer: no gradient, updated in place by the network, saved in checkpoints. */
+    public NDArray addBuffer(String name, NDArray value) {
+        add(name, value, false);
+        buffers.add(name);
+        return value;
+    }
+
+    /** The names of the buffers, in insertion order. */
+    public List<String> buffers() {
+        return List.copyOf(buffers);
     }
 
     /** Every parameter by name, trainable and frozen, in insertion order (unmodifiable). */

@@ -1,0 +1,117 @@
+package org.adcsr.core.train;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.Activation;
+import ai.djl.training.GradientCollector;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.util.List;
+import org.adcsr.core.Rng;
+import org.adcsr.core.engine.Convolution;
+import org.adcsr.core.io.SafetensorsReader;
+import org.junit.jupiter.api.Test;
+
+/**
+ * One Stage-1 training step equals LDM's (fixture: {@code tools/fixtures/make_ldm_loss_fixture.py}, PyTorch 1.13):
+ * every loss term, the adaptive weight, all gradients of the autoencoder and the discriminator, BatchNorm's running
+ * statistics after each step, and the parameters after one Adam step of each optimizer.
+ */
+class AutoencoderLossTest {
+    static final Path FIXTURE = Paths.get("src/test/resources/fixtures/train/ldm_step.safetensors");
+    static final String[] AE = {"encoder.conv.weight", "encoder.conv.bias", "decoder.conv_in.weight",
+        "decoder.conv_in.bias", "decoder.conv_out.weight", "decoder.conv_out.bias"};
+
+    @Test
+    void oneStepEqualsLdm() {
+        try (SafetensorsReader ref = SafetensorsReader.open(FIXTURE);
+                NDManager m = NDManager.newBaseManager();
+                ParameterStore store = new ParameterStore(m)) {
+            for (String name : AE) {
+                store.add(name, m.create(ref.readFloats(name), new Shape(ref.info(name).shape())), true);
+            }
+            PatchDiscriminator disc = new PatchDiscriminator("disc", 4, 3, store, new Rng(1));
+            for (String name : store.all().keySet()) {
+                if (name.startsWith("disc.")) {
+                    store.get(name).set(ref.readFloats(name)); // the fixture's initialisation
+                }
+            }
+            AutoencoderLoss loss = new AutoencoderLoss(new AutoencoderLoss.Settings(0, 1e-3, 0.5, 1.0, 0), null,
+                    disc);
+            List<String> aeParams = List.of(AE);
+            Adam optAe = new Adam("ae", Adam.Settings.ldm(), store, aeParams);
+            Adam optD = new Adam("disc", Adam.Settings.ldm(), store, disc.parameters());
+            NDArray x = m.create(ref.readFloats("x"), new Shape(2, 3, 32, 32));
+
+            NDArray[] xhat = new NDArray[1];
+            AutoencoderLoss.Terms t;
+            try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+                NDArray moments = Convolution.conv2d(x, store.get(AE[0]), store.get(AE[1]), 1, 1);
+                NDList halves = moments.split(2, 1);
+                NDArray mean = halves.get(0);
+                NDArray logvar = halves.get(1).clip(-30, 20);
+                NDArray kl = mean.square().add(logvar.exp()).sub(1).sub(logvar).sum(new int[] {1, 2, 3}).mul(0.5);
+                NDArray h = Convolution.conv2d(mean, store.get(AE[2]), store.get(AE[3]), 1, 1);
+                h = h.mul(Activation.sigmoid(h));
+                t = loss.generatorStep(x, h, store.get(AE[4]), store.get(AE[5]), kl, 0, xhat);
+            }
+            float[] terms = ref.readFloats("terms.g");
+            double[] got = {t.rec(), t.nll(), t.kl(), t.g(), t.discWeight(), t.discFactor(), t.total()};
+            String[] names = {"rec", "nll", "kl", "g", "d_weight", "disc_factor", "loss"};
+            for (int i = 0; i < names.length; i++) {
+                assertEquals(terms[i], got[i], 1e-5 * Math.max(1, Math.abs(terms[i])), names[i]);
+            }
+            for (String name : AE) {
+                assertClose(ref.readFloats("grad." + name), store.gradient(name).toFloatArray(), "grad " + name);
+            }
+            for (String name : store.buffers()) {
+                assertClose(ref.readFloats("after_g." + name), store.get(name).toFloatArray(), name + " after G");
+            }
+            optAe.step(1e-3);
+            for (String name : AE) {
+                assertClose(ref.readFloats("step." + name), store.get(name).toFloatArray(), "Adam step " + name);
+            }
+
+            for (String name : disc.parameters()) { // Lightning's toggle: the generator's step leaves D no gradient
+                store.gradient(name).subi(store.gradient(name));
+            }
+            double[] d;
+            try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+                d = loss.discriminatorStep(x, xhat[0], 0);
+            }
+            float[] dTerms = ref.readFloats("terms.d");
+            for (int i = 0; i < 3; i++) {
+                assertEquals(dTerms[i], d[i], 1e-5 * Math.max(1, Math.abs(dTerms[i])), "d term " + i);
+            }
+            for (String name : disc.parameters()) {
+                assertClose(ref.readFloats("grad." + name), store.gradient(name).toFloatArray(), "grad " + name);
+            }
+            optD.step(1e-3);
+            for (String name : store.all().keySet()) {
+                if (name.startsWith("disc.")) {
+                    assertClose(ref.readFloats("step." + name), store.get(name).toFloatArray(), "after D " + name);
+                }
+            }
+            assertTrue(t.discWeight() > 0 && t.g() != 0, "the adversarial term is active");
+        }
+    }
+
+    /** Within 1e-5 of the largest magnitude of the reference (gradients mix signs, so per-element relative is meaningless). */
+    static void assertClose(float[] want, float[] got, String what) {
+        assertEquals(want.length, got.length, what);
+        double scale = 0;
+        for (float v : want) {
+            scale = Math.max(scale, Math.abs(v));
+        }
+        for (int i = 0; i < want.length; i++) {
+            assertTrue(Math.abs(want[i] - got[i]) <= 1e-5 * Math.max(scale, 1e-12),
+                    what + "[" + i + "]: " + got[i] + " vs PyTorch " + want[i] + " (scale " + scale + ")");
+        }
+    }
+}
