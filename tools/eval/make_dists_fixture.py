@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Fixture for adcsr-eval's DISTS test: pyiqa's own DISTS module (v0.1.13) on hash-generated weights.
 
-Usage: /usr/bin/python3 tools/eval/make_dists_fixture.py PYIQA_CHECKOUT adcsr-eval/src/test/resources/fixtures/dists
+Usage: /usr/bin/python3 tools/eval/make_dists_fixture.py PYIQA_CHECKOUT adcsr-core/src/test/resources/fixtures/dists
 torchvision's vgg16 cannot download its ImageNet weights here, so it is built without them and then given the same
 hash-generated weights as the LPIPS fixture (make_lpips_fixture.value); alpha and beta are hash-generated too and
 written to a small .pth (what DISTS_weights-f5e65c96.pth holds), so the test also reads them through the checkpoint

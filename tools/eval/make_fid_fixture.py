@@ -2,7 +2,7 @@
 """Fixture for adcsr-eval's FID InceptionV3 test: pyiqa's own InceptionV3 (the pytorch-fid port, v0.1.13) on
 hash-generated weights.
 
-Usage: /usr/bin/python3 tools/eval/make_fid_fixture.py PYIQA_CHECKOUT adcsr-eval/src/test/resources/fixtures/fid
+Usage: /usr/bin/python3 tools/eval/make_fid_fixture.py PYIQA_CHECKOUT adcsr-core/src/test/resources/fixtures/fid
 The published pt_inception-2015-12-05-6726825d.pth cannot be downloaded here (and is 95 MB), so pyiqa's loader is
 patched out and every tensor is generated (make_lpips_fixture.value) with a seed from its name; BatchNorm statistics
 are kept sane (weight 1 + 0.4v, running_var |v| + 0.5). One 299x299 input in [-1, 1); expected.txt holds its 2048

@@ -7,7 +7,7 @@ difference, 1x1 "lin" conv without bias, spatial mean, sum over layers.
 The backbone weights (2.5 M and 14.7 M values) are not committed: both this script and the Java test generate them with the same
 integer hash (value() below), in torchvision's key order. The lin heads are written as a real torch .pth (small), so
 the test also reads them through the checkpoint reader.
-Usage: /usr/bin/python3 tools/eval/make_lpips_fixture.py adcsr-eval/src/test/resources/fixtures/lpips
+Usage: /usr/bin/python3 tools/eval/make_lpips_fixture.py adcsr-core/src/test/resources/fixtures/lpips
 """
 import math
 import os

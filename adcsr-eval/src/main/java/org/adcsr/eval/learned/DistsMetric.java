@@ -13,6 +13,8 @@ import org.adcsr.eval.metrics.Luma;
 import org.adcsr.eval.metrics.Metric;
 import org.adcsr.eval.metrics.MetricOptions;
 import org.adcsr.eval.metrics.MetricUnavailableException;
+import org.adcsr.core.nets.Dists;
+import org.adcsr.core.nets.Lpips;
 
 /**
  * The {@code dists} metric: {@link Dists} on RGB/255 float32 images, crop applied first. Weights from
@@ -58,7 +60,7 @@ public final class DistsMetric implements Metric {
                 // pyiqa's DISTS module keeps torchvision's indices inside its stages: features.N -> stage<k>.N
                 RenamedTensorSource renamed = new RenamedTensorSource(headFile);
                 int stage = 1;
-                for (int[] l : Lpips.Backbone.VGG.layers) {
+                for (int[] l : Lpips.Backbone.VGG.layers()) {
                     if (l[0] == Lpips.TAP) {
                         stage++;
                     } else if (l[0] >= 0) {

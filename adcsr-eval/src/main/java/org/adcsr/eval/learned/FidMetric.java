@@ -15,6 +15,7 @@ import org.adcsr.eval.metrics.FolderMetric;
 import org.adcsr.eval.metrics.Frechet;
 import org.adcsr.eval.metrics.MetricOptions;
 import org.adcsr.eval.metrics.MetricUnavailableException;
+import org.adcsr.core.nets.FidInception;
 
 /**
  * The {@code fid} metric, pyiqa 0.1.13's {@code fid} in its default "clean" mode (METRICS.md, FID row), SR set

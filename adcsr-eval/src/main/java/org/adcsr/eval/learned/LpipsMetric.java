@@ -21,6 +21,7 @@ import org.adcsr.eval.metrics.Luma;
 import org.adcsr.eval.metrics.Metric;
 import org.adcsr.eval.metrics.MetricOptions;
 import org.adcsr.eval.metrics.MetricUnavailableException;
+import org.adcsr.core.nets.Lpips;
 
 /**
  * The {@code lpips} (AlexNet) and {@code lpips-vgg} metrics: {@link Lpips} on RGB/255 float32 images (as pyiqa feeds
@@ -88,7 +89,7 @@ public final class LpipsMetric implements Metric {
                 // LPIPS's own module keeps torchvision's indices inside its slices: features.N -> net.slice<k>.N
                 RenamedTensorSource renamed = new RenamedTensorSource(headsFile);
                 int slice = 1;
-                for (int[] l : kind.layers) {
+                for (int[] l : kind.layers()) {
                     if (l[0] == Lpips.TAP) {
                         slice++;
                     } else if (l[0] >= 0) {

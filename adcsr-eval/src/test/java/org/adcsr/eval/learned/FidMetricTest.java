@@ -14,6 +14,7 @@ import org.adcsr.core.Engines;
 import org.adcsr.eval.Evaluator;
 import org.adcsr.eval.Pair;
 import org.junit.jupiter.api.Test;
+import org.adcsr.core.nets.GeneratedWeights;
 
 /**
  * FID end to end (PIL float bicubic to 299, InceptionV3 on generated weights, folder statistics, Fréchet distance)
@@ -47,7 +48,7 @@ class FidMetricTest {
             pairs.add(new Pair(n + ".png", fixtures().resolve("sr/" + n + ".png"), fixtures().resolve("gt/" + n + ".png")));
         }
         Engine engine = Engines.start(Engines.Target.CPU, 1);
-        FidMetric fid = FidMetric.of(engine, FidInceptionTest.source(5.0));
+        FidMetric fid = FidMetric.of(engine, GeneratedWeights.inception(5.0));
         Evaluator.Report r = new Evaluator(List.of(fid), 2).run(pairs, done -> { });
         assertTrue(r.problems().isEmpty(), r.problems().toString());
         assertEquals(4, r.count());
@@ -64,7 +65,7 @@ class FidMetricTest {
     @Test
     void oneImageIsAProblemNotANumber() throws Exception {
         Engine engine = Engines.start(Engines.Target.CPU, 1);
-        FidMetric fid = FidMetric.of(engine, FidInceptionTest.source(5.0));
+        FidMetric fid = FidMetric.of(engine, GeneratedWeights.inception(5.0));
         Pair p = new Pair("flower.png", fixtures().resolve("sr/flower.png"), fixtures().resolve("gt/flower.png"));
         Evaluator.Report r = new Evaluator(List.of(fid), 1).run(List.of(p), done -> { });
         assertTrue(Double.isNaN(r.means()[0]));

@@ -1,4 +1,4 @@
-package org.adcsr.eval.learned;
+package org.adcsr.core.nets;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -25,70 +25,8 @@ import org.junit.jupiter.api.Test;
  */
 class FidInceptionTest {
 
-    static int seed(String name) {
-        long s = 0;
-        for (int i = 0; i < name.length(); i++) {
-            s += (long) (i + 1) * name.charAt(i);
-        }
-        return (int) (s % 1000003);
-    }
-
-    static float[] generated(String name, long[] shape) {
-        return generated(name, shape, 2.0);
-    }
-
-    /** Conv weights {@code convGain/√fan_in} wide (tools/eval/make_fid_folder_fixture.py uses 5). */
-    static float[] generated(String name, long[] shape, double convGain) {
-        int k = seed(name);
-        if (name.endsWith("conv.weight")) {
-            return LpipsTest.value(k, shape, convGain / Math.sqrt(shape[1] * shape[2] * shape[3]));
-        }
-        float[] v;
-        if (name.endsWith("bn.weight")) {
-            v = LpipsTest.value(k, shape, 0.4);
-            for (int i = 0; i < v.length; i++) {
-                v[i] = v[i] + 1.0f;
-            }
-        } else if (name.endsWith("bn.running_var")) {
-            v = LpipsTest.value(k, shape, 1.0);
-            for (int i = 0; i < v.length; i++) {
-                v[i] = Math.abs(v[i]) + 0.5f;
-            }
-        } else {
-            v = LpipsTest.value(k, shape, 0.2);
-        }
-        return v;
-    }
-
     static TensorSource source() {
-        return source(2.0);
-    }
-
-    static TensorSource source(double convGain) {
-        Map<String, long[]> shapes = FidInception.shapes();
-        return new TensorSource() {
-            public Path path() {
-                return Path.of("inception(generated)");
-            }
-
-            public List<String> names() {
-                return new ArrayList<>(shapes.keySet());
-            }
-
-            public TensorInfo info(String name) {
-                return shapes.containsKey(name) ? new TensorInfo(name, DType.F32, shapes.get(name)) : null;
-            }
-
-            public float[] readFloats(String name) {
-                return generated(name, shapes.get(name), convGain);
-            }
-
-            public Map<String, String> metadata() {
-                return Map.of();
-            }
-
-            public void close() {}
-        };
+        return GeneratedWeights.inception(2.0);
     }
 
     @Test

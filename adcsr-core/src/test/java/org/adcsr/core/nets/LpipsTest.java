@@ -1,4 +1,4 @@
-package org.adcsr.eval.learned;
+package org.adcsr.core.nets;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -33,59 +33,12 @@ import org.adcsr.core.engine.Autograd;
  */
 class LpipsTest {
 
-    /** tools/eval/make_lpips_fixture.py value(): MurmurHash3 fmix32 of i·2654435761 + k·40503, to [−0.5, 0.5)·scale. */
     static float[] value(int k, long[] shape, double scale) {
-        long n = 1;
-        for (long d : shape) {
-            n *= d;
-        }
-        float[] v = new float[(int) n];
-        long mask = 0xffffffffL;
-        for (int i = 0; i < n; i++) {
-            long h = (i * 2654435761L + k * 40503L) & mask;
-            h ^= h >>> 16;
-            h = (h * 0x85ebca6bL) & mask;
-            h ^= h >>> 13;
-            h = (h * 0xc2b2ae35L) & mask;
-            h ^= h >>> 16;
-            v[i] = (float) ((h / 4294967296.0 - 0.5) * scale);
-        }
-        return v;
+        return GeneratedWeights.hashed(k, shape, scale);
     }
 
-    /** An in-memory {@link TensorSource}: the backbone's features in torchvision's state-dict order. */
     static TensorSource backbone(Lpips.Backbone net) {
-        Map<String, float[]> data = new LinkedHashMap<>();
-        Map<String, long[]> shapes = Lpips.backboneShapes(net);
-        int k = 0;
-        for (Map.Entry<String, long[]> e : shapes.entrySet()) {
-            long[] s = e.getValue();
-            double scale = e.getKey().endsWith(".bias") ? 0.2 : 2.0 / Math.sqrt(s[1] * s[2] * s[3]);
-            data.put(e.getKey(), value(k++, s, scale));
-        }
-        return new TensorSource() {
-            public Path path() {
-                return Path.of(net + "(generated)");
-            }
-
-            public List<String> names() {
-                return new ArrayList<>(data.keySet());
-            }
-
-            public TensorInfo info(String name) {
-                return data.containsKey(name) ? new TensorInfo(name, DType.F32, shapes.get(name)) : null;
-            }
-
-            public float[] readFloats(String name) {
-                return data.get(name);
-            }
-
-            public Map<String, String> metadata() {
-                return Map.of();
-            }
-
-            public void close() {}
-        };
+        return GeneratedWeights.lpipsBackbone(net);
     }
 
     static Path fixture(String name) {

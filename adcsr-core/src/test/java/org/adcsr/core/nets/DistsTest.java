@@ -1,4 +1,4 @@
-package org.adcsr.eval.learned;
+package org.adcsr.core.nets;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;

@@ -1,4 +1,4 @@
-package org.adcsr.eval.learned;
+package org.adcsr.core.nets;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;

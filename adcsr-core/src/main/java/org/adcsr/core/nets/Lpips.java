@@ -1,4 +1,4 @@
-package org.adcsr.eval.learned;
+package org.adcsr.core.nets;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
@@ -57,13 +57,22 @@ public final class Lpips implements AutoCloseable {
             this.layers = layers;
         }
 
+        /** The whole stack as above: convs {@code {index, out, in, kernel, stride, pad}}, {@link Lpips#POOL}s, {@link Lpips#TAP}s. */
+        public int[][] layers() {
+            int[][] copy = new int[layers.length][];
+            for (int i = 0; i < layers.length; i++) {
+                copy[i] = layers[i].clone();
+            }
+            return copy;
+        }
+
         /** The conv layers, {@code {index, out, in, kernel, stride, pad}}. */
         int[][] convs() {
             return java.util.Arrays.stream(layers).filter(l -> l.length == 6).toArray(int[][]::new);
         }
     }
 
-    static final int TAP = -1, POOL = -2;
+    public static final int TAP = -1, POOL = -2;
     private static final float[] SHIFT = {-.030f, -.088f, -.188f};
     private static final float[] SCALE = {.458f, .448f, .450f};
 

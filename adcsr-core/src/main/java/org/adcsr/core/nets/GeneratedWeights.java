@@ -1,0 +1,124 @@
+package org.adcsr.core.nets;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.BiFunction;
+import org.adcsr.core.io.DType;
+import org.adcsr.core.io.TensorInfo;
+import org.adcsr.core.io.TensorSource;
+
+/**
+ * Deterministic weights in the exact key layouts of the perceptual networks, for tests and benchmarks: the published
+ * LPIPS, DISTS and Inception weights cannot be fetched here, so the fixture scripts under {@code tools/eval/} load
+ * the same generated values into the reference implementations (torchvision, pyiqa) and record their outputs.
+ * Nothing here is a usable metric.
+ */
+public final class GeneratedWeights {
+    private GeneratedWeights() {}
+
+    /**
+     * {@code tools/eval/make_lpips_fixture.py} value(): MurmurHash3's fmix32 of i·2654435761 + k·40503, mapped to
+     * [−0.5, 0.5)·scale, for element i of tensor number k.
+     */
+    public static float[] hashed(int k, long[] shape, double scale) {
+        long n = 1;
+        for (long d : shape) {
+            n *= d;
+        }
+        float[] v = new float[Math.toIntExact(n)];
+        long mask = 0xffffffffL;
+        for (int i = 0; i < n; i++) {
+            long h = (i * 2654435761L + k * 40503L) & mask;
+            h ^= h >>> 16;
+            h = (h * 0x85ebca6bL) & mask;
+            h ^= h >>> 13;
+            h = (h * 0xc2b2ae35L) & mask;
+            h ^= h >>> 16;
+            v[i] = (float) ((h / 4294967296.0 - 0.5) * scale);
+        }
+        return v;
+    }
+
+    /** An in-memory {@link TensorSource} of {@code shapes}, each tensor computed by {@code values} when read. */
+    public static TensorSource source(String label, Map<String, long[]> shapes,
+            BiFunction<String, long[], float[]> values) {
+        Map<String, long[]> copy = new LinkedHashMap<>(shapes);
+        return new TensorSource() {
+            @Override
+            public Path path() {
+                return Path.of(label + "(generated)");
+            }
+
+            @Override
+            public List<String> names() {
+                return new ArrayList<>(copy.keySet());
+            }
+
+            @Override
+            public TensorInfo info(String name) {
+                return copy.containsKey(name) ? new TensorInfo(name, DType.F32, copy.get(name)) : null;
+            }
+
+            @Override
+            public float[] readFloats(String name) {
+                return values.apply(name, copy.get(name));
+            }
+
+            @Override
+            public Map<String, String> metadata() {
+                return Map.of();
+            }
+
+            @Override
+            public void close() {}
+        };
+    }
+
+    /** An LPIPS backbone's features in torchvision's state-dict order: tensor k hashed, He-like scale, biases 0.2. */
+    public static TensorSource lpipsBackbone(Lpips.Backbone net) {
+        Map<String, long[]> shapes = Lpips.backboneShapes(net);
+        List<String> order = new ArrayList<>(shapes.keySet());
+        return source(net.toString(), shapes, (name, s) -> hashed(order.indexOf(name), s,
+                name.endsWith(".bias") ? 0.2 : 2.0 / Math.sqrt(s[1] * s[2] * s[3])));
+    }
+
+    /** tools/eval/make_fid_fixture.py's seed of a tensor: Σ (i+1)·char_i mod 1000003 over its name. */
+    static int seed(String name) {
+        long s = 0;
+        for (int i = 0; i < name.length(); i++) {
+            s += (long) (i + 1) * name.charAt(i);
+        }
+        return (int) (s % 1000003);
+    }
+
+    /**
+     * FID's InceptionV3 weights: conv weights {@code convGain/√fan_in} wide (the fixture scripts use 2, the folder
+     * fixture 5), BatchNorm weights 1 ± 0.2, running variances in [0.5, 1), everything else ±0.1.
+     */
+    public static TensorSource inception(double convGain) {
+        return source("inception", FidInception.shapes(), (name, shape) -> {
+            int k = seed(name);
+            if (name.endsWith("conv.weight")) {
+                return hashed(k, shape, convGain / Math.sqrt(shape[1] * shape[2] * shape[3]));
+            }
+            float[] v;
+            if (name.endsWith("bn.weight")) {
+                v = hashed(k, shape, 0.4);
+                for (int i = 0; i < v.length; i++) {
+                    v[i] = v[i] + 1.0f;
+                }
+            } else if (name.endsWith("bn.running_var")) {
+                v = hashed(k, shape, 1.0);
+                for (int i = 0; i < v.length; i++) {
+                    v[i] = Math.abs(v[i]) + 0.5f;
+                }
+            } else {
+                v = hashed(k, shape, 0.2);
+            }
+            return v;
+        });
+    }
+}
