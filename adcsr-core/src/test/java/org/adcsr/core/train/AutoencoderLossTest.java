@@ -16,22 +16,33 @@ import java.util.List;
 import org.adcsr.core.Rng;
 import org.adcsr.core.engine.Convolution;
 import org.adcsr.core.io.SafetensorsReader;
-import org.junit.jupiter.api.Test;
+import org.adcsr.core.io.torch.TorchCheckpoint;
+import org.adcsr.core.nets.GeneratedWeights;
+import org.adcsr.core.nets.Lpips;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
- * One Stage-1 training step equals LDM's (fixture: {@code tools/fixtures/make_ldm_loss_fixture.py}, PyTorch 1.13):
+ * One Stage-1 training step equals LDM's (fixture: {@code tools/fixtures/make_ldm_loss_fixture.py}, PyTorch 1.13),
+ * without a perceptual term and with LDM's LPIPS-VGG (generated weights):
  * every loss term, the adaptive weight, all gradients of the autoencoder and the discriminator, BatchNorm's running
  * statistics after each step, and the parameters after one Adam step of each optimizer.
  */
 class AutoencoderLossTest {
-    static final Path FIXTURE = Paths.get("src/test/resources/fixtures/train/ldm_step.safetensors");
+    static final Path HEADS = Paths.get("src/test/resources/fixtures/lpips/lin_heads_vgg.pth");
     static final String[] AE = {"encoder.conv.weight", "encoder.conv.bias", "decoder.conv_in.weight",
         "decoder.conv_in.bias", "decoder.conv_out.weight", "decoder.conv_out.bias"};
 
-    @Test
-    void oneStepEqualsLdm() {
-        try (SafetensorsReader ref = SafetensorsReader.open(FIXTURE);
+    @ParameterizedTest
+    @ValueSource(booleans = {false, true})
+    void oneStepEqualsLdm(boolean withLpips) {
+        Path fixture = Paths.get("src/test/resources/fixtures/train/ldm_step" + (withLpips ? "_lpips" : "")
+                + ".safetensors");
+        try (SafetensorsReader ref = SafetensorsReader.open(fixture);
                 NDManager m = NDManager.newBaseManager();
+                TorchCheckpoint heads = TorchCheckpoint.open(HEADS);
+                Lpips lpips = Lpips.load(Lpips.Backbone.VGG, m, GeneratedWeights.lpipsBackbone(Lpips.Backbone.VGG),
+                        heads.tensors());
                 ParameterStore store = new ParameterStore(m)) {
             for (String name : AE) {
                 store.add(name, m.create(ref.readFloats(name), new Shape(ref.info(name).shape())), true);
@@ -42,8 +53,10 @@ class AutoencoderLossTest {
                     store.get(name).set(ref.readFloats(name)); // the fixture's initialisation
                 }
             }
-            AutoencoderLoss loss = new AutoencoderLoss(new AutoencoderLoss.Settings(0, 1e-3, 0.5, 1.0, 0), null,
-                    disc);
+            // LDM's LPIPS takes images in [−1, 1]; ours takes [0, 1] and maps them back to [−1, 1] first
+            AutoencoderLoss.Perceptual perceptual = (a, b) -> lpips.forward(a.add(1).div(2), b.add(1).div(2));
+            AutoencoderLoss loss = new AutoencoderLoss(new AutoencoderLoss.Settings(withLpips ? 1 : 0, 1e-3, 0.5, 1.0,
+                    0), withLpips ? perceptual : null, disc);
             List<String> aeParams = List.of(AE);
             Adam optAe = new Adam("ae", Adam.Settings.ldm(), store, aeParams);
             Adam optD = new Adam("disc", Adam.Settings.ldm(), store, disc.parameters());
