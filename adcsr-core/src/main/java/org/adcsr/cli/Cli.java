@@ -3,6 +3,7 @@ package org.adcsr.cli;
 import java.io.PrintWriter;
 import org.adcsr.core.BadInputException;
 import org.adcsr.core.engine.EngineFaultException;
+import org.adcsr.core.train.TrainingDivergedException;
 import picocli.CommandLine;
 import picocli.CommandLine.IExecutionExceptionHandler;
 import picocli.CommandLine.IParameterExceptionHandler;
@@ -16,7 +17,7 @@ import picocli.CommandLine.UnmatchedArgumentException;
  * <pre>public static void main(String[] a) { System.exit(Cli.execute(new XCommand(), a)); }</pre>
  *
  * <p>Errors are one line on stderr, {@code <tool>: <message>}: usage errors exit 2 (plus a "Try --help" line),
- * {@link BadInputException} 3, {@link EngineFaultException} 5, {@link OutOfMemoryError} 137 with a hint, anything else 1 (stack trace with -vv).
+ * {@link BadInputException} 3, {@link EngineFaultException} 5, {@link TrainingDivergedException} 6, {@link OutOfMemoryError} 137 with a hint, anything else 1 (stack trace with -vv).
  * Before the command runs, the slf4j-simple level follows -q/-v/-vv.
  */
 public final class Cli {
@@ -75,6 +76,9 @@ public final class Cli {
         } else if (fault != null) {
             err.println(toolName(cl) + ": " + oneLine(fault.getMessage()));
             code = ExitCodes.ENGINE_FAULT;
+        } else if (find(ex, TrainingDivergedException.class) != null) {
+            err.println(toolName(cl) + ": " + oneLine(find(ex, TrainingDivergedException.class).getMessage()));
+            code = ExitCodes.DIVERGED;
         } else {
             err.println(toolName(cl) + ": internal error: " + oneLine(ex.toString())
                     + (trace ? "" : " (-vv shows the stack trace)"));

@@ -21,6 +21,7 @@ import picocli.CommandLine.TypeConversionException;
             "3:bad input (unreadable or malformed file, unusable value)",
             "4:check failed",
             "5:engine fault (wrong numbers from libtorch on this machine, or NaN/infinity from a network)",
+            "6:training diverged (NaN or infinity in a loss or gradient; the newest checkpoint is good)",
             "137:out of memory"
         })
 public class CommonOptions {

@@ -16,6 +16,11 @@ public final class ExitCodes {
      * failed with no work-around) or a network produced NaN or infinity.
      */
     public static final int ENGINE_FAULT = 5;
+    /**
+     * {@link org.adcsr.core.train.TrainingDivergedException}: a loss or gradient became NaN or infinite; the newest
+     * checkpoint is the last good state.
+     */
+    public static final int DIVERGED = 6;
     /** {@link OutOfMemoryError}; 128 + SIGKILL, what a shell shows when the kernel kills a process for memory. */
     public static final int OUT_OF_MEMORY = 137;
 

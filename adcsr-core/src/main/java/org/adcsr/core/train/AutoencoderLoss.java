@@ -92,7 +92,7 @@ public final class AutoencoderLoss {
         NDArray ones = nll.onesLike();
         Autograd.backward(nll, ones, true);
         NDArray gradNll = xd.getGradient().duplicate();
-        xd.getGradient().subi(gradNll);
+        Gradients.zero(xd);
         Autograd.backward(g, ones, false);
         NDArray gradG = xd.getGradient().duplicate();
         double dw = adaptiveWeight(h, w, gradNll, gradG);
@@ -124,7 +124,7 @@ public final class AutoencoderLoss {
         NDArray y = Convolution.conv2d(h.stopGradient(), wl, null, 1, 1);
         Autograd.backward(y, gradNll, true);
         NDArray nllGrads = wl.getGradient().duplicate();
-        wl.getGradient().subi(nllGrads);
+        Gradients.zero(wl);
         Autograd.backward(y, gradG, false);
         NDArray gGrads = wl.getGradient();
         double ratio = nllGrads.norm().toType(DataType.FLOAT64, false).getDouble()

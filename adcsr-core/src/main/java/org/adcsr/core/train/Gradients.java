@@ -2,10 +2,17 @@ package org.adcsr.core.train;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.DataType;
+import ai.djl.pytorch.engine.PtNDArray;
+import ai.djl.pytorch.jni.JniUtils;
 
 /** Gradient checks and clipping over a {@link ParameterStore}'s trainable parameters. */
 public final class Gradients {
     private Gradients() {}
+
+    /** Sets the gradient of {@code leaf} to exactly zero ({@code grad.zero_()}: also where it held NaN). */
+    public static void zero(NDArray leaf) {
+        JniUtils.zeroGrad((PtNDArray) leaf);
+    }
 
     /**
      * The global L2 norm of all trainable gradients, {@code ‖(‖g₁‖, ‖g₂‖, …)‖} as {@code torch.nn.utils.clip_grad_norm_}

@@ -97,7 +97,7 @@ public final class ParameterStore implements AutoCloseable {
     /** Sets every trainable parameter's gradient to zero (libtorch accumulates them across backward passes). */
     public void zeroGradients() {
         for (String name : trainable) {
-            get(name).getGradient().subi(get(name).getGradient());
+            Gradients.zero(get(name));
         }
     }
 

@@ -1,0 +1,47 @@
+package org.adcsr.core.train;
+
+import java.util.concurrent.atomic.AtomicReference;
+import sun.misc.Signal;
+
+/**
+ * Ctrl-C (SIGINT) and SIGTERM during training: instead of dying mid-step, the run finishes the step in progress,
+ * writes a checkpoint and exits non-zero (130 for SIGINT, 143 for SIGTERM, what a shell reports for a killed job).
+ * A second signal while the checkpoint is written is ignored; SIGKILL cannot be caught, and then the newest
+ * checkpoint (written atomically) is where {@code --resume} continues.
+ */
+public final class StopSignal {
+    private static final AtomicReference<String> received = new AtomicReference<>();
+
+    private StopSignal() {}
+
+    /** Routes SIGINT and SIGTERM to {@link #requested()} for the rest of the process. */
+    public static void install() {
+        for (String name : new String[] {"INT", "TERM"}) {
+            try {
+                Signal.handle(new Signal(name), s -> received.compareAndSet(null, s.getName()));
+            } catch (IllegalArgumentException e) {
+                // the signal is reserved by the JVM on this platform (or -Xrs): the default behaviour stays
+            }
+        }
+    }
+
+    /** The name of the signal received ({@code INT} or {@code TERM}), or null if none. */
+    public static String requested() {
+        return received.get();
+    }
+
+    /** As if {@code name} had been received (tests). */
+    static void request(String name) {
+        received.compareAndSet(null, name);
+    }
+
+    /** Forgets a received signal (tests). */
+    static void clear() {
+        received.set(null);
+    }
+
+    /** The exit code for a run stopped by {@code signal}: 128 + its number. */
+    public static int exitCode(String signal) {
+        return "TERM".equals(signal) ? 143 : 130;
+    }
+}

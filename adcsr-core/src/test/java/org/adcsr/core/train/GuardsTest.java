@@ -1,0 +1,54 @@
+package org.adcsr.core.train;
+
+import static org.junit.jupiter.api.Assertions.assertDoesNotThrow;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.training.GradientCollector;
+import org.adcsr.core.engine.Autograd;
+import org.junit.jupiter.api.Test;
+import sun.misc.Signal;
+
+/** The training guards: a non-finite loss or gradient stops the run naming step and term; signals are caught. */
+class GuardsTest {
+    @Test
+    void aNonFiniteTermOrGradientIsNamed() {
+        try (NDManager m = NDManager.newBaseManager(); ParameterStore store = new ParameterStore(m)) {
+            NDArray w = store.add("decoder.conv_out.weight", m.create(new float[] {1, 2, 3}, new Shape(3)), true);
+            try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+                Autograd.backward(gc, w.mul(m.create(new float[] {1, Float.NaN, 0}, new Shape(3))).sum());
+            }
+            String[] names = {"rec", "g"};
+            TrainingDivergedException e = assertThrows(TrainingDivergedException.class,
+                    () -> TrainingDivergedException.check(12, names, new double[] {0.5, Double.NaN}, store));
+            assertTrue(e.getMessage().startsWith("step 12: the loss term g is NaN;"), e.getMessage());
+            e = assertThrows(TrainingDivergedException.class,
+                    () -> TrainingDivergedException.check(13, names, new double[] {0.5, 0.1}, store));
+            assertTrue(e.getMessage().startsWith("step 13: the gradient of decoder.conv_out.weight is not finite"),
+                    e.getMessage());
+            store.zeroGradients();
+            assertDoesNotThrow(() -> TrainingDivergedException.check(14, names, new double[] {0.5, 0.1}, store));
+        }
+    }
+
+    @Test
+    void sigintIsCaughtAndAsksTheLoopToStop() throws InterruptedException {
+        StopSignal.clear();
+        StopSignal.install();
+        assertNull(StopSignal.requested());
+        Signal.raise(new Signal("INT"));
+        for (int i = 0; i < 100 && StopSignal.requested() == null; i++) {
+            Thread.sleep(10); // the JVM delivers signals on a thread of its own
+        }
+        assertEquals("INT", StopSignal.requested());
+        assertEquals(130, StopSignal.exitCode("INT"));
+        assertEquals(143, StopSignal.exitCode("TERM"));
+        StopSignal.clear();
+    }
+}
