@@ -91,6 +91,17 @@ public final class DegradeRun {
         Path csv = out.resolve("pairs" + shard + ".csv");
         Path settingsFile = out.resolve("pairs" + shard + ".settings");
         Path journal = out.resolve(".pairs" + shard + ".csv.partial");
+        // what this run creates, removed again if it makes no pair at all (every source unreadable)
+        List<Path> created = new ArrayList<>();
+        for (Path p = out.toAbsolutePath().normalize(); p != null && !Files.exists(p); p = p.getParent()) {
+            created.add(0, p);
+        }
+        for (String sub : o.saveKernels() ? new String[] {"hr", "lr", "kernels"} : new String[] {"hr", "lr"}) {
+            if (!Files.exists(out.resolve(sub))) {
+                created.add(out.resolve(sub).toAbsolutePath().normalize());
+            }
+        }
+        boolean settingsExisted = Files.exists(settingsFile);
         try {
             Files.createDirectories(out.resolve("hr"));
             Files.createDirectories(out.resolve("lr"));
@@ -194,6 +205,21 @@ public final class DegradeRun {
             }
         } finally {
             pool.shutdownNow();
+        }
+        if (done.isEmpty() && !errors.isEmpty()) {
+            // nothing made and nothing to resume: leave no trace (no header-only CSV, no empty hr/ and lr/)
+            Files.deleteIfExists(journal);
+            if (!settingsExisted) {
+                Files.deleteIfExists(settingsFile);
+            }
+            for (int i = created.size() - 1; i >= 0; i--) {
+                try {
+                    Files.deleteIfExists(created.get(i));
+                } catch (java.nio.file.DirectoryNotEmptyException e) {
+                    // something else lives there now: keep it
+                }
+            }
+            return new Summary(0, 0, total, null, List.copyOf(errors));
         }
         writeCsv(csv, done.values());
         Files.deleteIfExists(journal);

@@ -16,6 +16,7 @@ import org.adcsr.cli.Cli;
 import org.adcsr.cli.CommonOptions;
 import org.adcsr.cli.ExitCodes;
 import org.adcsr.cli.Progress;
+import org.adcsr.cli.Values;
 import org.adcsr.core.BadInputException;
 import org.adcsr.core.io.AtomicFiles;
 import org.adcsr.eval.metrics.Convention;
@@ -89,7 +90,7 @@ public class EvalCommand implements Callable<Integer> {
                     + "PSNR inf for identical images.")
     String convention;
 
-    @Option(names = "--crop-border", paramLabel = "N", defaultValue = "0",
+    @Option(names = "--crop-border", paramLabel = "N", defaultValue = "0", converter = Values.NonNegative.class,
             description = "Pixels removed from each side before measuring (default: ${DEFAULT-VALUE}).")
     int cropBorder;
 
@@ -156,6 +157,14 @@ public class EvalCommand implements Callable<Integer> {
                 : Pairing.byName(Pairing.expand(inputs.sr), needGt ? gt : null,
                         inputs.sr.stream().allMatch(java.nio.file.Files::isDirectory));
         problems.addAll(paired.problems());
+        if (paired.pairs().isEmpty()) {
+            for (String p : problems) {
+                err.println(spec.name() + ": " + p);
+            }
+            err.flush();
+            throw new BadInputException("no images to score" + (problems.isEmpty() ? "" : " (see above)")
+                    + "; nothing written");
+        }
 
         int threads = common.threads() != null ? common.threads() : Runtime.getRuntime().availableProcessors();
         Evaluator.Report report;
@@ -201,9 +210,6 @@ public class EvalCommand implements Callable<Integer> {
             c = Convention.parse(convention);
         } catch (IllegalArgumentException e) {
             throw new ParameterException(spec.commandLine(), "--convention: " + e.getMessage());
-        }
-        if (cropBorder < 0) {
-            throw new ParameterException(spec.commandLine(), "--crop-border must be >= 0, got " + cropBorder);
         }
         return new MetricOptions(c, cropBorder, rgb, weightsDir);
     }

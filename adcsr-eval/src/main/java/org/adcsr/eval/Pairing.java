@@ -35,7 +35,12 @@ public final class Pairing {
         List<Path> out = new ArrayList<>();
         for (Path p : args) {
             if (Files.isDirectory(p)) {
-                out.addAll(images(p));
+                List<Path> found = images(p);
+                if (found.isEmpty()) {
+                    throw BadInputException.of(p, "no images (" + String.join(", ",
+                            new java.util.TreeSet<>(IMAGE_EXTENSIONS)) + ")");
+                }
+                out.addAll(found);
             } else if (Files.isRegularFile(p)) {
                 out.add(p);
             } else {
