@@ -380,10 +380,15 @@ public final class DegradeRun {
         List<String> list = new ArrayList<>();
         for (Path p : o.inputs()) {
             if (Files.isDirectory(p)) {
+                int before = list.size();
                 try (Stream<Path> walk = Files.walk(p)) {
                     walk.filter(Files::isRegularFile)
                             .filter(f -> IMAGE_EXTENSIONS.contains(Images.extension(f)))
                             .map(Path::toString).sorted().forEach(list::add);
+                }
+                if (list.size() == before) {
+                    throw BadInputException.of(p, "no images (directories are searched for ." + String.join(", .",
+                            new java.util.TreeSet<>(IMAGE_EXTENSIONS)) + ")");
                 }
             } else if (Files.isRegularFile(p)) {
                 list.add(p.toString());

@@ -124,8 +124,9 @@ public class EvalCommand implements Callable<Integer> {
     public Integer call() throws IOException {
         PrintWriter out = spec.commandLine().getOut(), err = spec.commandLine().getErr();
         if (listMetrics) {
+            int width = MetricRegistry.entries().stream().mapToInt(e -> e.name().length()).max().orElse(0);
             for (MetricRegistry.Entry e : MetricRegistry.entries()) {
-                out.printf("%-8s %s%n", e.name(), e.description());
+                out.printf("%-" + width + "s  %s%n", e.name(), e.description());
             }
             out.flush();
             return ExitCodes.OK;
@@ -179,6 +180,10 @@ public class EvalCommand implements Callable<Integer> {
         problems.addAll(report.problems());
         for (String p : problems) {
             err.println(spec.name() + ": " + p);
+        }
+        if (report.count() == 0) {
+            err.flush();
+            throw new BadInputException("no image could be scored; nothing written");
         }
         if (report.resized() > 0) {
             err.println(spec.name() + ": " + report.resized() + " SR image" + (report.resized() == 1 ? " was" : "s were")
