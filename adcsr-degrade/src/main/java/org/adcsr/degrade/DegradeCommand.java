@@ -53,7 +53,7 @@ public class DegradeCommand implements Callable<Integer> {
     CommandSpec spec;
 
     @Parameters(paramLabel = "INPUT", arity = "0..*",
-            description = "HR images, or directories searched (recursively, sorted) for .png/.jpg/.bmp/.tif/.gif.")
+            description = "HR images, or directories searched (recursively, sorted) for .png/.jpg/.bmp/.tif/.gif/.webp.")
     List<Path> inputs = new ArrayList<>();
 
     @Option(names = "--list", paramLabel = "FILE",

@@ -45,7 +45,7 @@ import org.apache.commons.csv.CSVRecord;
  * rows go to a hidden journal {@code .pairs.csv.partial}, so an interrupted run resumes without redoing them.
  */
 public final class DegradeRun {
-    private static final Set<String> IMAGE_EXTENSIONS = Set.of("png", "jpg", "jpeg", "bmp", "tif", "tiff", "gif");
+    private static final Set<String> IMAGE_EXTENSIONS = Set.of("png", "jpg", "jpeg", "bmp", "tif", "tiff", "gif", "webp");
 
     /** What the run does; {@code replay} set means the pairs come from that CSV and settings/inputs are unused. */
     public record Options(List<Path> inputs, Path output, Settings settings, String presetName, int pairsPerImage,

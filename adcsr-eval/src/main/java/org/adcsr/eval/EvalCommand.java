@@ -59,7 +59,7 @@ public class EvalCommand implements Callable<Integer> {
 
     static class Inputs {
         @Option(names = "--sr", arity = "1..*", paramLabel = "DIR|FILE",
-                description = "SR images: folders (their .png/.jpg/.bmp/.tif files) or files.")
+                description = "SR images: folders (their .png/.jpg/.bmp/.gif/.tif/.webp files) or files.")
         List<Path> sr;
 
         @Option(names = "--pairs", paramLabel = "CSV",

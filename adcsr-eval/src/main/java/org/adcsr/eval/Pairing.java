@@ -25,7 +25,7 @@ public final class Pairing {
     private Pairing() {}
 
     /** File name extensions read as images. */
-    static final Set<String> IMAGE_EXTENSIONS = Set.of("png", "jpg", "jpeg", "bmp", "tif", "tiff");
+    static final Set<String> IMAGE_EXTENSIONS = Set.of("png", "jpg", "jpeg", "bmp", "gif", "tif", "tiff", "webp");
 
     /** The pairs found, and one message per image that has no partner. */
     public record Result(List<Pair> pairs, List<String> problems) {}
