@@ -1,6 +1,13 @@
 package org.adcsr.cli;
 
+import java.io.IOException;
 import java.io.PrintWriter;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.DirectoryNotEmptyException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.FileSystemException;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.NotDirectoryException;
 import org.adcsr.core.BadInputException;
 import org.adcsr.core.engine.EngineFaultException;
 import org.adcsr.core.train.TrainingDivergedException;
@@ -16,8 +23,10 @@ import picocli.CommandLine.UnmatchedArgumentException;
  * Runs a tool's picocli command with the house conventions and returns the exit code; only {@code main} exits:
  * <pre>public static void main(String[] a) { System.exit(Cli.execute(new XCommand(), a)); }</pre>
  *
- * <p>Errors are one line on stderr, {@code <tool>: <message>}: usage errors exit 2 (plus a "Try --help" line),
- * {@link BadInputException} 3, {@link EngineFaultException} 5, {@link TrainingDivergedException} 6, {@link OutOfMemoryError} 137 with a hint, anything else 1 (stack trace with -vv).
+ * <p>Errors are one line on stderr, {@code <tool>: <message>}: usage errors (parse errors and
+ * {@link UsageException}) exit 2 (plus a "Try --help" line),
+ * {@link BadInputException} and {@link IOException} (the file system refused: an unwritable output, a full disk) 3,
+ * {@link EngineFaultException} 5, {@link TrainingDivergedException} 6, {@link OutOfMemoryError} 137 with a hint, anything else 1 (stack trace with -vv).
  * Before the command runs, the slf4j-simple level follows -q/-v/-vv.
  */
 public final class Cli {
@@ -68,10 +77,21 @@ public final class Cli {
                 return outOfMemory(cl);
             }
         }
+        if (ex instanceof UsageException) {
+            err.println(toolName(cl) + ": " + oneLine(ex.getMessage()));
+            err.println("Try '" + cl.getCommandSpec().qualifiedName() + " --help' for more information.");
+            err.flush();
+            return ExitCodes.USAGE;
+        }
         BadInputException bad = find(ex, BadInputException.class);
         EngineFaultException fault = find(ex, EngineFaultException.class);
+        IOException io = find(ex, IOException.class);
         if (bad != null) {
             err.println(toolName(cl) + ": " + oneLine(bad.getMessage()));
+            code = ExitCodes.BAD_INPUT;
+        } else if (io != null && fault == null) {
+            // the file system refused: an unwritable output, a vanished input, a full disk; not a bug
+            err.println(toolName(cl) + ": " + oneLine(describe(io)));
             code = ExitCodes.BAD_INPUT;
         } else if (fault != null) {
             err.println(toolName(cl) + ": " + oneLine(fault.getMessage()));
@@ -90,6 +110,32 @@ public final class Cli {
         err.flush();
         return code;
     };
+
+    /**
+     * An I/O failure as {@code FILE: problem}: {@link FileSystemException}s name their file (their own message adds
+     * the class name or nothing useful), others give their message.
+     */
+    static String describe(IOException e) {
+        if (e instanceof FileSystemException fs && fs.getFile() != null) {
+            String problem;
+            if (e instanceof NoSuchFileException) {
+                problem = "no such file or directory";
+            } else if (e instanceof AccessDeniedException) {
+                problem = "permission denied";
+            } else if (e instanceof FileAlreadyExistsException) {
+                problem = "already exists";
+            } else if (e instanceof NotDirectoryException) {
+                problem = "not a directory";
+            } else if (e instanceof DirectoryNotEmptyException) {
+                problem = "directory not empty";
+            } else {
+                problem = fs.getReason() != null ? fs.getReason() : e.getClass().getSimpleName();
+            }
+            String other = fs.getOtherFile() == null ? "" : " (to " + fs.getOtherFile() + ")";
+            return fs.getFile() + other + ": " + problem;
+        }
+        return "input/output error: " + (e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName());
+    }
 
     private static int outOfMemory(CommandLine cl) {
         PrintWriter err = cl.getErr();

@@ -9,6 +9,7 @@ import picocli.CommandLine.TypeConversionException;
 /**
  * Options every tool has: {@code @Mixin CommonOptions common;}. Its {@code @Command} attributes (--help, --version,
  * the exit-code list) are merged into the tool's command, so they also appear in the generated man page.
+ * Tools that draw random numbers add {@code @Mixin SeedOptions seed;}.
  */
 @Command(
         mixinStandardHelpOptions = true,
@@ -35,16 +36,13 @@ public class CommonOptions {
     @Option(names = "--progress", description = "Show progress on stderr even when not on a terminal.")
     boolean progress;
 
-    @Option(names = "--threads", paramLabel = "N",
-            description = "CPU threads for libtorch (default: all available processors).")
+    @Option(names = "--threads", paramLabel = "N", converter = Values.Positive.class,
+            description = "CPU threads, at least 1 (default: all available processors).")
     Integer threads;
 
     @Option(names = "--device", paramLabel = "cpu|gpu", converter = TargetConverter.class,
             description = "Where to run: cpu (default) or gpu (needs a CUDA libtorch, which this build lacks).")
     Engines.Target device = Engines.Target.CPU;
-
-    @Option(names = "--seed", paramLabel = "N", description = "Seed for everything random (default: 0).")
-    long seed = 0;
 
     /** -1 with --quiet, else the number of -v. */
     public int verbosity() {
@@ -67,10 +65,6 @@ public class CommonOptions {
 
     public Engines.Target device() {
         return device;
-    }
-
-    public long seed() {
-        return seed;
     }
 
     static final class TargetConverter implements ITypeConverter<Engines.Target> {

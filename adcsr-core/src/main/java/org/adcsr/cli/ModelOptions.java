@@ -58,6 +58,30 @@ public class ModelOptions {
         if (weights == null) {
             throw new BadInputException("no model weights: give --weights (" + ModelFiles.OFFICIAL_WEIGHTS + ")");
         }
-        return ModelFiles.load(weights, decoder, config(), manager, type);
+        AdcsrConfig c = config();
+        try {
+            return ModelFiles.load(weights, decoder, c, manager, type);
+        } catch (BadInputException e) {
+            throw withConfigHint(e, c);
+        }
+    }
+
+    /** Checks the weights' keys and shapes against the architecture (no tensor data read); returns the architecture. */
+    public AdcsrConfig check() {
+        AdcsrConfig c = config();
+        try {
+            return ModelFiles.check(weights, decoder, c);
+        } catch (BadInputException e) {
+            throw withConfigHint(e, c);
+        }
+    }
+
+    /** Shape mismatches without --config most often mean weights of another architecture: say so. */
+    private static BadInputException withConfigHint(BadInputException e, AdcsrConfig given) {
+        String m = e.getMessage();
+        if (given != null || m == null || !m.contains("shape mismatch")) {
+            return e;
+        }
+        return new BadInputException(m + " (weights of another architecture? give it with --config FILE)", e);
     }
 }

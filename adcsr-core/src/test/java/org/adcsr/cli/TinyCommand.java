@@ -15,6 +15,9 @@ class TinyCommand implements Callable<Integer> {
     @Mixin
     CommonOptions common;
 
+    @Mixin
+    SeedOptions seed;
+
     @Spec
     CommandSpec spec;
 
@@ -34,7 +37,7 @@ class TinyCommand implements Callable<Integer> {
             }
         }
         spec.commandLine().getOut().printf("threads=%s device=%s seed=%d verbosity=%d%n",
-                common.threads(), common.device(), common.seed(), common.verbosity());
+                common.threads(), common.device(), seed.seed(), common.verbosity());
         return ExitCodes.OK;
     }
 }

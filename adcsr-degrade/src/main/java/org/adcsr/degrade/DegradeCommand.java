@@ -12,6 +12,8 @@ import org.adcsr.cli.Cli;
 import org.adcsr.cli.CommonOptions;
 import org.adcsr.cli.ExitCodes;
 import org.adcsr.cli.Progress;
+import org.adcsr.cli.SeedOptions;
+import org.adcsr.cli.Values;
 import org.adcsr.core.BadInputException;
 import org.adcsr.core.Engines;
 import picocli.CommandLine.Command;
@@ -44,11 +46,14 @@ public class DegradeCommand implements Callable<Integer> {
     @Mixin
     CommonOptions common;
 
+    @Mixin
+    SeedOptions seed;
+
     @Spec
     CommandSpec spec;
 
     @Parameters(paramLabel = "INPUT", arity = "0..*",
-            description = "HR images, or directories searched (recursively, sorted) for .png/.jpg/.bmp/.tif/.gif.")
+            description = "HR images, or directories searched (recursively, sorted) for .png/.jpg/.bmp/.tif/.gif/.webp.")
     List<Path> inputs = new ArrayList<>();
 
     @Option(names = "--list", paramLabel = "FILE",
@@ -73,12 +78,12 @@ public class DegradeCommand implements Callable<Integer> {
                     + " applied after --config.")
     List<String> sets = new ArrayList<>();
 
-    @Option(names = "--gt-size", paramLabel = "N",
+    @Option(names = "--gt-size", paramLabel = "N", converter = Values.Positive.class,
             description = "HR crop size, a multiple of 4 (LR is N/4); with --preset adcsr it also sets the crop"
                     + " that is degraded (crop_pad_size). Default: the preset's (512 or 256).")
     Integer gtSize;
 
-    @Option(names = "--pairs-per-image", paramLabel = "N", defaultValue = "1",
+    @Option(names = "--pairs-per-image", paramLabel = "N", defaultValue = "1", converter = Values.Positive.class,
             description = "Pairs drawn from each input (default: 1).")
     int pairsPerImage;
 
@@ -97,7 +102,7 @@ public class DegradeCommand implements Callable<Integer> {
                     + " baseline JPEG codec: integer quality, 8-bit samples, 4:2:0).")
     String jpeg;
 
-    @Option(names = "--batch-size", paramLabel = "B", defaultValue = "1",
+    @Option(names = "--batch-size", paramLabel = "B", defaultValue = "1", converter = Values.Positive.class,
             description = "Share the per-batch draws of the original (resize type, scale and mode; Gaussian or"
                     + " Poisson; second-blur coin; final order and resize mode; the gray Gaussian noise field) among"
                     + " each B consecutive pairs, for parity with training batches of B. Default 1: every draw per"
@@ -146,12 +151,6 @@ public class DegradeCommand implements Callable<Integer> {
         if (replay == null && all.isEmpty()) {
             throw new ParameterException(spec.commandLine(), "no INPUT given (images, directories or --list FILE)");
         }
-        if (pairsPerImage < 1) {
-            throw new ParameterException(spec.commandLine(), "--pairs-per-image must be at least 1");
-        }
-        if (batchSize < 1) {
-            throw new ParameterException(spec.commandLine(), "--batch-size must be at least 1");
-        }
         int[] sh = shard();
         String codec;
         try {
@@ -160,10 +159,7 @@ public class DegradeCommand implements Callable<Integer> {
             throw new ParameterException(spec.commandLine(), "--jpeg: " + e.getMessage());
         }
         int threads = common.threads() != null ? common.threads() : Runtime.getRuntime().availableProcessors();
-        if (threads < 1) {
-            throw new ParameterException(spec.commandLine(), "--threads must be at least 1");
-        }
-        DegradeRun.Options opts = new DegradeRun.Options(all, output, settings, preset, pairsPerImage, common.seed(),
+        DegradeRun.Options opts = new DegradeRun.Options(all, output, settings, preset, pairsPerImage, seed.seed(),
                 sh[0], sh[1], codec, threads, saveKernels, force, replay, batchSize);
         DegradeRun.Summary summary;
         try (Progress progress = Progress.of(common, err, "pairs")) {
@@ -189,7 +185,9 @@ public class DegradeCommand implements Callable<Integer> {
         for (String e : summary.errors()) {
             err.println("adcsr-degrade: " + e);
         }
-        if (common.verbosity() >= 0) {
+        if (summary.csv() == null) {
+            err.println("adcsr-degrade: no pair could be made; nothing written");
+        } else if (common.verbosity() >= 0) {
             err.printf("adcsr-degrade: %d pairs made, %d already done, %d of %d missing -> %s%n", summary.made(),
                     summary.resumed(), summary.total() - summary.made() - summary.resumed(), summary.total(),
                     summary.csv());

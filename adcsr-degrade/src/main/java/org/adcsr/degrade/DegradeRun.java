@@ -46,7 +46,7 @@ import org.adcsr.core.Rng;
  * rows go to a hidden journal {@code .pairs.csv.partial}, so an interrupted run resumes without redoing them.
  */
 public final class DegradeRun {
-    private static final Set<String> IMAGE_EXTENSIONS = Set.of("png", "jpg", "jpeg", "bmp", "tif", "tiff", "gif");
+    private static final Set<String> IMAGE_EXTENSIONS = Set.of("png", "jpg", "jpeg", "bmp", "tif", "tiff", "gif", "webp");
 
     /** What the run does; {@code replay} set means the pairs come from that CSV and settings/inputs are unused. */
     public record Options(List<Path> inputs, Path output, Settings settings, String presetName, int pairsPerImage,
@@ -92,6 +92,17 @@ public final class DegradeRun {
         Path csv = out.resolve("pairs" + shard + ".csv");
         Path settingsFile = out.resolve("pairs" + shard + ".settings");
         Path journal = out.resolve(".pairs" + shard + ".csv.partial");
+        // what this run creates, removed again if it makes no pair at all (every source unreadable)
+        List<Path> created = new ArrayList<>();
+        for (Path p = out.toAbsolutePath().normalize(); p != null && !Files.exists(p); p = p.getParent()) {
+            created.add(0, p);
+        }
+        for (String sub : o.saveKernels() ? new String[] {"hr", "lr", "kernels"} : new String[] {"hr", "lr"}) {
+            if (!Files.exists(out.resolve(sub))) {
+                created.add(out.resolve(sub).toAbsolutePath().normalize());
+            }
+        }
+        boolean settingsExisted = Files.exists(settingsFile);
         try {
             Files.createDirectories(out.resolve("hr"));
             Files.createDirectories(out.resolve("lr"));
@@ -195,6 +206,21 @@ public final class DegradeRun {
             }
         } finally {
             pool.shutdownNow();
+        }
+        if (done.isEmpty() && !errors.isEmpty()) {
+            // nothing made and nothing to resume: leave no trace (no header-only CSV, no empty hr/ and lr/)
+            Files.deleteIfExists(journal);
+            if (!settingsExisted) {
+                Files.deleteIfExists(settingsFile);
+            }
+            for (int i = created.size() - 1; i >= 0; i--) {
+                try {
+                    Files.deleteIfExists(created.get(i));
+                } catch (java.nio.file.DirectoryNotEmptyException e) {
+                    // something else lives there now: keep it
+                }
+            }
+            return new Summary(0, 0, total, null, List.copyOf(errors));
         }
         writeCsv(csv, done.values());
         Files.deleteIfExists(journal);
@@ -355,10 +381,15 @@ public final class DegradeRun {
         List<String> list = new ArrayList<>();
         for (Path p : o.inputs()) {
             if (Files.isDirectory(p)) {
+                int before = list.size();
                 try (Stream<Path> walk = Files.walk(p)) {
                     walk.filter(Files::isRegularFile)
                             .filter(f -> IMAGE_EXTENSIONS.contains(Images.extension(f)))
                             .map(Path::toString).sorted().forEach(list::add);
+                }
+                if (list.size() == before) {
+                    throw BadInputException.of(p, "no images (directories are searched for ." + String.join(", .",
+                            new java.util.TreeSet<>(IMAGE_EXTENSIONS)) + ")");
                 }
             } else if (Files.isRegularFile(p)) {
                 list.add(p.toString());

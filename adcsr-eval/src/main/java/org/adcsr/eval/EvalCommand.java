@@ -16,6 +16,7 @@ import org.adcsr.cli.Cli;
 import org.adcsr.cli.CommonOptions;
 import org.adcsr.cli.ExitCodes;
 import org.adcsr.cli.Progress;
+import org.adcsr.cli.Values;
 import org.adcsr.core.BadInputException;
 import org.adcsr.core.io.AtomicFiles;
 import org.adcsr.eval.metrics.Convention;
@@ -58,7 +59,7 @@ public class EvalCommand implements Callable<Integer> {
 
     static class Inputs {
         @Option(names = "--sr", arity = "1..*", paramLabel = "DIR|FILE",
-                description = "SR images: folders (their .png/.jpg/.bmp/.tif files) or files.")
+                description = "SR images: folders (their .png/.jpg/.bmp/.gif/.tif/.webp files) or files.")
         List<Path> sr;
 
         @Option(names = "--pairs", paramLabel = "CSV",
@@ -89,7 +90,7 @@ public class EvalCommand implements Callable<Integer> {
                     + "PSNR inf for identical images.")
     String convention;
 
-    @Option(names = "--crop-border", paramLabel = "N", defaultValue = "0",
+    @Option(names = "--crop-border", paramLabel = "N", defaultValue = "0", converter = Values.NonNegative.class,
             description = "Pixels removed from each side before measuring (default: ${DEFAULT-VALUE}).")
     int cropBorder;
 
@@ -123,8 +124,9 @@ public class EvalCommand implements Callable<Integer> {
     public Integer call() throws IOException {
         PrintWriter out = spec.commandLine().getOut(), err = spec.commandLine().getErr();
         if (listMetrics) {
+            int width = MetricRegistry.entries().stream().mapToInt(e -> e.name().length()).max().orElse(0);
             for (MetricRegistry.Entry e : MetricRegistry.entries()) {
-                out.printf("%-8s %s%n", e.name(), e.description());
+                out.printf("%-" + width + "s  %s%n", e.name(), e.description());
             }
             out.flush();
             return ExitCodes.OK;
@@ -156,6 +158,14 @@ public class EvalCommand implements Callable<Integer> {
                 : Pairing.byName(Pairing.expand(inputs.sr), needGt ? gt : null,
                         inputs.sr.stream().allMatch(java.nio.file.Files::isDirectory));
         problems.addAll(paired.problems());
+        if (paired.pairs().isEmpty()) {
+            for (String p : problems) {
+                err.println(spec.name() + ": " + p);
+            }
+            err.flush();
+            throw new BadInputException("no images to score" + (problems.isEmpty() ? "" : " (see above)")
+                    + "; nothing written");
+        }
 
         int threads = common.threads() != null ? common.threads() : Runtime.getRuntime().availableProcessors();
         Evaluator.Report report;
@@ -170,6 +180,10 @@ public class EvalCommand implements Callable<Integer> {
         problems.addAll(report.problems());
         for (String p : problems) {
             err.println(spec.name() + ": " + p);
+        }
+        if (report.count() == 0) {
+            err.flush();
+            throw new BadInputException("no image could be scored; nothing written");
         }
         if (report.resized() > 0) {
             err.println(spec.name() + ": " + report.resized() + " SR image" + (report.resized() == 1 ? " was" : "s were")
@@ -201,9 +215,6 @@ public class EvalCommand implements Callable<Integer> {
             c = Convention.parse(convention);
         } catch (IllegalArgumentException e) {
             throw new ParameterException(spec.commandLine(), "--convention: " + e.getMessage());
-        }
-        if (cropBorder < 0) {
-            throw new ParameterException(spec.commandLine(), "--crop-border must be >= 0, got " + cropBorder);
         }
         return new MetricOptions(c, cropBorder, rgb, weightsDir);
     }

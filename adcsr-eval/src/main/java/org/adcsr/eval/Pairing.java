@@ -25,7 +25,7 @@ public final class Pairing {
     private Pairing() {}
 
     /** File name extensions read as images. */
-    static final Set<String> IMAGE_EXTENSIONS = Set.of("png", "jpg", "jpeg", "bmp", "tif", "tiff");
+    static final Set<String> IMAGE_EXTENSIONS = Set.of("png", "jpg", "jpeg", "bmp", "gif", "tif", "tiff", "webp");
 
     /** The pairs found, and one message per image that has no partner. */
     public record Result(List<Pair> pairs, List<String> problems) {}
@@ -35,7 +35,12 @@ public final class Pairing {
         List<Path> out = new ArrayList<>();
         for (Path p : args) {
             if (Files.isDirectory(p)) {
-                out.addAll(images(p));
+                List<Path> found = images(p);
+                if (found.isEmpty()) {
+                    throw BadInputException.of(p, "no images (" + String.join(", ",
+                            new java.util.TreeSet<>(IMAGE_EXTENSIONS)) + ")");
+                }
+                out.addAll(found);
             } else if (Files.isRegularFile(p)) {
                 out.add(p);
             } else {

@@ -192,7 +192,9 @@ class EvalCommandTest {
         }
         Run refused = run("-q", "--sr", small.toString(), "--gt", gt.toString(), "-m", "psnr,ssim");
         assertEquals(3, refused.code());
-        assertEquals(2, refused.errLines().size(), refused.err());
+        assertEquals(3, refused.errLines().size(), refused.err());   // two refusals, then: nothing scored
+        assertEquals("adcsr-eval: no image could be scored; nothing written", refused.errLines().get(2));
+        assertEquals("", refused.out(), "no CSV with a mean of nothing");
         assertTrue(refused.err().contains("284x188 differs from") && refused.err().contains("--resize-sr"),
                 refused.err());
         for (String filter : List.of("bicubic", "lanczos")) {
@@ -268,6 +270,14 @@ class EvalCommandTest {
         assertEquals(0, r.code());
         for (String m : List.of("psnr", "ssim", "niqe", "lpips", "dists", "fid", "musiq", "maniqa", "clipiqa")) {
             assertTrue(r.out().lines().anyMatch(l -> l.startsWith(m + " ")), m);
+        }
+        // one column of descriptions, and what cannot run yet says so
+        int col = r.out().lines().mapToInt(l -> l.indexOf(' ')).max().orElseThrow() + 2;
+        for (String l : r.out().lines().toList()) {
+            assertTrue(l.substring(l.indexOf(' '), col).isBlank() && l.charAt(col) != ' ', l);
+        }
+        for (String m : List.of("musiq", "maniqa", "clipiqa")) {
+            assertTrue(r.out().lines().anyMatch(l -> l.startsWith(m + " ") && l.contains("not implemented yet")), m);
         }
     }
 }

@@ -18,6 +18,8 @@ import org.adcsr.cli.CommonOptions;
 import org.adcsr.cli.ExitCodes;
 import org.adcsr.cli.ModelOptions;
 import org.adcsr.cli.Progress;
+import org.adcsr.cli.SeedOptions;
+import org.adcsr.cli.Values;
 import org.adcsr.core.BadInputException;
 import org.adcsr.core.Engines;
 import org.adcsr.core.model.AdcsrConfig;
@@ -58,6 +60,7 @@ import picocli.CommandLine.Spec;
         })
 public class ExportQnnCommand implements Callable<Integer> {
     @Mixin CommonOptions common;
+    @Mixin SeedOptions seed;
     @Mixin ModelOptions model;
     @Spec CommandSpec spec;
 
@@ -69,11 +72,11 @@ public class ExportQnnCommand implements Callable<Integer> {
             + "the centre tile of each is used.")
     Path calib;
 
-    @Option(names = "--calib-limit", paramLabel = "N", defaultValue = "32",
+    @Option(names = "--calib-limit", paramLabel = "N", defaultValue = "32", converter = Values.Positive.class,
             description = "Use at most N calibration images, the first by name (default: ${DEFAULT-VALUE}).")
     int calibLimit;
 
-    @Option(names = "--tile", paramLabel = "PX", defaultValue = "128",
+    @Option(names = "--tile", paramLabel = "PX", defaultValue = "128", converter = Values.Positive.class,
             description = "LR input tile size; the graph is [1,3,PX,PX] -> [1,3,4PX,4PX] (default: ${DEFAULT-VALUE}).")
     int tile;
 
@@ -120,12 +123,6 @@ public class ExportQnnCommand implements Callable<Integer> {
         if (calib == null) {
             throw new ParameterException(spec.commandLine(), "Missing required option: '--calib=DIR'");
         }
-        if (tile <= 0) {
-            throw new ParameterException(spec.commandLine(), "--tile must be positive");
-        }
-        if (calibLimit <= 0) {
-            throw new ParameterException(spec.commandLine(), "--calib-limit must be positive");
-        }
         Encodings.Format format;
         try {
             format = Encodings.Format.of(encodingsVersion);
@@ -140,7 +137,7 @@ public class ExportQnnCommand implements Callable<Integer> {
         int threads = common.threads() == null ? 1 : common.threads();
         Engine engine = Engines.start(common.device(), common.threads());
         String weights = randomWeights
-                ? "random weights (seed " + common.seed() + "): not a trained model; for benchmarks and pipeline tests"
+                ? "random weights (seed " + seed.seed() + "): not a trained model; for benchmarks and pipeline tests"
                 : model.weights().toAbsolutePath() + (model.decoder() == null ? ""
                         : " with decoder " + model.decoder().toAbsolutePath());
         List<Path> testImages = simulateOn == null ? List.of() : CalibImages.list(simulateOn, Integer.MAX_VALUE);
@@ -149,7 +146,7 @@ public class ExportQnnCommand implements Callable<Integer> {
         QnnExporter.Result r;
         try (NDManager m = engine.newBaseManager(Engines.device(common.device()));
              AdcsrModel net = randomWeights
-                     ? AdcsrModel.random(model.config() != null ? model.config() : AdcsrConfig.paper(), common.seed(),
+                     ? AdcsrModel.random(model.config() != null ? model.config() : AdcsrConfig.paper(), seed.seed(),
                              m, DataType.FLOAT32)
                      : model.load(m, DataType.FLOAT32);
              Progress progress = Progress.of(common, err, "calibration runs")) {

@@ -14,6 +14,7 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -87,10 +88,10 @@ final class QnnExporter {
             throw BadInputException.of(out, "exists and is not a directory");
         }
         Path parent = abs.getParent();
-        if (parent == null || !Files.isDirectory(parent)) {
-            throw BadInputException.of(out, "parent directory does not exist");
+        if (parent == null) {
+            throw BadInputException.of(out, "cannot be the root directory");
         }
-        if (!Files.isWritable(parent)) {
+        if (Files.isDirectory(parent) && !Files.isWritable(parent)) {
             throw BadInputException.of(out, "cannot write in " + parent);
         }
     }
@@ -106,9 +107,13 @@ final class QnnExporter {
         Path tmp = out.resolveSibling("." + out.getFileName() + ".partial-"
                 + Long.toHexString(ThreadLocalRandom.current().nextLong()));
         try {
+            Files.createDirectories(out.getParent()); // missing parents are made, as for every tool's outputs
             Files.createDirectory(tmp);
         } catch (AccessDeniedException e) {
             throw BadInputException.of(o.output, "cannot write in " + out.getParent());
+        } catch (FileSystemException e) {
+            throw BadInputException.of(o.output, "cannot create it in " + out.getParent() + " ("
+                    + (e.getReason() != null ? e.getReason() : e.getClass().getSimpleName()) + ")", e);
         }
         // an interrupted export (Ctrl-C, kill) removes its hidden work directory too
         Thread cleanup = new Thread(() -> deleteTree(tmp));

@@ -11,6 +11,7 @@ import org.adcsr.cli.Cli;
 import org.adcsr.cli.CommonOptions;
 import org.adcsr.cli.ExitCodes;
 import org.adcsr.cli.Progress;
+import org.adcsr.cli.SeedOptions;
 import org.adcsr.core.BadInputException;
 import org.adcsr.core.io.AtomicFiles;
 import picocli.CommandLine.Command;
@@ -43,6 +44,7 @@ import picocli.CommandLine.TypeConversionException;
         })
 public class PruneCommand implements Callable<Integer> {
     @Mixin CommonOptions common;
+    @Mixin SeedOptions seed;
     @Spec CommandSpec spec;
 
     @Option(names = "--sd", paramLabel = "PATH",
@@ -101,7 +103,7 @@ public class PruneCommand implements Callable<Integer> {
             throw new ParameterException(spec.commandLine(), "Missing required option: '--output=DIR'");
         }
         PrintWriter err = spec.commandLine().getErr();
-        Pruner.Options options = new Pruner.Options(unetKeep, decoderKeep, decoderInit, common.seed());
+        Pruner.Options options = new Pruner.Options(unetKeep, decoderKeep, decoderInit, seed.seed());
         boolean toStdout = report != null && report.toString().equals("-");
         if (report != null && !toStdout && !force && Files.exists(report)) {
             throw BadInputException.of(report, "exists (use --force to replace it)");

@@ -281,7 +281,13 @@ public final class Pruner {
      */
     public static void write(Plan plan, Path dir, boolean force, LongConsumer done) throws IOException {
         checkTargets(plan, dir, force);
-        Files.createDirectories(dir);
+        try {
+            Files.createDirectories(dir);
+        } catch (java.nio.file.FileSystemException e) {
+            throw BadInputException.of(dir, "cannot create the output directory ("
+                    + (e.getReason() != null ? e.getReason() : e.getClass().getSimpleName() + " " + e.getFile()) + ")",
+                    e);
+        }
         List<Path> partials = new ArrayList<>();
         try {
             long[] count = {0};

@@ -6,8 +6,11 @@ import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
+import org.adcsr.cli.CommonOptions;
 import org.adcsr.cli.ExitCodes;
 import org.adcsr.cli.ModelOptions;
+import org.adcsr.cli.UsageException;
+import org.adcsr.cli.Values;
 import org.adcsr.core.BadInputException;
 import org.adcsr.core.io.AtomicFiles;
 import org.adcsr.core.model.AdcsrConfig;
@@ -19,8 +22,7 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
-@Command(name = "info", mixinStandardHelpOptions = true,
-        versionProvider = org.adcsr.cli.ManifestVersionProvider.class,
+@Command(name = "info",
         description = {
             "Parameters and multiply-adds (MACs) per module of the model, as CSV, for an input size.",
             "",
@@ -34,19 +36,24 @@ import picocli.CommandLine.Spec;
         })
 class InfoCommand implements Callable<Integer> {
     @Mixin
+    CommonOptions common;
+
+    @Mixin
     ModelOptions model;
 
     @Spec
     CommandSpec spec;
 
     @Option(names = "--size", paramLabel = "WxH", defaultValue = "128x128",
-            description = "LR input size (default: ${DEFAULT-VALUE}).")
+            description = "LR input size, any size: it is padded to the network's multiple (16) as adcsr-upscale "
+                    + "pads it (default: ${DEFAULT-VALUE}).")
     String size;
 
-    @Option(names = "--batch", paramLabel = "N", defaultValue = "1", description = "Batch size (default: 1).")
+    @Option(names = "--batch", paramLabel = "N", defaultValue = "1", converter = Values.Positive.class,
+            description = "Batch size (default: 1).")
     int batch;
 
-    @Option(names = "--depth", paramLabel = "N", defaultValue = "0",
+    @Option(names = "--depth", paramLabel = "N", defaultValue = "0", converter = Values.NonNegative.class,
             description = "Sum modules by their first N name parts, e.g. 3 gives unet.down_blocks.0 "
                     + "(default: 0, every conv, linear, norm and attention).")
     int depth;
@@ -57,7 +64,7 @@ class InfoCommand implements Callable<Integer> {
     @Override
     public Integer call() throws IOException {
         AdcsrConfig config = model.hasWeights()
-                ? ModelFiles.check(model.weights(), model.decoder(), model.config())
+                ? model.check()
                 : (model.config() != null ? model.config() : AdcsrConfig.paper());
         String[] wh = size.toLowerCase(java.util.Locale.ROOT).split("x");
         int w;
@@ -66,14 +73,22 @@ class InfoCommand implements Callable<Integer> {
             w = Integer.parseInt(wh[0]);
             h = Integer.parseInt(wh[1]);
         } catch (RuntimeException e) {
-            throw new BadInputException("--size must be WIDTHxHEIGHT, not '" + size + "'");
+            throw new UsageException("--size must be WIDTHxHEIGHT, not '" + size + "'");
         }
+        if (w < 1 || h < 1) {
+            throw new UsageException("--size " + size + ": sides must be at least 1");
+        }
+        // as adcsr-upscale runs it: sides padded up to the network's size multiple
         int m = config.sizeMultiple();
-        if (w < m || h < m || w % m != 0 || h % m != 0 || batch < 1) {
-            throw new BadInputException("--size " + size + ": sides must be positive multiples of " + m);
+        int pw = (w + m - 1) / m * m;
+        int ph = (h + m - 1) / m * m;
+        if ((pw != w || ph != h) && !common.quiet()) {
+            spec.commandLine().getErr().printf("adcsr-upscale info: %s is run padded to %dx%d (multiples of %d), as "
+                    + "adcsr-upscale pads it%n", size, pw, ph, m);
+            spec.commandLine().getErr().flush();
         }
         StringWriter csv = new StringWriter();
-        CostReport.writeCsv(CostReport.aggregate(CostReport.costs(config, batch, h, w), depth), csv);
+        CostReport.writeCsv(CostReport.aggregate(CostReport.costs(config, batch, ph, pw), depth), csv);
         if (output == null) {
             PrintWriter out = spec.commandLine().getOut();
             out.print(csv);

@@ -10,6 +10,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.stream.Stream;
+import org.adcsr.cli.UsageException;
 import org.adcsr.core.BadInputException;
 import org.adcsr.core.image.Images;
 
@@ -27,13 +28,18 @@ final class Jobs {
 
     static List<Job> plan(List<String> inputs, String output, String suffix, String format, boolean overwrite) {
         Images.formatOf(Path.of("output." + format)); // refuses unknown formats up front
+        for (String s : inputs) {
+            if (!s.equals("-") && !Files.exists(Path.of(s))) {
+                throw BadInputException.of(Path.of(s), "no such file or directory");
+            }
+        }
         boolean stdin = inputs.contains("-");
         if (stdin && inputs.size() > 1) {
-            throw new BadInputException("- (stdin) must be the only input");
+            throw new UsageException("- (stdin) must be the only input");
         }
         if ("-".equals(output) || (stdin && output == null)) {
             if (!stdin && inputs.size() != 1) {
-                throw new BadInputException("-o - (stdout) takes exactly one input");
+                throw new UsageException("-o - (stdout) takes exactly one input");
             }
             Path in = stdin ? null : Path.of(inputs.get(0));
             if (in != null && Files.isDirectory(in)) {
@@ -59,6 +65,13 @@ final class Jobs {
         Path out = output == null ? null : Path.of(output);
         boolean toDirectory = out != null && (Files.isDirectory(out) || output.endsWith("/") || sources.size() > 1
                 || anyDirectory);
+        if (toDirectory && !Files.isDirectory(out) && !output.endsWith("/")
+                && IMAGE_EXTENSIONS.contains(Images.extension(out))) {
+            // several images cannot go to one file; a directory named like an image is surely not what was meant
+            throw new UsageException("-o " + output + ": " + (anyDirectory ? "a directory input" : inputs.size()
+                    + " inputs") + " need an output directory, and this names an image file (end it with / to "
+                    + "make a directory of that name)");
+        }
         List<Job> jobs = new ArrayList<>();
         for (Source src : sources) {
             Path target;
@@ -88,11 +101,16 @@ final class Jobs {
 
     private static List<Source> walk(Path dir) {
         try (Stream<Path> files = Files.walk(dir)) {
-            return files.filter(Files::isRegularFile)
+            List<Source> found = files.filter(Files::isRegularFile)
                     .filter(f -> IMAGE_EXTENSIONS.contains(Images.extension(f)))
                     .sorted()
                     .map(f -> new Source(f, dir.relativize(f)))
                     .toList();
+            if (found.isEmpty()) {
+                throw BadInputException.of(dir, "no images (" + String.join(", ", new java.util.TreeSet<>(
+                        IMAGE_EXTENSIONS)) + ")");
+            }
+            return found;
         } catch (IOException e) {
             throw BadInputException.of(dir, "cannot list (" + e.getMessage() + ")", e);
         }

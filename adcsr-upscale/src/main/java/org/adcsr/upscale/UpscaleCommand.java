@@ -17,6 +17,9 @@ import org.adcsr.cli.CommonOptions;
 import org.adcsr.cli.ExitCodes;
 import org.adcsr.cli.ModelOptions;
 import org.adcsr.cli.Progress;
+import org.adcsr.cli.Terminal;
+import org.adcsr.cli.UsageException;
+import org.adcsr.cli.Values;
 import org.adcsr.core.BadInputException;
 import org.adcsr.core.Engines;
 import org.adcsr.core.engine.EngineFaultException;
@@ -38,7 +41,7 @@ import picocli.CommandLine.Spec;
             "Upscale images 4x with an AdcSR model: one image, several, or whole directories.",
             "",
             "Images of any size run whole or in overlapping tiles blended without seams; the colour fix uses "
-                    + "whole-image statistics. PNG (8 and 16 bit), JPEG, BMP, GIF and TIFF are read; gray stays "
+                    + "whole-image statistics. PNG (8 and 16 bit), JPEG, BMP, GIF, TIFF and WebP are read; gray stays "
                     + "gray, alpha is upscaled separately and kept. Existing outputs are skipped (so an interrupted "
                     + "batch resumes) unless --overwrite; inputs are never overwritten; every output is written "
                     + "under a temporary name and renamed into place.",
@@ -65,8 +68,9 @@ public class UpscaleCommand implements Callable<Integer> {
     List<String> inputs = new ArrayList<>();
 
     @Option(names = {"-o", "--output"}, paramLabel = "PATH",
-            description = "Output file (one input), directory (input names mirrored, with --suffix), or - for "
-                    + "stdout (PNG). Default: next to each input, with --suffix.")
+            description = "Output file (one input), directory (input names mirrored, with --suffix; made if "
+                    + "missing), or - for stdout (PNG). Default: next to each input, with --suffix; stdout when the "
+                    + "input is - (stdin). A PNG is never written to a terminal.")
     String output;
 
     @Option(names = "--suffix", paramLabel = "TEXT", defaultValue = "_x4",
@@ -81,13 +85,13 @@ public class UpscaleCommand implements Callable<Integer> {
     @Option(names = {"--overwrite", "--force"}, description = "Replace existing outputs (default: skip them).")
     boolean overwrite;
 
-    @Option(names = "--tile", paramLabel = "N", defaultValue = "128",
+    @Option(names = "--tile", paramLabel = "N", defaultValue = "128", converter = Values.Positive.class,
             description = "Tile side in LR pixels, a multiple of 16; images that fit run whole "
                     + "(default: ${DEFAULT-VALUE}; memory grows with N^2: peak RSS about 4.6 GiB at 128 and 9.6 GiB "
                     + "at 256 with the paper's model).")
     int tile;
 
-    @Option(names = "--overlap", paramLabel = "M", defaultValue = "32",
+    @Option(names = "--overlap", paramLabel = "M", defaultValue = "32", converter = Values.NonNegative.class,
             description = "Overlap of neighbouring tiles in LR pixels, a multiple of 16 (default: ${DEFAULT-VALUE}).")
     int overlap;
 
@@ -102,7 +106,7 @@ public class UpscaleCommand implements Callable<Integer> {
                     + "cannot use, and is refused.")
     String precision;
 
-    @Option(names = "--jpeg-quality", paramLabel = "Q", defaultValue = "95",
+    @Option(names = "--jpeg-quality", paramLabel = "Q", defaultValue = "95", converter = Values.Quality.class,
             description = "Quality 1-100 of JPEG outputs (default: ${DEFAULT-VALUE}).")
     int jpegQuality;
 
@@ -110,10 +114,13 @@ public class UpscaleCommand implements Callable<Integer> {
             description = "Write a CSV row per image: input, output, status, sizes, tiles, seconds, peak memory.")
     Path report;
 
-    @Option(names = "--max-pixels", paramLabel = "N", defaultValue = "268435456",
+    @Option(names = "--max-pixels", paramLabel = "N", defaultValue = "268435456", converter = Values.PositiveLong.class,
             description = "Refuse inputs with more pixels than this, checked from the header before decoding "
                     + "(default: ${DEFAULT-VALUE}).")
     long maxPixels;
+
+    /** Whether stdout is a terminal; tests replace it. */
+    java.util.function.BooleanSupplier stdoutIsTerminal = Terminal::stdout;
 
     public static void main(String[] args) {
         System.exit(Cli.execute(new UpscaleCommand(), args));
@@ -128,10 +135,11 @@ public class UpscaleCommand implements Callable<Integer> {
             throw new BadInputException("--precision " + precision + ": only fp32 runs in this build (fp16 needs a "
                     + "CUDA libtorch; on CPU it is slower and overflows in the decoder)");
         }
-        if (jpegQuality < 1 || jpegQuality > 100) {
-            throw new BadInputException("--jpeg-quality must be 1-100, not " + jpegQuality);
-        }
         List<Job> jobs = Jobs.plan(inputs, output, suffix, format, overwrite);
+        if (jobs.stream().anyMatch(j -> j.output() == null) && stdoutIsTerminal.getAsBoolean()) {
+            throw new UsageException("will not write a PNG image to a terminal: redirect stdout (> out.png) or give "
+                    + "-o FILE");
+        }
         PrintWriter err = spec.commandLine().getErr();
         Engine engine = Engines.start(common.device(), common.threads());
         int failures = 0;

@@ -238,6 +238,37 @@ class UpscaleCommandTest {
         assertTrue(out.contains("total,," + params + ","), out);
         assertEquals(0, run("info", "--size=128x128"));
         assertTrue(out.contains("total,,456073683,494972174336,54525427712,"), out);
-        assertEquals(3, run("info", "--size=100x100"));
+        // any size, described as adcsr-upscale runs it: padded to multiples of 16
+        assertEquals(0, run("info", "--size=112x112"));
+        String padded = out;
+        assertEquals("", err);
+        assertEquals(0, run("info", "--size=100x97"));
+        assertEquals(padded, out);
+        assertTrue(err.contains("100x97 is run padded to 112x112"), err);
+        assertEquals(2, run("info", "--size=100"));
+        assertEquals(2, run("info", "--size=0x16"));
+    }
+
+    @Test
+    void severalInputsToAFileNamedLikeAnImageIsAUsageError() {
+        Path a = image("a.png", 16, 16, 3, 255);
+        Path b = image("b.png", 16, 16, 3, 255);
+        Path o = tmp.resolve("o14.png");
+        assertEquals(2, upscale(a.toString(), b.toString(), "-o", o.toString()));
+        assertTrue(err.contains("need an output directory"), err);
+        assertFalse(Files.exists(o));
+        assertEquals(0, upscale(a.toString(), b.toString(), "-o", o + "/"));
+        assertTrue(Files.isRegularFile(o.resolve("a_x4.png")) && Files.isRegularFile(o.resolve("b_x4.png")));
+    }
+
+    @Test
+    void noImageToATerminal() {
+        Path a = image("a.png", 16, 16, 3, 255);
+        CommandLine cl = Cli.commandLine(new UpscaleCommand());
+        ((UpscaleCommand) cl.getCommand()).stdoutIsTerminal = () -> true;
+        StringWriter e = new StringWriter();
+        cl.setErr(new PrintWriter(e, true));
+        assertEquals(2, Cli.execute(cl, "--weights=" + weights, a.toString(), "-o", "-"));
+        assertTrue(e.toString().contains("will not write a PNG image to a terminal"), e.toString());
     }
 }

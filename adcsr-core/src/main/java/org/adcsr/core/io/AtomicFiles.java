@@ -5,7 +5,9 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.channels.Channels;
 import java.nio.channels.FileChannel;
+import java.nio.file.AccessDeniedException;
 import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -14,8 +16,9 @@ import java.util.concurrent.ThreadLocalRandom;
 
 /**
  * Writes a file under a hidden temporary name in the target directory, flushes it to disk and renames it over the
- * target (atomically where the file system allows). On any failure the temporary file is deleted, so nothing
- * half-written ever appears under the target name and an existing target is only replaced by a complete file.
+ * target (atomically where the file system allows); missing parent directories are created. On any failure the
+ * temporary file is deleted, so nothing half-written ever appears under the target name and an existing target is
+ * only replaced by a complete file.
  */
 public final class AtomicFiles {
     private AtomicFiles() {
@@ -35,8 +38,23 @@ public final class AtomicFiles {
         Path abs = target.toAbsolutePath();
         Path tmp = abs.resolveSibling("." + abs.getFileName() + "."
                 + Long.toHexString(ThreadLocalRandom.current().nextLong()) + ".tmp");
+        if (abs.getParent() != null) {
+            Files.createDirectories(abs.getParent()); // like the directory outputs: missing parents are made
+        }
+        FileChannel opened;
         try {
-            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+            opened = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+        } catch (FileSystemException e) {
+            // name the file the user asked for, not the hidden temporary
+            FileSystemException named = e instanceof AccessDeniedException
+                    ? new AccessDeniedException(target.toString(), null, e.getReason())
+                    : new FileSystemException(target.toString(), null, e.getReason() != null ? e.getReason()
+                            : "cannot create (" + e.getClass().getSimpleName() + ")");
+            named.initCause(e);
+            throw named;
+        }
+        try {
+            try (FileChannel ch = opened) {
                 body.write(ch);
                 ch.force(true);
             }

@@ -36,11 +36,11 @@ public final class MetricRegistry {
                 + "--weights-dir", org.adcsr.eval.learned.DistsMetric::create);
         register("fid", "FID (pyiqa clean mode) of the SR set against the GT set, one value in the mean row; needs "
                 + "pt_inception-2015-12-05-6726825d.pth in --weights-dir", org.adcsr.eval.learned.FidMetric::create);
-        register("musiq", "MUSIQ (KonIQ-10k), no-reference; needs musiq_koniq_ckpt-e95806b9.pth",
+        register("musiq", "not implemented yet: MUSIQ (KonIQ-10k), no-reference; will need musiq_koniq_ckpt-e95806b9.pth",
                 notYet("musiq_koniq_ckpt-e95806b9.pth"));
-        register("maniqa", "MANIQA (PIPAL), no-reference; needs MANIQA_PIPAL-ae6d356b.pth",
+        register("maniqa", "not implemented yet: MANIQA (PIPAL), no-reference; will need MANIQA_PIPAL-ae6d356b.pth",
                 notYet("MANIQA_PIPAL-ae6d356b.pth"));
-        register("clipiqa", "CLIPIQA (CLIP RN50), no-reference; needs RN50.pt", notYet("RN50.pt"));
+        register("clipiqa", "not implemented yet: CLIPIQA (CLIP RN50), no-reference; will need RN50.pt", notYet("RN50.pt"));
     }
 
     private MetricRegistry() {}
