@@ -34,6 +34,11 @@ final class PrefixedTensorSource implements TensorSource {
     }
 
     @Override
+    public Path pathOf(String name) {
+        return base.pathOf(prefix + name);
+    }
+
+    @Override
     public List<String> names() {
         return names;
     }

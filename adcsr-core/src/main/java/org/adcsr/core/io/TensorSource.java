@@ -16,6 +16,11 @@ public interface TensorSource extends AutoCloseable {
     /** The file this source reads (for messages). */
     Path path();
 
+    /** The file the tensor {@code name} comes from (for messages): {@link #path()} unless this view merges files. */
+    default Path pathOf(String name) {
+        return path();
+    }
+
     /** Tensor names in file order. */
     List<String> names();
 
