@@ -57,7 +57,7 @@ class InfoCommand implements Callable<Integer> {
     @Override
     public Integer call() throws IOException {
         AdcsrConfig config = model.hasWeights()
-                ? ModelFiles.check(model.weights(), model.decoder(), model.config())
+                ? ModelFiles.check(model.weights(), model.decoder(), model.config(), model.picklePolicy())
                 : (model.config() != null ? model.config() : AdcsrConfig.paper());
         String[] wh = size.toLowerCase(java.util.Locale.ROOT).split("x");
         int w;

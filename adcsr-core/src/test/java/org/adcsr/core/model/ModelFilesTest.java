@@ -15,6 +15,7 @@ import java.nio.file.Paths;
 import java.util.Map;
 import org.adcsr.core.BadInputException;
 import org.adcsr.core.io.DType;
+import org.adcsr.core.io.torch.PicklePolicy;
 import org.adcsr.core.io.SafetensorsReader;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -31,7 +32,8 @@ class ModelFilesTest {
     void officialFilesAndOurSafetensorsGiveTheSameModel() throws Exception {
         try (NDManager m = NDManager.newBaseManager();
                 AdcsrModel official = ModelFiles.load(parity("net_params_tiny.pkl"),
-                        parity("halfDecoder_tiny.ckpt"), AdcsrConfig.tiny(), m, DataType.FLOAT32)) {
+                        parity("halfDecoder_tiny.ckpt"), AdcsrConfig.tiny(), m, DataType.FLOAT32,
+                        PicklePolicy.allowingUnknownClasses())) {
             Path ours = tmp.resolve("tiny.safetensors");
             ModelFiles.save(official, ours, Map.of("source", "parity fixture"), DType.F32);
             try (SafetensorsReader r = SafetensorsReader.open(ours)) {
@@ -61,10 +63,19 @@ class ModelFilesTest {
                     () -> ModelFiles.load(garbage, null, null, m, DataType.FLOAT32));
             assertTrue(bad.getMessage().startsWith(garbage.toString()), bad.getMessage());
 
+            // the fixture's hyper_parameters hold an object of an unknown class: refused unless allowed
+            BadInputException unknown = assertThrows(BadInputException.class,
+                    () -> ModelFiles.load(parity("net_params_tiny.pkl"), parity("halfDecoder_tiny.ckpt"),
+                            AdcsrConfig.tiny(), m, DataType.FLOAT32));
+            assertTrue(unknown.getMessage().endsWith("halfDecoder_tiny.ckpt: refused pickle global "
+                    + "adcsr_fixture_unknown.config.UnknownHParams in entry 'hyper_parameters.config' of "
+                    + "archive/data.pkl: not a tensor, storage, container or known data class; nothing was run"),
+                    unknown.getMessage());
+
             // the paper architecture asked of tiny weights: every difference named at once
             BadInputException wrong = assertThrows(BadInputException.class,
                     () -> ModelFiles.load(parity("net_params_tiny.pkl"), parity("halfDecoder_tiny.ckpt"),
-                            AdcsrConfig.paper(), m, DataType.FLOAT32));
+                            AdcsrConfig.paper(), m, DataType.FLOAT32, PicklePolicy.allowingUnknownClasses()));
             assertTrue(wrong.getMessage().contains("shape mismatches: unet.conv_in.weight [8, 12, 3, 3] (model: "
                     + "[240, 12, 3, 3])"), wrong.getMessage());
             assertThrows(BadInputException.class,

@@ -30,6 +30,9 @@ import org.adcsr.core.io.torch.TorchGlobals.StorageType;
  * stays on disk and is read one tensor at a time with positioned reads, so files over 4 GiB (ZIP64) and tensors beyond
  * 2 GiB of file offsets work. The top-level folder name ({@code archive}, the file stem, …) is read from the entries.
  *
+ * <p>Globals in the pickle are checked against {@link PicklePolicy}: a code-bearing global (say {@code os.system})
+ * refuses the file, naming the global and the entry that holds it, whether or not that entry is a tensor.
+ *
  * <p>Rejected with a {@link BadInputException}: legacy (pre-1.6) pickled files, TorchScript archives, compressed
  * entries, a missing {@code data.pkl}, storages whose entry size is not {@code numel × itemsize}, views that leave
  * their storage, and every limit of {@link SafeUnpickler.Limits}.
@@ -51,7 +54,8 @@ public final class TorchCheckpoint implements AutoCloseable {
     private final long fileSize;
     private long storageBytes;
 
-    private TorchCheckpoint(Path file, FileChannel channel, SafeUnpickler.Limits limits) throws IOException {
+    private TorchCheckpoint(Path file, FileChannel channel, SafeUnpickler.Limits limits, PicklePolicy policy)
+            throws IOException {
         this.file = file;
         this.channel = channel;
         this.reader = new StridedReader(channel, file);
@@ -70,13 +74,23 @@ public final class TorchCheckpoint implements AutoCloseable {
         }
         ByteBuffer bytes = ByteBuffer.allocate((int) pickle.size());
         StoredZip.readFully(channel, bytes, pickle.dataOffset(), file);
-        this.root = new SafeUnpickler(file, limits, this::loadStorage).load(bytes.array());
+        this.root = new SafeUnpickler(file, limits, this::loadStorage, policy, pickle.name()).load(bytes.array());
         this.tensors = Collections.unmodifiableMap(TensorTree.flatten(file, root, limits.maxNesting()));
     }
 
-    /** Opens {@code file} with {@link SafeUnpickler.Limits#DEFAULT}. */
+    /** Opens {@code file} with {@link SafeUnpickler.Limits#DEFAULT} and {@link PicklePolicy#STRICT}. */
     public static TorchCheckpoint open(Path file) {
-        return open(file, SafeUnpickler.Limits.DEFAULT);
+        return open(file, SafeUnpickler.Limits.DEFAULT, PicklePolicy.STRICT);
+    }
+
+    /** Opens {@code file} with {@link SafeUnpickler.Limits#DEFAULT} and the given policy for unknown globals. */
+    public static TorchCheckpoint open(Path file, PicklePolicy policy) {
+        return open(file, SafeUnpickler.Limits.DEFAULT, policy);
+    }
+
+    /** Opens {@code file} with the given limits and {@link PicklePolicy#STRICT}. */
+    public static TorchCheckpoint open(Path file, SafeUnpickler.Limits limits) {
+        return open(file, limits, PicklePolicy.STRICT);
     }
 
     /**
@@ -84,7 +98,7 @@ public final class TorchCheckpoint implements AutoCloseable {
      *
      * @throws BadInputException when the file is missing, unreadable, malformed, of an unsupported kind or over a limit
      */
-    public static TorchCheckpoint open(Path file, SafeUnpickler.Limits limits) {
+    public static TorchCheckpoint open(Path file, SafeUnpickler.Limits limits, PicklePolicy policy) {
         FileChannel channel;
         try {
             channel = FileChannel.open(file, StandardOpenOption.READ);
@@ -94,7 +108,7 @@ public final class TorchCheckpoint implements AutoCloseable {
             throw BadInputException.of(file, "cannot open: " + e.getMessage(), e);
         }
         try {
-            return new TorchCheckpoint(file, channel, limits);
+            return new TorchCheckpoint(file, channel, limits, policy);
         } catch (IOException | RuntimeException e) {
             closeQuietly(channel, e);
             if (e instanceof IOException io) {
