@@ -39,6 +39,11 @@ final class PrefixedTensorSource implements TensorSource {
     }
 
     @Override
+    public String originalName(String name) {
+        return base.originalName(prefix + name);
+    }
+
+    @Override
     public List<String> names() {
         return names;
     }

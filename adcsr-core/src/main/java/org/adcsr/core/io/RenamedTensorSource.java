@@ -54,6 +54,12 @@ public final class RenamedTensorSource implements TensorSource {
     }
 
     @Override
+    public String originalName(String name) {
+        Ref r = refs.get(name);
+        return r == null ? name : r.source.originalName(r.name);
+    }
+
+    @Override
     public List<String> names() {
         return new ArrayList<>(refs.keySet());
     }

@@ -21,6 +21,11 @@ public interface TensorSource extends AutoCloseable {
         return path();
     }
 
+    /** The name the tensor {@code name} has in its file (for messages): {@code name} unless this view renames. */
+    default String originalName(String name) {
+        return name;
+    }
+
     /** Tensor names in file order. */
     List<String> names();
 
