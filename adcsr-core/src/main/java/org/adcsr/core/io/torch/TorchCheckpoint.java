@@ -18,6 +18,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.zip.CRC32;
 import org.adcsr.core.BadInputException;
 import org.adcsr.core.io.TensorInfo;
 import org.adcsr.core.io.TensorSource;
@@ -53,6 +55,8 @@ public final class TorchCheckpoint implements AutoCloseable {
     private final StridedReader reader;
     private final long fileSize;
     private long storageBytes;
+    /** Storage keys whose whole entry has passed its CRC-32 check (on the first read of any of its tensors). */
+    private final Set<String> crcVerified = ConcurrentHashMap.newKeySet();
 
     private TorchCheckpoint(Path file, FileChannel channel, SafeUnpickler.Limits limits, PicklePolicy policy)
             throws IOException {
@@ -74,6 +78,9 @@ public final class TorchCheckpoint implements AutoCloseable {
         }
         ByteBuffer bytes = ByteBuffer.allocate((int) pickle.size());
         StoredZip.readFully(channel, bytes, pickle.dataOffset(), file);
+        CRC32 crc = new CRC32();
+        crc.update(bytes.array());
+        StoredZip.checkCrc(pickle, (int) crc.getValue(), file);
         this.root = new SafeUnpickler(file, limits, this::loadStorage, policy, pickle.name()).load(bytes.array());
         this.tensors = Collections.unmodifiableMap(TensorTree.flatten(file, root, limits.maxNesting()));
     }
@@ -168,7 +175,12 @@ public final class TorchCheckpoint implements AutoCloseable {
             throw new IllegalArgumentException(ref + " is not a tensor of " + file);
         }
         try {
-            return reader.read(ref, entries.get(storageEntryName(storage.key())).dataOffset());
+            StoredZip.Entry entry = entries.get(storageEntryName(storage.key()));
+            if (!crcVerified.contains(storage.key())) {
+                StoredZip.verifyCrc(channel, entry, file);
+                crcVerified.add(storage.key());
+            }
+            return reader.read(ref, entry.dataOffset());
         } catch (ClosedChannelException e) {
             throw new IllegalStateException(file + " is closed", e);
         } catch (IOException e) {
