@@ -16,7 +16,7 @@ import org.adcsr.core.io.TensorSource;
 /** Compares a checkpoint's tensors with a model's parameter list and reports every difference at once, by name. */
 public final class KeyCheck {
     private static final int LISTED = 8;
-    private static final int LIST_CHARS = 60;
+    private static final int LIST_CHARS = 40;
 
     private KeyCheck() {
     }
@@ -43,16 +43,16 @@ public final class KeyCheck {
                 byFile.computeIfAbsent(file, f -> new Problems()).missing.add(t.name());
             } else if (!Arrays.equals(got.shape(), t.shape())) {
                 byFile.computeIfAbsent(source.pathOf(t.name()), f -> new Problems()).mismatched
-                        .add(Messages.clip(t.name(), 80) + " " + Messages.clip(got.shapeString(), 40) + " (model: "
+                        .add(Messages.clip(t.name(), 50) + " " + Messages.clip(got.shapeString(), 30) + " (model: "
                                 + t.shapeString() + ")");
             } else if (!got.dtype().isFloating()) {
                 byFile.computeIfAbsent(source.pathOf(t.name()), f -> new Problems()).mismatched
-                        .add(Messages.clip(t.name(), 80) + " has type " + got.dtype() + " (model: floating point)");
+                        .add(Messages.clip(t.name(), 50) + " has type " + got.dtype() + " (model: floating point)");
             }
         }
         for (String name : source.names()) {
             if (!want.containsKey(name) && !ignorable.test(name)) {
-                byFile.computeIfAbsent(source.pathOf(name), f -> new Problems()).unexpected.add(name);
+                byFile.computeIfAbsent(source.pathOf(name), f -> new Problems()).unexpected.add(Messages.clip(name, 50));
             }
         }
         if (byFile.isEmpty()) {
@@ -105,7 +105,7 @@ public final class KeyCheck {
             if (listed == LISTED || listed > 0 && list.length() > LIST_CHARS) {
                 break;
             }
-            list.append(listed == 0 ? "" : ", ").append(Messages.clip(name, 80));
+            list.append(listed == 0 ? "" : ", ").append(Messages.clip(name, 100));
             listed++;
         }
         String more = names.size() > listed ? ", and " + (names.size() - listed) + " more" : "";
