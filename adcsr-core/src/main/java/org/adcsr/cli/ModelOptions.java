@@ -6,6 +6,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.adcsr.core.BadInputException;
+import org.adcsr.core.io.torch.PicklePolicy;
 import org.adcsr.core.model.AdcsrConfig;
 import org.adcsr.core.model.AdcsrModel;
 import org.adcsr.core.model.ModelFiles;
@@ -22,6 +23,12 @@ public class ModelOptions {
             description = "The Stage-1 half decoder (the official halfDecoder.ckpt, or a .safetensors with "
                     + "decoder.* keys) for weights that lack it.")
     Path decoder;
+
+    @Option(names = "--allow-unknown-globals",
+            description = "Accept pickle globals of unknown classes in a PyTorch checkpoint as inert data. Calls of "
+                    + "them, and globals of modules that can run code (os, subprocess, builtins.eval, ...), are "
+                    + "still refused.")
+    boolean allowUnknownGlobals;
 
     @Option(names = "--config", paramLabel = "FILE",
             description = "Architecture as JSON (default: from the weights file's metadata, else the paper's).")
@@ -53,6 +60,12 @@ public class ModelOptions {
         return decoder;
     }
 
+    /** How pickle globals outside the whitelist are treated, as --allow-unknown-globals says. */
+    public PicklePolicy picklePolicy() {
+        return allowUnknownGlobals ? PicklePolicy.allowingUnknownClasses()
+                : PicklePolicy.strictWithHint(" (if it is a data-only class, --allow-unknown-globals accepts it)");
+    }
+
     /** Loads the model; a missing --weights is a one-line error saying where the official weights are. */
     public AdcsrModel load(NDManager manager, DataType type) {
         if (weights == null) {
@@ -60,7 +73,7 @@ public class ModelOptions {
         }
         AdcsrConfig c = config();
         try {
-            return ModelFiles.load(weights, decoder, c, manager, type);
+            return ModelFiles.load(weights, decoder, c, manager, type, picklePolicy());
         } catch (BadInputException e) {
             throw withConfigHint(e, c);
         }
@@ -70,7 +83,7 @@ public class ModelOptions {
     public AdcsrConfig check() {
         AdcsrConfig c = config();
         try {
-            return ModelFiles.check(weights, decoder, c);
+            return ModelFiles.check(weights, decoder, c, picklePolicy());
         } catch (BadInputException e) {
             throw withConfigHint(e, c);
         }

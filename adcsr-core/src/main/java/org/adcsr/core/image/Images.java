@@ -70,6 +70,7 @@ public final class Images {
         if (bytes.length == 0) {
             throw new BadInputException(name + ": empty file");
         }
+        checkPng(bytes, name, maxPixels);
         try (ImageInputStream in = ImageIO.createImageInputStream(new ByteArrayInputStream(bytes))) {
             Iterator<ImageReader> readers = ImageIO.getImageReaders(in);
             if (!readers.hasNext()) {
@@ -97,6 +98,77 @@ public final class Images {
                 throw b;
             }
             throw new BadInputException(name + ": corrupt or unsupported image (" + oneLine(e) + ")", e);
+        }
+    }
+
+    private static final byte[] PNG_SIGNATURE = {(byte) 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+    /** Deflate never compresses by more than about 1032:1, so fewer IDAT bytes cannot hold the claimed pixels. */
+    private static final long DEFLATE_MAX_RATIO = 1032;
+
+    /**
+     * For a PNG, before anything is decoded: every chunk's CRC-32 (up to IEND), chunk lengths inside the file, and
+     * enough IDAT bytes for the size IHDR claims (a 731-byte file claiming 16384 × 16384 is refused here, not after
+     * allocating the image). Other formats pass unchanged.
+     */
+    static void checkPng(byte[] b, String name, long maxPixels) {
+        if (b.length < 8 || !java.util.Arrays.equals(b, 0, 8, PNG_SIGNATURE, 0, 8)) {
+            return;
+        }
+        java.util.zip.CRC32 crc = new java.util.zip.CRC32();
+        int pos = 8;
+        long idat = 0;
+        double rawBytes = -1;
+        while (true) {
+            if (b.length - pos < 12) {
+                throw new BadInputException(name + ": PNG is truncated (no IEND chunk)");
+            }
+            long length = ((b[pos] & 0xffL) << 24) | ((b[pos + 1] & 0xff) << 16) | ((b[pos + 2] & 0xff) << 8)
+                    | (b[pos + 3] & 0xff);
+            if (length > b.length - pos - 12L) {
+                throw new BadInputException(name + ": PNG chunk at byte " + pos + " claims " + length
+                        + " bytes, past the end of the file");
+            }
+            int n = (int) length;
+            String type = new String(b, pos + 4, 4, java.nio.charset.StandardCharsets.ISO_8859_1);
+            crc.reset();
+            crc.update(b, pos + 4, 4 + n);
+            int stored = ((b[pos + 8 + n] & 0xff) << 24) | ((b[pos + 9 + n] & 0xff) << 16)
+                    | ((b[pos + 10 + n] & 0xff) << 8) | (b[pos + 11 + n] & 0xff);
+            if ((int) crc.getValue() != stored) {
+                throw new BadInputException(name + ": PNG chunk " + org.adcsr.core.Messages.clip(type, 8)
+                        + " at byte " + pos + " fails its CRC-32 check: the file is corrupt");
+            }
+            if (type.equals("IHDR") && n >= 13) {
+                long w = ((b[pos + 8] & 0xffL) << 24) | ((b[pos + 9] & 0xff) << 16) | ((b[pos + 10] & 0xff) << 8)
+                        | (b[pos + 11] & 0xff);
+                long h = ((b[pos + 12] & 0xffL) << 24) | ((b[pos + 13] & 0xff) << 16)
+                        | ((b[pos + 14] & 0xff) << 8) | (b[pos + 15] & 0xff);
+                if (w < 1 || h < 1 || (double) w * h > maxPixels) {
+                    throw new BadInputException(name + ": image is " + w + "x" + h + ", "
+                            + (w < 1 || h < 1 ? "without pixels" : "over the limit of " + maxPixels + " pixels"));
+                }
+                int depth = b[pos + 16] & 0xff;
+                int channels = switch (b[pos + 17] & 0xff) {
+                    case 2 -> 3;
+                    case 4 -> 2;
+                    case 6 -> 4;
+                    default -> 1;
+                };
+                boolean interlaced = (b[pos + 20] & 0xff) != 0;
+                // rows of filter byte + packed samples; Adam7 has more filter bytes, so use the plain bound then
+                rawBytes = interlaced ? (double) w * h * channels * Math.max(1, depth) / 8
+                        : h * (1 + Math.ceil((double) w * channels * depth / 8));
+            } else if (type.equals("IDAT")) {
+                idat += n;
+            }
+            pos += 12 + n;
+            if (type.equals("IEND")) {
+                break;
+            }
+        }
+        if (rawBytes > 0 && idat * DEFLATE_MAX_RATIO < rawBytes) {
+            throw new BadInputException(name + ": PNG claims " + (long) rawBytes + " bytes of pixels but holds only " + idat
+                    + " compressed bytes, too few for any valid image data (truncated or forged)");
         }
     }
 

@@ -34,6 +34,16 @@ final class PrefixedTensorSource implements TensorSource {
     }
 
     @Override
+    public Path pathOf(String name) {
+        return base.pathOf(prefix + name);
+    }
+
+    @Override
+    public String originalName(String name) {
+        return base.originalName(prefix + name);
+    }
+
+    @Override
     public List<String> names() {
         return names;
     }

@@ -48,6 +48,18 @@ public final class RenamedTensorSource implements TensorSource {
     }
 
     @Override
+    public Path pathOf(String name) {
+        Ref r = refs.get(name);
+        return r == null ? path : r.source.pathOf(r.name);
+    }
+
+    @Override
+    public String originalName(String name) {
+        Ref r = refs.get(name);
+        return r == null ? name : r.source.originalName(r.name);
+    }
+
+    @Override
     public List<String> names() {
         return new ArrayList<>(refs.keySet());
     }

@@ -198,10 +198,25 @@ public final class SafetensorsReader implements TensorSource {
         long[] offsets = null;
         reader.beginObject();
         while (reader.hasNext()) {
-            switch (reader.nextName()) {
-                case "dtype" -> dtype = parseDType(path, what, reader.nextString());
-                case "shape" -> shape = parseLongs(path, what + " shape", reader);
-                case "data_offsets" -> offsets = parseLongs(path, what + " data_offsets", reader);
+            String field = reader.nextName();
+            boolean repeated = switch (field) {
+                case "dtype" -> dtype != null;
+                case "shape" -> shape != null;
+                case "data_offsets" -> offsets != null;
+                default -> false;
+            };
+            if (repeated) {
+                throw BadInputException.of(path, what + ": field " + field + " appears twice");
+            }
+            switch (field) {
+                case "dtype" -> {
+                    if (reader.peek() != JsonToken.STRING) {
+                        throw BadInputException.of(path, what + ": dtype is not a string");
+                    }
+                    dtype = parseDType(path, what, reader.nextString());
+                }
+                case "shape" -> shape = parseLongs(path, what + " shape", reader, MAX_DIMS);
+                case "data_offsets" -> offsets = parseLongs(path, what + " data_offsets", reader, 2);
                 default -> reader.skipValue();
             }
         }
@@ -239,15 +254,24 @@ public final class SafetensorsReader implements TensorSource {
         }
     }
 
-    /** A JSON array of non-negative integer literals that fit a long. */
-    private static long[] parseLongs(Path path, String what, JsonReader reader) throws IOException {
+    /** A JSON array of at most {@code max} non-negative integer literals that fit a long. */
+    private static long[] parseLongs(Path path, String what, JsonReader reader, int max) throws IOException {
         List<Long> values = new ArrayList<>();
+        if (reader.peek() != JsonToken.BEGIN_ARRAY) {
+            throw BadInputException.of(path, what + " is not a JSON array");
+        }
         reader.beginArray();
         while (reader.hasNext()) {
+            if (values.size() == max) {
+                throw BadInputException.of(path, what + " has more than " + max + " values");
+            }
             if (reader.peek() != JsonToken.NUMBER) {
                 throw BadInputException.of(path, what + " must hold only integers");
             }
             String text = reader.nextString();
+            if (text.length() > 40) {
+                throw BadInputException.of(path, what + " holds a number of " + text.length() + " digits");
+            }
             long v;
             try {
                 v = Long.parseLong(text); // integer literals only, as in the reference
@@ -446,14 +470,23 @@ public final class SafetensorsReader implements TensorSource {
     }
 
     /** A name as a JSON string literal (control characters escaped, so messages stay on one line), shortened. */
+    /** Most dimensions a tensor may claim (torch allows 64). */
+    static final int MAX_DIMS = 64;
+
     static String quote(String s) {
         String q = new JsonPrimitive(s).toString();
         return q.length() <= 120 ? q : q.substring(0, 117) + "...";
     }
 
+    /** What went wrong, in words: the exception's message without Java class names. */
     private static String describe(IOException e) {
-        return e.getMessage() == null ? e.getClass().getSimpleName()
-                : e.getClass().getSimpleName() + " " + oneLine(e.getMessage());
+        String m = e.getMessage() == null ? "" : oneLine(e.getMessage())
+                .replaceAll("(?:[a-z]\\w*\\.)+[A-Z]\\w*(?:Exception|Error): ", "");
+        if (!m.isBlank()) {
+            return m;
+        }
+        return e instanceof java.nio.file.AccessDeniedException ? "permission denied"
+                : e instanceof java.io.EOFException ? "unexpected end of file" : "I/O error";
     }
 
     /** Gson's message without its advice to parse leniently or its link, on one line, shortened. */

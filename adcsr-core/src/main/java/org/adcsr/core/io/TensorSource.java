@@ -16,6 +16,16 @@ public interface TensorSource extends AutoCloseable {
     /** The file this source reads (for messages). */
     Path path();
 
+    /** The file the tensor {@code name} comes from (for messages): {@link #path()} unless this view merges files. */
+    default Path pathOf(String name) {
+        return path();
+    }
+
+    /** The name the tensor {@code name} has in its file (for messages): {@code name} unless this view renames. */
+    default String originalName(String name) {
+        return name;
+    }
+
     /** Tensor names in file order. */
     List<String> names();
 

@@ -43,7 +43,36 @@ public record AdcsrConfig(
             .setPrettyPrinting()
             .create();
 
+    /** Most UNet or decoder levels a config may claim (the paper has 4). */
+    public static final int MAX_LEVELS = 8;
+    /** Widest level a config may claim (the paper's widest is 960, Stable Diffusion's 1280). */
+    public static final int MAX_WIDTH = 8192;
+    /** Most resnets per block a config may claim (the paper has 2). */
+    public static final int MAX_LAYERS_PER_BLOCK = 16;
+    /** Most input channels (PixelUnshuffle(2) of RGB gives 12). */
+    public static final int MAX_IN_CHANNELS = 64;
+    /** Longest name kept. */
+    public static final int MAX_NAME = 200;
+
     public AdcsrConfig {
+        // bounds first: every later check, and every list built from a config, then stays small
+        require(unetBlockOutChannels.length <= MAX_LEVELS && unetHeads.length <= MAX_LEVELS
+                && unetDownAttention.length <= MAX_LEVELS && decoderBlockOutChannels.length <= MAX_LEVELS,
+                "more than " + MAX_LEVELS + " levels");
+        require(unetLayersPerBlock <= MAX_LAYERS_PER_BLOCK && decoderLayersPerBlock <= MAX_LAYERS_PER_BLOCK,
+                "layers per block above " + MAX_LAYERS_PER_BLOCK + " (unet_layers_per_block " + unetLayersPerBlock
+                        + ", decoder_layers_per_block " + decoderLayersPerBlock + ")");
+        require(unetInChannels <= MAX_IN_CHANNELS, "unet_in_channels " + unetInChannels + " above "
+                + MAX_IN_CHANNELS);
+        for (int c : unetBlockOutChannels) {
+            require(c <= MAX_WIDTH, "unet width " + c + " above " + MAX_WIDTH);
+        }
+        for (int c : decoderBlockOutChannels) {
+            require(c <= MAX_WIDTH, "decoder width " + c + " above " + MAX_WIDTH);
+        }
+        require(connectorOutChannels > 0 && connectorOutChannels <= MAX_WIDTH,
+                "connector_out_channels " + connectorOutChannels + " out of range");
+        require(name == null || name.length() <= MAX_NAME, "name longer than " + MAX_NAME + " characters");
         int n = unetBlockOutChannels.length;
         require(n >= 2, "unet_block_out_channels needs at least 2 levels");
         require(unetHeads.length == n && unetDownAttention.length == n,
@@ -112,7 +141,7 @@ public record AdcsrConfig(
         try {
             r = GSON.fromJson(json, Raw.class);
         } catch (JsonParseException e) {
-            throw new BadInputException("model config: not valid JSON (" + e.getMessage() + ")", e);
+            throw new BadInputException("model config: not valid JSON (" + jsonProblem(e) + ")", e);
         }
         if (r == null) {
             throw new BadInputException("model config: empty JSON");
@@ -122,6 +151,14 @@ public record AdcsrConfig(
                 required(r.unetDownAttention, "unet_down_attention"), r.connectorOutChannels,
                 required(r.decoderBlockOutChannels, "decoder_block_out_channels"), r.decoderLayersPerBlock,
                 r.decoderNormGroups);
+    }
+
+    /** Gson's message without Java class names ({@code java.io.EOFException: End of input at …}). */
+    private static String jsonProblem(JsonParseException e) {
+        String m = e.getMessage() == null ? "unreadable" : e.getMessage();
+        m = m.replaceAll("(?:[a-z]\\w*\\.)+[A-Z]\\w*(?:Exception|Error): ", "");
+        m = m.replaceFirst("\\s*See https?://\\S+", "");
+        return m.isBlank() ? "unreadable" : m;
     }
 
     /** The JSON form, read field by field so that validation errors stay {@link BadInputException}s. */

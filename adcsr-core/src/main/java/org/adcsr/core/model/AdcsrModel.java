@@ -11,6 +11,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.function.Predicate;
+import org.adcsr.core.BadInputException;
+import org.adcsr.core.Messages;
 import org.adcsr.core.io.TensorInfo;
 import org.adcsr.core.io.TensorSource;
 
@@ -49,7 +51,14 @@ public final class AdcsrModel implements AutoCloseable {
         try {
             Map<String, NDArray> p = new LinkedHashMap<>();
             for (TensorInfo t : expected) {
-                NDArray a = m.create(source.readFloats(t.name()), new Shape(t.shape()));
+                float[] values = source.readFloats(t.name());
+                int bad = firstNonFinite(values);
+                if (bad >= 0) {
+                    throw BadInputException.of(source.pathOf(t.name()), "tensor " + Messages.clip(
+                            source.originalName(t.name()), 100) + " holds " + values[bad] + " at element " + bad
+                            + " (weights must be finite; the file is corrupt or was saved from a diverged run)");
+                }
+                NDArray a = m.create(values, new Shape(t.shape()));
                 p.put(t.name(), type == DataType.FLOAT32 ? a : a.toType(type, false));
             }
             return new AdcsrModel(config, m, p);
@@ -119,6 +128,26 @@ public final class AdcsrModel implements AutoCloseable {
      * from an engine fault once a forward has produced non-finite numbers (a pass over the weights, so callers ask
      * only then).
      */
+    /** The index of the first NaN or infinity in {@code values}, or -1 (a branch-free scan the JIT vectorises). */
+    static int firstNonFinite(float[] values) {
+        final int block = 4096;
+        for (int start = 0; start < values.length; start += block) {
+            int end = Math.min(values.length, start + block);
+            int maxExponent = 0; // NaN and infinity have every exponent bit set, the largest masked value
+            for (int i = start; i < end; i++) {
+                maxExponent = Math.max(maxExponent, Float.floatToRawIntBits(values[i]) & 0x7f800000);
+            }
+            if (maxExponent == 0x7f800000) {
+                for (int i = start; i < end; i++) {
+                    if (!Float.isFinite(values[i])) {
+                        return i;
+                    }
+                }
+            }
+        }
+        return -1;
+    }
+
     public String nonFiniteParameter() {
         for (Map.Entry<String, NDArray> e : params.entrySet()) {
             NDArray p = e.getValue();

@@ -18,6 +18,7 @@ import org.adcsr.core.io.RenamedTensorSource;
 import org.adcsr.core.io.SafetensorsReader;
 import org.adcsr.core.io.SafetensorsWriter;
 import org.adcsr.core.io.TensorSource;
+import org.adcsr.core.io.torch.PicklePolicy;
 import org.adcsr.core.io.torch.TorchCheckpoint;
 
 /**
@@ -71,8 +72,14 @@ public final class ModelFiles {
      */
     public static AdcsrModel load(Path weights, Path decoder, AdcsrConfig config, NDManager manager,
             DataType type) {
-        return withView(weights, decoder, config, (view, c) -> AdcsrModel.load(c, view, OfficialLayout.IGNORABLE,
-                manager, type));
+        return load(weights, decoder, config, manager, type, PicklePolicy.STRICT);
+    }
+
+    /** {@link #load}, with the policy for pickle globals outside the whitelist of a PyTorch checkpoint. */
+    public static AdcsrModel load(Path weights, Path decoder, AdcsrConfig config, NDManager manager,
+            DataType type, PicklePolicy policy) {
+        return withView(weights, decoder, config, policy, (view, c) -> AdcsrModel.load(c, view,
+                OfficialLayout.IGNORABLE, manager, type));
     }
 
     /**
@@ -80,7 +87,12 @@ public final class ModelFiles {
      * tensor data; arguments as {@link #load}.
      */
     public static AdcsrConfig check(Path weights, Path decoder, AdcsrConfig config) {
-        return withView(weights, decoder, config, (view, c) -> {
+        return check(weights, decoder, config, PicklePolicy.STRICT);
+    }
+
+    /** {@link #check}, with the policy for pickle globals outside the whitelist of a PyTorch checkpoint. */
+    public static AdcsrConfig check(Path weights, Path decoder, AdcsrConfig config, PicklePolicy policy) {
+        return withView(weights, decoder, config, policy, (view, c) -> {
             KeyCheck.check(view, AdcsrModel.parameterList(c), OfficialLayout.IGNORABLE);
             return c;
         });
@@ -91,19 +103,20 @@ public final class ModelFiles {
     }
 
     /** Opens the files, maps them to our names, and hands the view and the architecture to {@code user}. */
-    private static <T> T withView(Path weights, Path decoder, AdcsrConfig config, ViewUser<T> user) {
+    private static <T> T withView(Path weights, Path decoder, AdcsrConfig config, PicklePolicy policy,
+            ViewUser<T> user) {
         List<AutoCloseable> open = new ArrayList<>();
         try {
-            TensorSource main = open(weights, open);
+            TensorSource main = open(weights, open, policy);
             TensorSource view;
             if (main instanceof TorchTensorSourceHolder h) {
                 if (decoder == null) {
                     throw BadInputException.of(weights, "an official net_params file needs the decoder too "
                             + "(--decoder halfDecoder.ckpt); " + OFFICIAL_WEIGHTS);
                 }
-                view = OfficialLayout.view(main, open(decoder, open), h.checkpoint::sameView);
+                view = OfficialLayout.view(main, open(decoder, open, policy), h.checkpoint::sameView);
             } else {
-                view = decoder == null ? main : merged(main, open(decoder, open));
+                view = decoder == null ? main : merged(main, open(decoder, open, policy));
             }
             return user.use(view, config != null ? config : configOf(main));
         } finally {
@@ -177,11 +190,11 @@ public final class ModelFiles {
         }
     }
 
-    private static TensorSource open(Path file, List<AutoCloseable> open) {
+    private static TensorSource open(Path file, List<AutoCloseable> open, PicklePolicy policy) {
         TensorSource s = switch (sniff(file)) {
             case SAFETENSORS -> SafetensorsReader.open(file);
             case TORCH_ZIP -> {
-                TorchCheckpoint ckpt = TorchCheckpoint.open(file);
+                TorchCheckpoint ckpt = TorchCheckpoint.open(file, policy);
                 yield new TorchTensorSourceHolder(ckpt, ckpt.tensors());
             }
         };

@@ -145,4 +145,51 @@ class ImagesTest {
                 .put(jpeg, 2, jpeg.length - 2);
         return out.array();
     }
+
+    /** A small PNG written by ImageIO. */
+    private static byte[] png(int w, int h) throws IOException {
+        java.awt.image.BufferedImage img = new java.awt.image.BufferedImage(w, h,
+                java.awt.image.BufferedImage.TYPE_INT_RGB);
+        new Random(3).ints(w * h).forEach(v -> { });
+        for (int y = 0; y < h; y++) {
+            for (int x = 0; x < w; x++) {
+                img.setRGB(x, y, (x * 31 + y * 17) * 0x010203);
+            }
+        }
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        javax.imageio.ImageIO.write(img, "png", out);
+        return out.toByteArray();
+    }
+
+    private static void fixCrc(byte[] b, int chunk) {
+        int n = ByteBuffer.wrap(b, chunk, 4).getInt();
+        CRC32 crc = new CRC32();
+        crc.update(b, chunk + 4, 4 + n);
+        ByteBuffer.wrap(b).putInt(chunk + 8 + n, (int) crc.getValue());
+    }
+
+    @Test
+    void pngChunkCrcIsChecked() throws IOException {
+        byte[] good = png(16, 8);
+        assertEquals(16, Images.decode(good, "ok.png", Images.DEFAULT_MAX_PIXELS).width());
+        byte[] bad = good.clone();
+        bad[bad.length - 20] ^= 0x10; // inside the last IDAT (IEND is the last 12 bytes)
+        BadInputException e = assertThrows(BadInputException.class,
+                () -> Images.decode(bad, "bad.png", Images.DEFAULT_MAX_PIXELS));
+        assertTrue(e.getMessage().startsWith("bad.png: PNG chunk IDAT at byte ")
+                && e.getMessage().endsWith("fails its CRC-32 check: the file is corrupt"), e.getMessage());
+    }
+
+    @Test
+    void aSmallPngClaimingAHugeSizeIsRefusedBeforeDecoding() throws IOException {
+        byte[] b = png(16, 8);
+        ByteBuffer.wrap(b).putInt(16, 16384).putInt(20, 16384); // IHDR width and height
+        fixCrc(b, 8);
+        long before = Runtime.getRuntime().totalMemory() - Runtime.getRuntime().freeMemory();
+        BadInputException e = assertThrows(BadInputException.class,
+                () -> Images.decode(b, "forged.png", Images.DEFAULT_MAX_PIXELS));
+        assertTrue(e.getMessage().contains("too few for any valid image data"), e.getMessage());
+        long after = Runtime.getRuntime().totalMemory() - Runtime.getRuntime().freeMemory();
+        assertTrue(after - before < 64L << 20, "no image-sized allocation: " + (after - before));
+    }
 }

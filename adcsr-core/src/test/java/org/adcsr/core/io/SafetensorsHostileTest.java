@@ -170,4 +170,36 @@ class SafetensorsHostileTest {
         }
         assertTrue(opened > 0, "some flips only touch data and must still read");
     }
+
+    @Test
+    void aFieldRepeatedInsideOneEntryIsRefused() throws IOException {
+        String[] dup = {
+            "{\"a\":{\"dtype\":\"F32\",\"dtype\":\"F16\",\"shape\":[2],\"data_offsets\":[0,8]}}",
+            "{\"a\":{\"dtype\":\"F32\",\"shape\":[4],\"shape\":[2],\"data_offsets\":[0,8]}}",
+            "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,4],\"data_offsets\":[0,8]}}",
+        };
+        for (String json : dup) {
+            String m = assertBadHeader(json, new byte[8]);
+            assertTrue(m.contains("tensor \"a\": field ") && m.endsWith(" appears twice"), m);
+        }
+    }
+
+    @Test
+    void claimedSizesAreBoundedAndMessagesStayShort() throws IOException {
+        String dims = "[" + "1,".repeat(9_999) + "1]";
+        String m = assertBadHeader("{" + tensor("a", "F32", dims, "[0,4]") + "}", new byte[4]);
+        assertTrue(m.contains("shape has more than 64 values"), m);
+        assertTrue(m.length() <= 300, m);
+
+        String offsets = assertBadHeader("{" + tensor("a", "F32", "[1]", "[0,4,8]") + "}", new byte[4]);
+        assertTrue(offsets.contains("data_offsets has more than 2 values"), offsets);
+
+        String longName = "n".repeat(1 << 20);
+        String named = assertBadHeader("{" + tensor(longName, "F99", "[1]", "[0,4]") + "}", new byte[4]);
+        assertTrue(named.length() <= 300 && named.contains("..."), named.length() + " " + named.substring(0, 200));
+
+        String control = assertBadHeader("{" + tensor("a\\u001b[31mred\\u0007", "F99", "[1]", "[0,4]") + "}",
+                new byte[4]);
+        assertTrue(control.chars().noneMatch(c -> c < 0x20 || c == 0x7f), control);
+    }
 }

@@ -1,7 +1,10 @@
 package org.adcsr.core.model;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -98,5 +101,39 @@ class ArchitectureTest {
         assertThrows(BadInputException.class, () -> AdcsrConfig.fromJson(bad));
         assertThrows(BadInputException.class, () -> AdcsrConfig.fromJson("{\"name\": \"x\"}"));
         assertThrows(BadInputException.class, () -> AdcsrConfig.fromJson("[1,2"));
+    }
+
+    private static String refused(String json) {
+        return assertTimeoutPreemptively(java.time.Duration.ofSeconds(2),
+                () -> assertThrows(BadInputException.class, () -> AdcsrConfig.fromJson(json))).getMessage();
+    }
+
+    @Test
+    void everyClaimedSizeIsBoundedBeforeUse() {
+        String paper = AdcsrConfig.paper().toJson();
+        assertTrue(refused(paper.replace("\"unet_layers_per_block\": 2", "\"unet_layers_per_block\": 1000000"))
+                .contains("layers per block above 16"));
+        assertTrue(refused(paper.replace("\"decoder_layers_per_block\": 2", "\"decoder_layers_per_block\": 99"))
+                .contains("layers per block above 16"));
+        assertTrue(refused(paper.replace("\"unet_in_channels\": 12", "\"unet_in_channels\": 2000000000"))
+                .contains("unet_in_channels 2000000000 above 64"));
+        assertTrue(refused(paper.replace("960,", "1966080,")).contains("unet width 1966080 above 8192"));
+        StringBuilder levels = new StringBuilder("[");
+        for (int i = 0; i < 100_000; i++) {
+            levels.append(i == 0 ? "" : ",").append(64);
+        }
+        String many = paper.replaceFirst("\"decoder_block_out_channels\": \\[[^\\]]*\\]",
+                "\"decoder_block_out_channels\": " + levels + "]");
+        assertTrue(refused(many).contains("more than 8 levels"));
+        assertTrue(refused(paper.replace("\"paper\"", "\"" + "x".repeat(5000) + "\"")).contains("name longer"));
+    }
+
+    @Test
+    void nonJsonConfigIsNamedWithoutJavaClassNames() {
+        for (String junk : new String[] {"[1,2", "{\"name\": ", "not json at all {", "{\"unet_heads\": \"x\"}"}) {
+            String m = refused(junk);
+            assertTrue(m.startsWith("model config: not valid JSON ("), m);
+            assertFalse(m.contains("java.") || m.contains("Exception") || m.contains("gson"), m);
+        }
     }
 }

@@ -15,7 +15,9 @@ import java.nio.file.Paths;
 import java.util.Map;
 import org.adcsr.core.BadInputException;
 import org.adcsr.core.io.DType;
+import org.adcsr.core.io.torch.PicklePolicy;
 import org.adcsr.core.io.SafetensorsReader;
+import org.adcsr.core.io.SafetensorsWriter;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -31,7 +33,8 @@ class ModelFilesTest {
     void officialFilesAndOurSafetensorsGiveTheSameModel() throws Exception {
         try (NDManager m = NDManager.newBaseManager();
                 AdcsrModel official = ModelFiles.load(parity("net_params_tiny.pkl"),
-                        parity("halfDecoder_tiny.ckpt"), AdcsrConfig.tiny(), m, DataType.FLOAT32)) {
+                        parity("halfDecoder_tiny.ckpt"), AdcsrConfig.tiny(), m, DataType.FLOAT32,
+                        PicklePolicy.allowingUnknownClasses())) {
             Path ours = tmp.resolve("tiny.safetensors");
             ModelFiles.save(official, ours, Map.of("source", "parity fixture"), DType.F32);
             try (SafetensorsReader r = SafetensorsReader.open(ours)) {
@@ -61,10 +64,19 @@ class ModelFilesTest {
                     () -> ModelFiles.load(garbage, null, null, m, DataType.FLOAT32));
             assertTrue(bad.getMessage().startsWith(garbage.toString()), bad.getMessage());
 
+            // the fixture's hyper_parameters hold an object of an unknown class: refused unless allowed
+            BadInputException unknown = assertThrows(BadInputException.class,
+                    () -> ModelFiles.load(parity("net_params_tiny.pkl"), parity("halfDecoder_tiny.ckpt"),
+                            AdcsrConfig.tiny(), m, DataType.FLOAT32));
+            assertTrue(unknown.getMessage().endsWith("halfDecoder_tiny.ckpt: refused pickle global "
+                    + "adcsr_fixture_unknown.config.UnknownHParams in entry 'hyper_parameters.config' of "
+                    + "archive/data.pkl: not a tensor, storage, container or known data class; nothing was run"),
+                    unknown.getMessage());
+
             // the paper architecture asked of tiny weights: every difference named at once
             BadInputException wrong = assertThrows(BadInputException.class,
                     () -> ModelFiles.load(parity("net_params_tiny.pkl"), parity("halfDecoder_tiny.ckpt"),
-                            AdcsrConfig.paper(), m, DataType.FLOAT32));
+                            AdcsrConfig.paper(), m, DataType.FLOAT32, PicklePolicy.allowingUnknownClasses()));
             assertTrue(wrong.getMessage().contains("shape mismatches: unet.conv_in.weight [8, 12, 3, 3] (model: "
                     + "[240, 12, 3, 3])"), wrong.getMessage());
             assertThrows(BadInputException.class,
@@ -95,5 +107,74 @@ class ModelFilesTest {
                 assertTrue(!msg.contains("\n"));
             }
         }
+    }
+
+    /** Our file of a random tiny model, with {@code change} applied to the named tensor's values. */
+    private Path tinyFile(String name, String tensor, java.util.function.Consumer<float[]> change) throws IOException {
+        Path f = tmp.resolve(name);
+        try (NDManager m = NDManager.newBaseManager();
+                AdcsrModel model = AdcsrModel.random(AdcsrConfig.tiny(), 1, m, DataType.FLOAT32)) {
+            java.util.List<SafetensorsWriter.Entry> entries = new java.util.ArrayList<>();
+            for (Map.Entry<String, ai.djl.ndarray.NDArray> p : model.parameters().entrySet()) {
+                float[] v = p.getValue().toFloatArray();
+                if (p.getKey().equals(tensor)) {
+                    change.accept(v);
+                }
+                entries.add(new SafetensorsWriter.Entry(p.getKey(), p.getValue().getShape().getShape(), () -> v));
+            }
+            SafetensorsWriter.write(f, Map.of(ModelFiles.FORMAT_KEY, ModelFiles.FORMAT, ModelFiles.CONFIG_KEY,
+                    model.config().toJson()), entries, DType.F32);
+        }
+        return f;
+    }
+
+    @Test
+    void nonFiniteWeightsAreRefusedAtLoadNamingFileAndTensor() throws IOException {
+        for (float bad : new float[] {Float.NaN, Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY}) {
+            Path f = tinyFile("nan.safetensors", "unet.conv_out.weight", v -> v[5] = bad);
+            try (NDManager m = NDManager.newBaseManager()) {
+                BadInputException e = assertThrows(BadInputException.class,
+                        () -> ModelFiles.load(f, null, null, m, DataType.FLOAT32));
+                assertTrue(e.getMessage().startsWith(f + ": tensor unet.conv_out.weight holds " + bad
+                        + " at element 5 "), e.getMessage());
+            }
+        }
+        assertEquals(-1, AdcsrModel.firstNonFinite(new float[] {Float.MAX_VALUE, -Float.MAX_VALUE, 0, -0f,
+                Float.MIN_VALUE}));
+        float[] big = new float[10_000];
+        big[9_999] = Float.NaN;
+        assertEquals(9_999, AdcsrModel.firstNonFinite(big));
+    }
+
+    @Test
+    void aBadKeyOfTheDecoderFileIsBlamedOnTheDecoderFile() throws IOException {
+        Path weights = tinyFile("weights.safetensors", "", v -> { });
+        Path decoder = tmp.resolve("decoder.safetensors");
+        try (SafetensorsReader r = SafetensorsReader.open(weights)) {
+            java.util.List<SafetensorsWriter.Entry> entries = new java.util.ArrayList<>();
+            for (String n : r.names()) {
+                if (n.startsWith("decoder.")) {
+                    long[] shape = n.equals("decoder.conv_out.bias") ? new long[] {7} : r.info(n).shape();
+                    entries.add(new SafetensorsWriter.Entry(n, shape, () -> new float[(int) java.util.Arrays
+                            .stream(shape).reduce(1, (a, b) -> a * b)]));
+                }
+            }
+            SafetensorsWriter.write(decoder, Map.of(), entries, DType.F32);
+        }
+        // a student-only weights file: its decoder.* keys dropped, so the decoder file supplies them
+        Path student = tmp.resolve("student.safetensors");
+        try (SafetensorsReader r = SafetensorsReader.open(weights)) {
+            java.util.List<SafetensorsWriter.Entry> entries = new java.util.ArrayList<>();
+            for (String n : r.names()) {
+                if (!n.startsWith("decoder.")) {
+                    entries.add(new SafetensorsWriter.Entry(n, r.info(n).shape(), () -> r.readFloats(n)));
+                }
+            }
+            SafetensorsWriter.write(student, r.metadata(), entries, DType.F32);
+        }
+        BadInputException e = assertThrows(BadInputException.class,
+                () -> ModelFiles.check(student, decoder, null));
+        assertTrue(e.getMessage().startsWith(decoder + ": does not fit the model: 1 shape mismatch: "
+                + "decoder.conv_out.bias [7]"), e.getMessage());
     }
 }

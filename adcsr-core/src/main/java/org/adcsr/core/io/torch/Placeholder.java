@@ -20,26 +20,61 @@ public final class Placeholder {
     private final boolean instance;
     private final List<Object> args;
     private final Map<Object, Object> kwargs;
+    private final Standing standing;
+    private final String refusal;
     private Object state;
     private Map<Object, Object> dictItems;
     private List<Object> listItems;
 
-    private Placeholder(String module, String name, boolean instance, List<Object> args, Map<Object, Object> kwargs) {
+    /** How far a placeholder's global is trusted. */
+    enum Standing {
+        /** A known data-only class (Lightning, OmegaConf, numpy scalars, …): may be called and built. */
+        DATA,
+        /** An unknown global accepted by {@link PicklePolicy#allowingUnknownClasses}: may be built, not called. */
+        UNKNOWN_CLASS,
+        /** A refused global: the file is refused once the pickle has been read (to name where the global sits). */
+        REFUSED
+    }
+
+    private Placeholder(String module, String name, boolean instance, List<Object> args, Map<Object, Object> kwargs,
+            Standing standing, String refusal) {
         this.module = module;
         this.name = name;
         this.instance = instance;
         this.args = args;
         this.kwargs = kwargs;
+        this.standing = standing;
+        this.refusal = refusal;
     }
 
-    /** The placeholder for the global {@code module.name} itself. */
+    /** The placeholder for a known data-only global {@code module.name} itself. */
     static Placeholder global(String module, String name) {
-        return new Placeholder(module, name, false, List.of(), Map.of());
+        return new Placeholder(module, name, false, List.of(), Map.of(), Standing.DATA, null);
+    }
+
+    /** The placeholder for a global of the given standing; {@code refusal} says why when it is refused. */
+    static Placeholder global(String module, String name, Standing standing, String refusal) {
+        return new Placeholder(module, name, false, List.of(), Map.of(), standing, refusal);
     }
 
     /** The placeholder for calling (REDUCE) or instantiating (NEWOBJ) this one. */
     Placeholder call(PyTuple callArgs, Map<Object, Object> callKwargs) {
-        return new Placeholder(module, name, true, callArgs, Collections.unmodifiableMap(callKwargs));
+        return new Placeholder(module, name, true, callArgs, Collections.unmodifiableMap(callKwargs), standing,
+                refusal);
+    }
+
+    /** The placeholder for calling (REDUCE) this one when the call itself is refused. */
+    Placeholder refusedCall(PyTuple callArgs, String why) {
+        return new Placeholder(module, name, true, callArgs, Map.of(), Standing.REFUSED, why);
+    }
+
+    Standing standing() {
+        return standing;
+    }
+
+    /** Why this global is refused, or {@code null} when it is not. */
+    String refusal() {
+        return refusal;
     }
 
     void setState(Object newState) {

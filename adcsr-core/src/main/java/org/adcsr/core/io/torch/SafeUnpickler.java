@@ -18,6 +18,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import org.adcsr.core.BadInputException;
+import org.adcsr.core.Messages;
 import org.adcsr.core.io.torch.TorchGlobals.Builtin;
 
 /**
@@ -72,6 +73,11 @@ public final class SafeUnpickler {
     private final Path file;
     private final Limits limits;
     private final PersistentLoader persistentLoader;
+    private final PicklePolicy policy;
+    private final String pickleName;
+    private Placeholder firstRefused;
+    private int firstRefusedAt = -1;
+    private int opStart;
     private final List<Object> stack = new ArrayList<>();
     private final IntStack marks = new IntStack();
     private final Map<Long, Object> memo = new HashMap<>();
@@ -85,9 +91,20 @@ public final class SafeUnpickler {
      * @param persistentLoader resolves persistent ids; if {@code null}, a persistent id is an error
      */
     public SafeUnpickler(Path file, Limits limits, PersistentLoader persistentLoader) {
+        this(file, limits, persistentLoader, PicklePolicy.STRICT, null);
+    }
+
+    /**
+     * @param policy     what to do with globals outside the whitelist and the known data classes
+     * @param pickleName the archive entry the pickle comes from ({@code archive/data.pkl}), named in refusals; or null
+     */
+    public SafeUnpickler(Path file, Limits limits, PersistentLoader persistentLoader, PicklePolicy policy,
+            String pickleName) {
         this.file = file;
         this.limits = limits;
         this.persistentLoader = persistentLoader;
+        this.policy = policy;
+        this.pickleName = pickleName;
     }
 
     /**
@@ -108,18 +125,56 @@ public final class SafeUnpickler {
         try {
             while (true) {
                 opcodeStart = pos;
+                opStart = pos;
                 if (pos >= in.length) {
                     throw new PickleException("pickle ends without STOP");
                 }
                 int op = in[pos++] & 0xff;
                 if (op == '.') {
-                    return pop();
+                    Object result = pop();
+                    if (firstRefused != null) {
+                        throw refusal(RefusedFinder.pathOf(result, limits.maxNesting()));
+                    }
+                    return result;
                 }
                 execute(op);
             }
         } catch (PickleException e) {
+            if (firstRefused != null) { // a refused global outranks what went wrong after it
+                throw refusal(null);
+            }
             throw BadInputException.of(file, "pickle byte " + opcodeStart + ": " + e.getMessage());
         }
+    }
+
+    /**
+     * The one-line refusal of the first refused global: the global, where it sits in the unpickled object (the
+     * dotted path of dict keys and list indices, as the checkpoint's tensors are named) and in which archive entry.
+     */
+    private BadInputException refusal(RefusedFinder.Found found) {
+        Placeholder p = found != null ? found.placeholder() : firstRefused;
+        String where;
+        if (found == null) {
+            where = " at pickle byte " + firstRefusedAt;
+        } else if (found.path().isEmpty()) {
+            where = " as the whole pickled object";
+        } else {
+            where = " in entry '" + Messages.clip(found.path(), 80) + "'";
+        }
+        String entry = pickleName == null ? "" : " of " + Messages.clip(pickleName, 60);
+        return BadInputException.of(file, "refused pickle global " + Messages.clip(p.qualifiedName(), 80)
+                + where + entry + ": " + p.refusal()
+                + "; nothing was run");
+    }
+
+    /** Notes the first refused global (pickle order) and pushes its placeholder. */
+    private void pushGlobal(String module, String name, int at) {
+        Object resolved = TorchGlobals.resolve(module, name, policy);
+        if (resolved instanceof Placeholder p && p.standing() == Placeholder.Standing.REFUSED && firstRefused == null) {
+            firstRefused = p;
+            firstRefusedAt = at;
+        }
+        push(resolved);
     }
 
     private void execute(int op) {
@@ -168,7 +223,7 @@ public final class SafeUnpickler {
             case 0x8f -> push(new LinkedHashSet<>()); // EMPTY_SET
             case 0x90 -> addItems(popMark()); // ADDITEMS
             case 0x91 -> push(Collections.unmodifiableSet(addAll(new LinkedHashSet<>(), popMark()))); // FROZENSET
-            case 'c' -> push(TorchGlobals.resolve(line(), line())); // GLOBAL
+            case 'c' -> pushGlobal(line(), line(), opStart); // GLOBAL
             case 0x93 -> stackGlobal(); // STACK_GLOBAL
             case 'R' -> reduce(); // REDUCE
             case 0x81 -> newObject(Map.of()); // NEWOBJ
@@ -467,7 +522,7 @@ public final class SafeUnpickler {
         if (!(module instanceof String m) || !(name instanceof String n)) {
             throw new PickleException("STACK_GLOBAL needs two strings");
         }
-        push(TorchGlobals.resolve(m, n));
+        pushGlobal(m, n, opStart);
     }
 
     private void reduce() {
@@ -479,7 +534,17 @@ public final class SafeUnpickler {
         if (callable instanceof Builtin builtin) {
             push(builtin.call(tuple));
         } else if (callable instanceof Placeholder placeholder) {
-            push(placeholder.call(tuple, Map.of()));
+            if (placeholder.standing() == Placeholder.Standing.UNKNOWN_CLASS) {
+                Placeholder refused = placeholder.refusedCall(tuple,
+                        "an unknown global that is called, which only a callable can be; only classes are accepted");
+                if (firstRefused == null) {
+                    firstRefused = refused;
+                    firstRefusedAt = opStart;
+                }
+                push(refused);
+            } else {
+                push(placeholder.call(tuple, Map.of()));
+            }
         } else {
             throw new PickleException("REDUCE on " + describe(callable) + ", which is not callable");
         }

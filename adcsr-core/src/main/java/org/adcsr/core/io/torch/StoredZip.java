@@ -6,10 +6,13 @@ import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.zip.CRC32;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import org.adcsr.core.BadInputException;
+import org.adcsr.core.Messages;
 
 /**
  * The central directory of a ZIP archive, ZIP64 included, with the file offset of each entry's data so that stored
@@ -24,7 +27,7 @@ final class StoredZip {
      * One entry: its name, whether it is stored, where its bytes start in the file and how many there are (for a
      * compressed entry, the compressed bytes).
      */
-    record Entry(String name, boolean stored, long dataOffset, long size) {
+    record Entry(String name, boolean stored, long dataOffset, long size, int crc) {
     }
 
     private static final int EOCD_SIG = 0x06054b50;
@@ -80,6 +83,9 @@ final class StoredZip {
         if ((tail.getShort(eocd + 4) & 0xffff) != 0 || (tail.getShort(eocd + 6) & 0xffff) != 0) {
             throw bad("multi-disk ZIP archives are not supported");
         }
+        if ((tail.getShort(eocd + 8) & 0xffff) != count) {
+            throw bad("ZIP end record has two different entry counts");
+        }
         if (count == 0xffff || cdSize == NO_VALUE32 || cdOffset == NO_VALUE32) {
             long[] zip64 = readZip64End(eocdPos);
             count = zip64[0];
@@ -95,6 +101,9 @@ final class StoredZip {
         ByteBuffer cd = readAt(cdOffset, (int) cdSize);
         for (long i = 0; i < count; i++) {
             readCentralEntry(cd);
+        }
+        if (cd.hasRemaining()) {
+            throw bad("ZIP central directory holds more than the " + count + " entries its end record counts");
         }
     }
 
@@ -125,7 +134,8 @@ final class StoredZip {
         cd.position(cd.position() + 4); // versions
         int flags = cd.getShort() & 0xffff;
         int method = cd.getShort() & 0xffff;
-        cd.position(cd.position() + 8); // time, date, crc
+        cd.position(cd.position() + 4); // time, date
+        int crc = cd.getInt();
         long compressed = cd.getInt() & NO_VALUE32;
         long size = cd.getInt() & NO_VALUE32;
         int nameLength = cd.getShort() & 0xffff;
@@ -138,11 +148,13 @@ final class StoredZip {
         }
         byte[] nameBytes = new byte[nameLength];
         cd.get(nameBytes);
-        String name = new String(nameBytes, StandardCharsets.UTF_8);
+        String name = Messages.clip(new String(nameBytes, StandardCharsets.UTF_8), 100);
         ByteBuffer extra = cd.slice(cd.position(), extraLength).order(ByteOrder.LITTLE_ENDIAN);
         cd.position(cd.position() + extraLength + commentLength);
 
         // ZIP64 extended information: the fields present are those whose 32-bit value is 0xffffffff, in this order
+        boolean claimsZip64 = size == NO_VALUE32 || compressed == NO_VALUE32 || localOffset == NO_VALUE32;
+        boolean hasZip64 = false;
         while (extra.remaining() >= 4) {
             int id = extra.getShort() & 0xffff;
             int length = extra.getShort() & 0xffff;
@@ -154,6 +166,7 @@ final class StoredZip {
             if (id != 1) {
                 continue;
             }
+            hasZip64 = true;
             if (size == NO_VALUE32) {
                 size = long64(field, name);
             }
@@ -164,6 +177,9 @@ final class StoredZip {
                 localOffset = long64(field, name);
             }
         }
+        if (claimsZip64 && !hasZip64) {
+            throw bad("entry " + name + " has a size or offset of 0xFFFFFFFF but no ZIP64 field");
+        }
         if ((flags & 1) != 0) {
             throw bad("entry " + name + " is encrypted");
         }
@@ -171,11 +187,11 @@ final class StoredZip {
         if (stored && compressed != size || compressed < 0 || localOffset < 0) {
             throw bad("entry " + name + " has inconsistent sizes");
         }
-        long dataOffset = localDataOffset(name, localOffset, stored);
+        long dataOffset = localDataOffset(name, nameBytes, localOffset, stored, crc, compressed, size);
         if (dataOffset > fileSize || compressed > fileSize - dataOffset) {
             throw bad("entry " + name + " extends past the end of the file");
         }
-        if (entries.put(name, new Entry(name, stored, dataOffset, compressed)) != null) {
+        if (entries.put(name, new Entry(name, stored, dataOffset, compressed, crc)) != null) {
             throw bad("duplicate ZIP entry " + name);
         }
     }
@@ -187,7 +203,13 @@ final class StoredZip {
         return field.getLong();
     }
 
-    private long localDataOffset(String name, long localOffset, boolean stored) throws IOException {
+    /**
+     * Where the entry's data starts, after checking that its local header agrees with the central one: signature,
+     * method, name, no encryption, and (unless a data descriptor follows, bit 3, as torch.save writes) the CRC-32
+     * and sizes.
+     */
+    private long localDataOffset(String name, byte[] nameBytes, long localOffset, boolean stored, int crc,
+            long compressed, long size) throws IOException {
         if (localOffset > fileSize - 30) {
             throw bad("entry " + name + " has its local header past the end of the file");
         }
@@ -195,10 +217,61 @@ final class StoredZip {
         if (local.getInt(0) != LOCAL_SIG) {
             throw bad("entry " + name + " has a bad local header");
         }
+        int flags = local.getShort(6) & 0xffff;
+        if ((flags & 1) != 0) {
+            throw bad("entry " + name + " is encrypted (local header)");
+        }
         if (stored != ((local.getShort(8) & 0xffff) == 0)) {
             throw bad("entry " + name + " has different methods in its local and central headers");
         }
-        return localOffset + 30 + (local.getShort(26) & 0xffff) + (local.getShort(28) & 0xffff);
+        int localNameLength = local.getShort(26) & 0xffff;
+        if (localNameLength != nameBytes.length
+                || !Arrays.equals(readAt(localOffset + 30, localNameLength).array(), nameBytes)) {
+            throw bad("entry " + name + " has a different name in its local header");
+        }
+        long localCrc = local.getInt(14) & NO_VALUE32;
+        long localCompressed = local.getInt(18) & NO_VALUE32;
+        long localSize = local.getInt(22) & NO_VALUE32;
+        boolean descriptor = (flags & 8) != 0;
+        boolean crcOk = localCrc == (crc & NO_VALUE32) || descriptor && localCrc == 0;
+        boolean sizesOk = sizeAgrees(localCompressed, compressed, descriptor) && sizeAgrees(localSize, size, descriptor);
+        if (!crcOk || !sizesOk) {
+            throw bad("entry " + name + " has a different " + (crcOk ? "size" : "CRC-32")
+                    + " in its local and central headers");
+        }
+        return localOffset + 30 + localNameLength + (local.getShort(28) & 0xffff);
+    }
+
+    /** A local header's 32-bit size agrees with the central one: equal, a ZIP64 marker, or 0 before a descriptor. */
+    private static boolean sizeAgrees(long local, long central, boolean descriptor) {
+        return local == central || local == NO_VALUE32 || descriptor && local == 0;
+    }
+
+    /**
+     * Checks the CRC-32 of a stored entry's bytes against the central directory, streaming 1 MiB at a time.
+     *
+     * @throws BadInputException naming the entry when they differ
+     */
+    static void verifyCrc(FileChannel channel, Entry entry, Path file) throws IOException {
+        CRC32 crc = new CRC32();
+        ByteBuffer buffer = ByteBuffer.allocateDirect((int) Math.min(1 << 20, Math.max(1, entry.size())));
+        long pos = entry.dataOffset();
+        long end = pos + entry.size();
+        while (pos < end) {
+            buffer.clear().limit((int) Math.min(buffer.capacity(), end - pos));
+            readFully(channel, buffer, pos, file);
+            pos += buffer.flip().remaining();
+            crc.update(buffer);
+        }
+        checkCrc(entry, (int) crc.getValue(), file);
+    }
+
+    /** Compares a computed CRC-32 with the entry's. */
+    static void checkCrc(Entry entry, int computed, Path file) {
+        if (computed != entry.crc()) {
+            throw BadInputException.of(file, String.format("entry %s fails its CRC-32 check (recorded %08x, "
+                    + "computed %08x): the file is corrupt", entry.name(), entry.crc(), computed));
+        }
     }
 
     /** Exactly {@code length} bytes at {@code position}, little-endian; a short read means the file is truncated. */

@@ -18,6 +18,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.zip.CRC32;
 import org.adcsr.core.BadInputException;
 import org.adcsr.core.io.TensorInfo;
 import org.adcsr.core.io.TensorSource;
@@ -29,6 +31,9 @@ import org.adcsr.core.io.torch.TorchGlobals.StorageType;
  * <p>Opening reads the ZIP central directory and {@code <prefix>/data.pkl} through {@link SafeUnpickler}; tensor data
  * stays on disk and is read one tensor at a time with positioned reads, so files over 4 GiB (ZIP64) and tensors beyond
  * 2 GiB of file offsets work. The top-level folder name ({@code archive}, the file stem, …) is read from the entries.
+ *
+ * <p>Globals in the pickle are checked against {@link PicklePolicy}: a code-bearing global (say {@code os.system})
+ * refuses the file, naming the global and the entry that holds it, whether or not that entry is a tensor.
  *
  * <p>Rejected with a {@link BadInputException}: legacy (pre-1.6) pickled files, TorchScript archives, compressed
  * entries, a missing {@code data.pkl}, storages whose entry size is not {@code numel × itemsize}, views that leave
@@ -50,8 +55,11 @@ public final class TorchCheckpoint implements AutoCloseable {
     private final StridedReader reader;
     private final long fileSize;
     private long storageBytes;
+    /** Storage keys whose whole entry has passed its CRC-32 check (on the first read of any of its tensors). */
+    private final Set<String> crcVerified = ConcurrentHashMap.newKeySet();
 
-    private TorchCheckpoint(Path file, FileChannel channel, SafeUnpickler.Limits limits) throws IOException {
+    private TorchCheckpoint(Path file, FileChannel channel, SafeUnpickler.Limits limits, PicklePolicy policy)
+            throws IOException {
         this.file = file;
         this.channel = channel;
         this.reader = new StridedReader(channel, file);
@@ -70,13 +78,26 @@ public final class TorchCheckpoint implements AutoCloseable {
         }
         ByteBuffer bytes = ByteBuffer.allocate((int) pickle.size());
         StoredZip.readFully(channel, bytes, pickle.dataOffset(), file);
-        this.root = new SafeUnpickler(file, limits, this::loadStorage).load(bytes.array());
+        CRC32 crc = new CRC32();
+        crc.update(bytes.array());
+        StoredZip.checkCrc(pickle, (int) crc.getValue(), file);
+        this.root = new SafeUnpickler(file, limits, this::loadStorage, policy, pickle.name()).load(bytes.array());
         this.tensors = Collections.unmodifiableMap(TensorTree.flatten(file, root, limits.maxNesting()));
     }
 
-    /** Opens {@code file} with {@link SafeUnpickler.Limits#DEFAULT}. */
+    /** Opens {@code file} with {@link SafeUnpickler.Limits#DEFAULT} and {@link PicklePolicy#STRICT}. */
     public static TorchCheckpoint open(Path file) {
-        return open(file, SafeUnpickler.Limits.DEFAULT);
+        return open(file, SafeUnpickler.Limits.DEFAULT, PicklePolicy.STRICT);
+    }
+
+    /** Opens {@code file} with {@link SafeUnpickler.Limits#DEFAULT} and the given policy for unknown globals. */
+    public static TorchCheckpoint open(Path file, PicklePolicy policy) {
+        return open(file, SafeUnpickler.Limits.DEFAULT, policy);
+    }
+
+    /** Opens {@code file} with the given limits and {@link PicklePolicy#STRICT}. */
+    public static TorchCheckpoint open(Path file, SafeUnpickler.Limits limits) {
+        return open(file, limits, PicklePolicy.STRICT);
     }
 
     /**
@@ -84,7 +105,7 @@ public final class TorchCheckpoint implements AutoCloseable {
      *
      * @throws BadInputException when the file is missing, unreadable, malformed, of an unsupported kind or over a limit
      */
-    public static TorchCheckpoint open(Path file, SafeUnpickler.Limits limits) {
+    public static TorchCheckpoint open(Path file, SafeUnpickler.Limits limits, PicklePolicy policy) {
         FileChannel channel;
         try {
             channel = FileChannel.open(file, StandardOpenOption.READ);
@@ -94,7 +115,7 @@ public final class TorchCheckpoint implements AutoCloseable {
             throw BadInputException.of(file, "cannot open: " + e.getMessage(), e);
         }
         try {
-            return new TorchCheckpoint(file, channel, limits);
+            return new TorchCheckpoint(file, channel, limits, policy);
         } catch (IOException | RuntimeException e) {
             closeQuietly(channel, e);
             if (e instanceof IOException io) {
@@ -154,7 +175,12 @@ public final class TorchCheckpoint implements AutoCloseable {
             throw new IllegalArgumentException(ref + " is not a tensor of " + file);
         }
         try {
-            return reader.read(ref, entries.get(storageEntryName(storage.key())).dataOffset());
+            StoredZip.Entry entry = entries.get(storageEntryName(storage.key()));
+            if (!crcVerified.contains(storage.key())) {
+                StoredZip.verifyCrc(channel, entry, file);
+                crcVerified.add(storage.key());
+            }
+            return reader.read(ref, entry.dataOffset());
         } catch (ClosedChannelException e) {
             throw new IllegalStateException(file + " is closed", e);
         } catch (IOException e) {

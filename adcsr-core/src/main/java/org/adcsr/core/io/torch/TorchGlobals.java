@@ -13,14 +13,25 @@ import org.adcsr.core.io.DType;
 
 /**
  * The whitelist of pickle globals with a known, side-effect-free meaning. Each resolves to a {@link Builtin} that
- * builds plain data, or to a {@link StorageType} tag; every other global becomes a {@link Placeholder}.
+ * builds plain data, or to a {@link StorageType} tag. Known data-only classes (Lightning callbacks, OmegaConf
+ * containers, numpy scalars, …) become inert {@link Placeholder}s; every other global is refused, the globals of
+ * code-running modules under every {@link PicklePolicy}.
  */
 final class TorchGlobals {
     private TorchGlobals() {
     }
 
-    /** The whitelisted meaning of {@code module.name}, or a new placeholder. */
+    /** The whitelisted meaning of {@code module.name}, or a new placeholder (refused under the strict policy). */
     static Object resolve(String module, String name) {
+        return resolve(module, name, PicklePolicy.STRICT);
+    }
+
+    /**
+     * The whitelisted meaning of {@code module.name}; else a placeholder: a {@link Placeholder.Standing#DATA} one for
+     * a known data-only class, an {@link Placeholder.Standing#UNKNOWN_CLASS} one for an unknown global the policy
+     * accepts, a {@link Placeholder.Standing#REFUSED} one (saying why) for every other global.
+     */
+    static Object resolve(String module, String name, PicklePolicy policy) {
         Object known = switch (module) {
             case "collections" -> "OrderedDict".equals(name) ? Builtin.ORDERED_DICT : null;
             case "builtins", "__builtin__" -> switch (name) {
@@ -39,7 +50,107 @@ final class TorchGlobals {
             case "torch" -> "Size".equals(name) ? Builtin.TORCH_SIZE : StorageType.byName(name);
             default -> null;
         };
-        return known != null ? known : Placeholder.global(module, name);
+        if (known != null) {
+            return known;
+        }
+        String qualified = module + "." + name;
+        String danger = dangerOf(module, name);
+        if (danger != null) {
+            return Placeholder.global(module, name, Placeholder.Standing.REFUSED, danger);
+        }
+        if (isDataClass(module, name)) {
+            return Placeholder.global(module, name);
+        }
+        if (policy.allowUnknownClasses()) {
+            return Placeholder.global(module, name, Placeholder.Standing.UNKNOWN_CLASS, null);
+        }
+        return Placeholder.global(module, name, Placeholder.Standing.REFUSED,
+                "not a tensor, storage, container or known data class" + policy.unknownHint());
+    }
+
+    /**
+     * Modules whose globals can run commands or code, load code or touch files and sockets when Python unpickles
+     * them; refused under every policy. A module matches itself and its submodules.
+     */
+    private static final List<String> CODE_MODULES = List.of("os", "posix", "nt", "subprocess", "sys", "importlib",
+            "runpy", "shutil", "socket", "pickle", "_pickle", "pickletools", "marshal", "ctypes", "_ctypes", "copyreg",
+            "copy_reg", "functools", "operator", "_operator", "types", "code", "codeop", "pty", "multiprocessing",
+            "threading", "_thread", "asyncio", "io", "_io", "codecs", "tempfile", "webbrowser", "urllib", "http",
+            "ftplib", "smtplib", "telnetlib", "requests", "platform", "signal", "gc", "inspect", "pdb", "bdb",
+            "timeit", "commands", "popen2", "posixpath", "ntpath", "glob", "zipimport", "pkgutil", "site", "sysconfig",
+            "distutils", "setuptools", "pip", "ensurepip", "venv", "builtins", "__builtin__", "__main__", "dill",
+            "cloudpickle", "joblib", "numpy.testing", "numpy.f2py", "numpy.distutils", "numpy.lib.npyio", "torch.hub",
+            "torch.jit", "torch.package", "torch.ops", "torch.serialization", "torch.utils.cpp_extension",
+            "torch.storage", "torch.multiprocessing", "torch.distributed");
+
+    /** Names of {@code builtins} that are plain data types, inert as placeholders. */
+    private static final Set<String> BUILTIN_DATA_TYPES = Set.of("dict", "list", "tuple", "int", "float", "str",
+            "bytes", "bytearray", "bool", "complex", "object", "NoneType", "range");
+
+    /** Known data-only globals of real checkpoints (Lightning, OmegaConf, numpy, torch dtypes), besides the prefixes. */
+    private static final Set<String> DATA_GLOBALS = Set.of("numpy.core.multiarray.scalar",
+            "numpy._core.multiarray.scalar", "numpy.core.multiarray._reconstruct", "numpy._core.multiarray._reconstruct",
+            "numpy.dtype", "numpy.ndarray", "collections.defaultdict", "collections.Counter", "collections.deque",
+            "typing.Any", "argparse.Namespace", "pathlib.Path", "pathlib.PosixPath", "pathlib.WindowsPath",
+            "pathlib.PurePosixPath", "pathlib.PureWindowsPath", "datetime.datetime", "datetime.date",
+            "datetime.timedelta", "datetime.timezone", "decimal.Decimal", "torch.device", "torch.dtype",
+            "torch.torch_version.TorchVersion", "torch.nn.parameter.Parameter", "torch.Tensor",
+            "torch.float16", "torch.float32", "torch.float64", "torch.bfloat16", "torch.int8", "torch.uint8",
+            "torch.int16", "torch.int32", "torch.int64", "torch.bool", "torch.half", "torch.float", "torch.double",
+            "torch.long", "torch.int");
+
+    /** Packages whose CamelCase names are the data classes of Lightning and OmegaConf checkpoints. */
+    private static final List<String> DATA_PACKAGES = List.of("pytorch_lightning", "lightning", "lightning_fabric",
+            "omegaconf", "numpy.dtypes", "typing");
+
+    /** Why {@code module.name} can run code, or {@code null}. */
+    static String dangerOf(String module, String name) {
+        if (("builtins".equals(module) || "__builtin__".equals(module)) && BUILTIN_DATA_TYPES.contains(name)) {
+            return null;
+        }
+        if (!isIdentifierPath(module) || !isIdentifierPath(name)) {
+            return "not a valid Python name";
+        }
+        for (String m : CODE_MODULES) {
+            if (module.equals(m) || module.startsWith(m + ".")) {
+                return "a callable of a module that can run commands or code when Python loads the file";
+            }
+        }
+        if (name.startsWith("__") || name.contains(".")) {
+            return "a dunder or attribute-path global, a way to reach code";
+        }
+        return null;
+    }
+
+    private static boolean isDataClass(String module, String name) {
+        if (DATA_GLOBALS.contains(module + "." + name)
+                || ("builtins".equals(module) || "__builtin__".equals(module)) && BUILTIN_DATA_TYPES.contains(name)) {
+            return true;
+        }
+        for (String p : DATA_PACKAGES) {
+            if ((module.equals(p) || module.startsWith(p + ".")) && Character.isUpperCase(name.charAt(0))) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static boolean isIdentifierPath(String s) {
+        if (s.isEmpty() || s.length() > 200) {
+            return false;
+        }
+        for (String part : s.split("\\.", -1)) {
+            if (part.isEmpty() || !Character.isJavaIdentifierStart(part.charAt(0)) || part.charAt(0) == '$') {
+                return false;
+            }
+            for (int i = 1; i < part.length(); i++) {
+                char c = part.charAt(i);
+                if (!Character.isJavaIdentifierPart(c) || c == '$' || Character.isIdentifierIgnorable(c)) {
+                    return false;
+                }
+            }
+        }
+        return true;
     }
 
     /** The {@code torch.*Storage} type tags that name a storage's element type in a persistent id. */

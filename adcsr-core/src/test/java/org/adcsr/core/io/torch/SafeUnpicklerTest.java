@@ -56,28 +56,58 @@ class SafeUnpicklerTest {
         return "touch " + marker();
     }
 
-    // ---- code-execution attempts: nothing runs, the result is an inert placeholder
+    // ---- code-execution attempts: nothing runs, the pickle is refused naming the global and where it sits
+
+    static Object loadWith(byte[] pickle, PicklePolicy policy) {
+        return assertTimeoutPreemptively(FAST, () -> new SafeUnpickler(FILE, SafeUnpickler.Limits.DEFAULT, pid -> pid,
+                policy, "archive/data.pkl").load(pickle));
+    }
+
+    static String refused(byte[] pickle, PicklePolicy policy) {
+        BadInputException e = assertThrows(BadInputException.class, () -> loadWith(pickle, policy));
+        assertTrue(e.getMessage().startsWith(FILE + ": refused pickle global "), e.getMessage());
+        assertTrue(e.getMessage().length() <= 300, e.getMessage());
+        return e.getMessage();
+    }
 
     @Test
-    void osSystemBecomesAPlaceholder() {
-        Object result = load(PickleWriter.proto(2).global("os", "system").str(command()).op(0x85).reduce().stop());
-        Placeholder p = assertInstanceOf(Placeholder.class, result);
-        assertEquals("os.system", p.qualifiedName());
-        assertTrue(p.isInstance());
-        assertEquals(List.of(command()), p.args());
+    void osSystemIsRefusedNamingTheGlobalAndTheEntry() {
+        byte[] pickle = PickleWriter.proto(2).op('}').str("w").integer(1).op('s')
+                .str("evil").global("os", "system").str(command()).op(0x85).reduce().op('s').stop();
+        for (PicklePolicy policy : List.of(PicklePolicy.STRICT, PicklePolicy.allowingUnknownClasses())) {
+            String message = refused(pickle, policy);
+            assertTrue(message.contains("os.system in entry 'evil' of archive/data.pkl"), message);
+            assertTrue(message.contains("can run commands or code"), message);
+        }
         assertFalse(Files.exists(marker()));
     }
 
     @Test
-    void builtinsEvalAndExecBecomePlaceholders() {
+    void builtinsEvalAndExecAreRefusedUnderEveryPolicy() {
         for (String module : List.of("builtins", "__builtin__")) {
             for (String name : List.of("eval", "exec", "__import__", "getattr", "open", "compile")) {
-                Object result = load(PickleWriter.proto(2).global(module, name)
-                        .str("__import__('os').system('" + command() + "')").op(0x85).reduce().stop());
-                assertEquals(module + "." + name, assertInstanceOf(Placeholder.class, result).qualifiedName());
+                byte[] pickle = PickleWriter.proto(2).global(module, name)
+                        .str("__import__('os').system('" + command() + "')").op(0x85).reduce().stop();
+                for (PicklePolicy policy : List.of(PicklePolicy.STRICT, PicklePolicy.allowingUnknownClasses())) {
+                    String message = refused(pickle, policy);
+                    assertTrue(message.contains(module + "." + name + " as the whole pickled object"),
+                            message);
+                }
             }
         }
         assertFalse(Files.exists(marker()));
+    }
+
+    @Test
+    void codeModulesAreRefused() {
+        for (String global : List.of("subprocess.Popen", "sys.modules", "importlib.import_module", "runpy.run_path",
+                "shutil.rmtree", "socket.socket", "pickle.loads", "marshal.loads", "ctypes.CDLL", "nt.system",
+                "os.path.join", "torch.hub.load", "copyreg._reconstructor")) {
+            int dot = global.lastIndexOf('.');
+            byte[] pickle = PickleWriter.proto(2).global(global.substring(0, dot), global.substring(dot + 1)).stop();
+            String message = refused(pickle, PicklePolicy.allowingUnknownClasses());
+            assertTrue(message.contains(global + " as the whole pickled object"), message);
+        }
     }
 
     @Test
@@ -85,22 +115,21 @@ class SafeUnpicklerTest {
         byte[] pickle = PickleWriter.proto(2).global("subprocess", "Popen")
                 .mark().str("sh").str("-c").str(command()).op('l').op(0x85).op(0x81)
                 .op('}').str("__setstate__").global("os", "system").op('s').op('b').stop();
-        Placeholder p = assertInstanceOf(Placeholder.class, load(pickle));
-        assertEquals("subprocess.Popen", p.qualifiedName());
-        assertInstanceOf(Map.class, p.state());
+        assertTrue(refused(pickle, PicklePolicy.STRICT).contains("subprocess.Popen"));
         assertFalse(Files.exists(marker()));
     }
 
     @Test
     void posixSystemViaStackGlobal() {
-        byte[] pickle = PickleWriter.proto(4).stackGlobal("posix", "system").shortStr(command()).op(0x85).reduce()
-                .stop();
-        assertEquals("posix.system", assertInstanceOf(Placeholder.class, load(pickle)).qualifiedName());
+        byte[] pickle = PickleWriter.proto(4).op('}').shortStr("state").op(']')
+                .stackGlobal("posix", "system").shortStr(command()).op(0x85).reduce().op('a').op('s').stop();
+        String message = refused(pickle, PicklePolicy.STRICT);
+        assertTrue(message.contains("posix.system in entry 'state.0'"), message);
         assertFalse(Files.exists(marker()));
     }
 
     @Test
-    void nestedReduceChainsStayPlaceholders() {
+    void nestedReduceChainIsRefusedAtItsOutermostGlobal() {
         // getattr(__import__('os'), 'system')('touch …'), then called again on its result, then BUILD and NEWOBJ_EX
         byte[] pickle = PickleWriter.proto(4).global("builtins", "getattr")
                 .global("builtins", "__import__").str("os").op(0x85).reduce()
@@ -110,21 +139,58 @@ class SafeUnpicklerTest {
                 .op('}').op('b')
                 .op(')').op('}').op(0x92)
                 .stop();
-        Placeholder p = assertInstanceOf(Placeholder.class, load(pickle));
-        assertEquals("builtins.getattr", p.qualifiedName());
-        assertTrue(p.isInstance());
+        assertTrue(refused(pickle, PicklePolicy.STRICT).contains("builtins.getattr"));
         assertFalse(Files.exists(marker()));
     }
 
     @Test
-    void copyregReconstructorTrickIsInert() {
-        byte[] pickle = PickleWriter.proto(2).global("copy_reg", "_reconstructor")
-                .global("os", "_wrap_close").global("__builtin__", "object").op('N').op(0x87).reduce()
-                .op('}').str("cmd").str(command()).op('s').op('b').stop();
-        Placeholder p = assertInstanceOf(Placeholder.class, load(pickle));
-        assertEquals("copy_reg._reconstructor", p.qualifiedName());
-        assertEquals(Map.of("cmd", command()), p.state());
-        assertFalse(Files.exists(marker()));
+    void aRefusedGlobalOutranksALaterMalformation() {
+        byte[] pickle = PickleWriter.proto(2).global("os", "system").op(0xff).stop();
+        assertTrue(refused(pickle, PicklePolicy.STRICT).contains("os.system at pickle byte 2"));
+    }
+
+    @Test
+    void unreachableRefusedGlobalIsStillRefused() {
+        byte[] pickle = PickleWriter.proto(2).global("os", "system").op('0').integer(1).stop();
+        assertTrue(refused(pickle, PicklePolicy.STRICT).contains("os.system at pickle byte 2"));
+    }
+
+    @Test
+    void unknownClassIsRefusedUnlessAllowedAndNeverCalled() {
+        byte[] built = PickleWriter.proto(2).op('}').str("cfg").global("mylab.config", "Settings").op(')').op(0x81)
+                .op('}').str("lr").integer(3).op('s').op('b').op('s').stop();
+        String message = refused(built, PicklePolicy.strictWithHint(" (try --allow-unknown-globals)"));
+        assertTrue(message.contains("mylab.config.Settings in entry 'cfg'"), message);
+        assertTrue(message.contains("not a tensor, storage, container or known data class (try"), message);
+
+        Map<?, ?> root = assertInstanceOf(Map.class, loadWith(built, PicklePolicy.allowingUnknownClasses()));
+        Placeholder p = assertInstanceOf(Placeholder.class, root.get("cfg"));
+        assertEquals(Map.of("lr", 3L), p.state());
+
+        byte[] called = PickleWriter.proto(2).global("mylab.tools", "run").str("x").op(0x85).reduce().stop();
+        assertTrue(refused(called, PicklePolicy.allowingUnknownClasses()).contains("unknown global that is called"));
+    }
+
+    @Test
+    void knownDataClassesStayInertPlaceholders() {
+        byte[] pickle = PickleWriter.proto(2).op('}')
+                .global("pytorch_lightning.callbacks.model_checkpoint", "ModelCheckpoint").integer(1).op('s')
+                .str("hp").global("omegaconf.dictconfig", "DictConfig").op(')').op(0x81)
+                .op('}').str("_metadata").global("omegaconf.base", "ContainerMetadata").op(')').op(0x81)
+                .op('}').str("ref_type").global("typing", "Any").op('s').str("object_type")
+                .global("builtins", "dict").op('s').op('b').op('s').op('b').op('s')
+                .str("scale").global("numpy.core.multiarray", "scalar").global("numpy", "dtype").str("f8")
+                .op(0x85).reduce().str("x").op(0x86).reduce().op('s').stop();
+        Map<?, ?> root = assertInstanceOf(Map.class, load(pickle));
+        assertEquals(3, root.size());
+        assertEquals("omegaconf.dictconfig.DictConfig",
+                assertInstanceOf(Placeholder.class, root.get("hp")).qualifiedName());
+    }
+
+    @Test
+    void lowercaseNamesOfDataPackagesAreNotDataClasses() {
+        byte[] pickle = PickleWriter.proto(2).global("pytorch_lightning.utilities", "rank_zero_only").stop();
+        assertTrue(refused(pickle, PicklePolicy.STRICT).contains("pytorch_lightning.utilities.rank_zero_only"));
     }
 
     @Test
@@ -132,7 +198,7 @@ class SafeUnpicklerTest {
         byte[] pickle = PickleWriter.proto(2).op('}')
                 .global("pl", "ModelCheckpoint").integer(1).op('s')
                 .global("pl", "ModelCheckpoint").integer(2).op('s').stop();
-        Map<?, ?> map = assertInstanceOf(Map.class, load(pickle));
+        Map<?, ?> map = assertInstanceOf(Map.class, loadWith(pickle, PicklePolicy.allowingUnknownClasses()));
         assertEquals(2, map.size(), "two GLOBALs are two distinct placeholders");
         assertEquals(List.of(1L, 2L), List.copyOf(map.values()));
     }

@@ -37,7 +37,7 @@ class TorchCheckpointTest {
     @MethodSource("positiveFixtures")
     void tensorsMatchTorchExactly(String fixture) {
         JsonObject expected = EXPECTED.getAsJsonObject(fixture).getAsJsonObject("tensors");
-        try (TensorSource source = TorchCheckpoint.open(Fixtures.path(fixture)).tensors()) {
+        try (TensorSource source = openFixture(fixture).tensors()) {
             assertEquals(new ArrayList<>(expected.keySet()), source.names(), fixture);
             for (String name : expected.keySet()) {
                 JsonObject e = expected.getAsJsonObject(name);
@@ -52,7 +52,7 @@ class TorchCheckpointTest {
     @ParameterizedTest
     @MethodSource("positiveFixtures")
     void aliasesAreTheSameView(String fixture) {
-        try (TorchCheckpoint ckpt = TorchCheckpoint.open(Fixtures.path(fixture))) {
+        try (TorchCheckpoint ckpt = openFixture(fixture)) {
             for (JsonElement pair : EXPECTED.getAsJsonObject(fixture).getAsJsonArray("aliases")) {
                 JsonArray p = pair.getAsJsonArray();
                 assertTrue(ckpt.sameView(p.get(0).getAsString(), p.get(1).getAsString()), pair.toString());
@@ -92,10 +92,26 @@ class TorchCheckpointTest {
         }
     }
 
+    /** The fixtures; lightning.ckpt holds a user class ({@code adcsr_fake.config.Hparams}), accepted as data. */
+    private static TorchCheckpoint openFixture(String name) {
+        return name.equals("lightning.ckpt")
+                ? TorchCheckpoint.open(Fixtures.path(name), PicklePolicy.allowingUnknownClasses())
+                : TorchCheckpoint.open(Fixtures.path(name));
+    }
+
+    @Test
+    void strictPolicyRefusesTheUserClassOfALightningCheckpoint() {
+        BadInputException e = assertThrows(BadInputException.class,
+                () -> TorchCheckpoint.open(Fixtures.path("lightning.ckpt")));
+        assertTrue(e.getMessage().endsWith("lightning.ckpt: refused pickle global adcsr_fake.config.Hparams in "
+                + "entry 'config' of lightning/data.pkl: not a tensor, storage, container or known data class; "
+                + "nothing was run"), e.getMessage());
+    }
+
     @Test
     @SuppressWarnings("unchecked")
     void lightningCheckpointLoadsWithPlaceholders() {
-        try (TorchCheckpoint ckpt = TorchCheckpoint.open(Fixtures.path("lightning.ckpt"))) {
+        try (TorchCheckpoint ckpt = openFixture("lightning.ckpt")) {
             Map<Object, Object> root = (Map<Object, Object>) ckpt.root();
             assertEquals(3L, root.get("epoch"));
             assertEquals("1.9.0", root.get("pytorch-lightning_version"));
