@@ -93,14 +93,22 @@ public final class SafetensorsReader implements TensorSource {
             if (size < 8) {
                 throw BadInputException.of(path, "not a safetensors file: " + size + " bytes, too short for a header");
             }
-            long headerLength = readFully(channel, 0, 8).order(ByteOrder.LITTLE_ENDIAN).getLong();
+            ByteBuffer start = readFully(channel, 0, (int) Math.min(size, 9));
+            long headerLength = start.duplicate().order(ByteOrder.LITTLE_ENDIAN).getLong();
+            String kind = otherFormat(start);
+            if (kind != null) {
+                throw BadInputException.of(path, "not a safetensors file: " + kind);
+            }
             if (headerLength < 0 || headerLength > MAX_HEADER_BYTES) {
-                throw BadInputException.of(path, "safetensors header length " + Long.toUnsignedString(headerLength)
-                        + " exceeds the limit of " + MAX_HEADER_BYTES + " bytes");
+                throw BadInputException.of(path, "not a safetensors file: its first 8 bytes give a header of "
+                        + Long.toUnsignedString(headerLength) + " bytes, over the limit of " + MAX_HEADER_BYTES);
             }
             if (headerLength > size - 8) {
-                throw BadInputException.of(path, "safetensors header length " + headerLength
-                        + " runs past the end of the file (" + size + " bytes)");
+                throw BadInputException.of(path, "truncated or not a safetensors file: its header of "
+                        + headerLength + " bytes runs past the end of the file (" + size + " bytes)");
+            }
+            if (start.limit() == 9 && start.get(8) != '{') {
+                throw BadInputException.of(path, "not a safetensors file: no JSON header after its first 8 bytes");
             }
             String json = decodeUtf8(path, readFully(channel, 8, (int) headerLength));
             Map<String, String> metadata = new LinkedHashMap<>();
@@ -111,6 +119,32 @@ public final class SafetensorsReader implements TensorSource {
         } catch (IOException e) {
             throw BadInputException.of(path, "cannot read: " + describe(e), e);
         }
+    }
+
+    /**
+     * What a file that is not safetensors is, from its first bytes (an image, a zip archive such as a PyTorch
+     * checkpoint, a pickle, text), or null when it may be safetensors.
+     */
+    static String otherFormat(ByteBuffer start) {
+        byte[] b = new byte[start.remaining()];
+        start.duplicate().get(b);
+        if (b.length >= 4 && (b[0] & 0xff) == 0x89 && b[1] == 'P' && b[2] == 'N' && b[3] == 'G') {
+            return "it is a PNG image";
+        }
+        if (b.length >= 3 && (b[0] & 0xff) == 0xff && (b[1] & 0xff) == 0xd8 && (b[2] & 0xff) == 0xff) {
+            return "it is a JPEG image";
+        }
+        if (b.length >= 4 && b[0] == 'P' && b[1] == 'K' && b[2] == 3 && b[3] == 4) {
+            return "it is a zip archive (a PyTorch checkpoint? give .pt/.ckpt/.pkl files where those are accepted)";
+        }
+        if (b.length >= 2 && (b[0] & 0xff) == 0x80 && b[1] >= 2 && b[1] <= 5) {
+            return "it is a Python pickle";
+        }
+        boolean text = b.length == 9;
+        for (byte x : b) {
+            text &= x >= 0x20 && x < 0x7f || x == '\n' || x == '\r' || x == '\t';
+        }
+        return text && b[8] != '{' ? "it starts with text" : null;
     }
 
     private static ByteBuffer readFully(FileChannel channel, long position, int length) throws IOException {

@@ -41,6 +41,19 @@ class SafetensorsHostileTest {
     }
 
     @Test
+    void otherFormatsAreNamedNotMisreadAsHeaderLengths() throws IOException {
+        assertTrue(assertBad("hello text file, not safetensors at all".getBytes(java.nio.charset.StandardCharsets.US_ASCII))
+                .endsWith("not a safetensors file: it starts with text"));
+        byte[] png = {(byte) 0x89, 'P', 'N', 'G', 13, 10, 26, 10, 0, 0, 0, 13, 'I', 'H', 'D', 'R'};
+        assertTrue(assertBad(png).endsWith("not a safetensors file: it is a PNG image"));
+        byte[] zip = {'P', 'K', 3, 4, 20, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0};
+        assertTrue(assertBad(zip).contains("not a safetensors file: it is a zip archive (a PyTorch checkpoint?"));
+        byte[] pickle = {(byte) 0x80, 2, '}', 'q', 0, '.', 0, 0, 0, 0};
+        assertTrue(assertBad(pickle).endsWith("not a safetensors file: it is a Python pickle"));
+        assertTrue(assertBad(le(16, b -> b.putLong(9))).contains("runs past the end of the file (16 bytes)"));
+    }
+
+    @Test
     void badHeaderLengths() throws IOException {
         for (int n = 0; n < 8; n++) {
             assertBad(new byte[n]);
