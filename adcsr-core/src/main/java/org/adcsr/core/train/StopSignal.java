@@ -1,5 +1,7 @@
 package org.adcsr.core.train;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.atomic.AtomicReference;
 import sun.misc.Signal;
 
@@ -14,15 +16,22 @@ public final class StopSignal {
 
     private StopSignal() {}
 
-    /** Routes SIGINT and SIGTERM to {@link #requested()} for the rest of the process. */
-    public static void install() {
+    /**
+     * Routes SIGINT and SIGTERM to {@link #requested()} for the rest of the process; returns the signals routed. A
+     * signal the process was started ignoring (SIGINT in a job a shell put in the background) stays ignored, as
+     * does one the JVM reserves ({@code -Xrs}).
+     */
+    public static List<String> install() {
+        List<String> routed = new ArrayList<>();
         for (String name : new String[] {"INT", "TERM"}) {
             try {
                 Signal.handle(new Signal(name), s -> received.compareAndSet(null, s.getName()));
+                routed.add(name);
             } catch (IllegalArgumentException e) {
-                // the signal is reserved by the JVM on this platform (or -Xrs): the default behaviour stays
+                // ignored at start-up or reserved: the default behaviour stays
             }
         }
+        return routed;
     }
 
     /** The name of the signal received ({@code INT} or {@code TERM}), or null if none. */
