@@ -135,10 +135,23 @@ public final class Evaluator {
     /** A scored pair: its row and, per folder-level metric (null elsewhere), the SR and GT features. */
     private record Scored(Row row, double[][][] features) {}
 
+    private static String sizeMismatch(Pair p, int sw, int sh, int gw, int gh) {
+        return p.sr() + ": size " + sw + "x" + sh + " differs from " + p.gt() + " " + gw + "x" + gh
+                + " (SR and GT must match; --resize-sr resizes SR to GT)";
+    }
+
     /** A {@link Scored}, or the one-line reason this pair was left out. */
     private Object score(Pair p, boolean needGt) {
         Image sr, gt = null;
         try {
+            if (needGt && p.gt() != null && resizeSr == null) {
+                // compare the sizes the headers give before decoding anything
+                int[] s = Images.size(p.sr());
+                int[] g = Images.size(p.gt());
+                if (s[0] != g[0] || s[1] != g[1]) {
+                    return sizeMismatch(p, s[0], s[1], g[0], g[1]);
+                }
+            }
             sr = Images.read(p.sr());
             if (needGt) {
                 if (p.gt() == null) {
@@ -155,8 +168,7 @@ public final class Evaluator {
                 resized.incrementAndGet();
             }
             if (sr.width() != gt.width() || sr.height() != gt.height()) {
-                return p.sr() + ": size " + sr.width() + "x" + sr.height() + " differs from " + p.gt() + " "
-                        + gt.width() + "x" + gt.height() + " (SR and GT must match; --resize-sr resizes SR to GT)";
+                return sizeMismatch(p, sr.width(), sr.height(), gt.width(), gt.height());
             }
             if (sr.isGray() != gt.isGray()) {
                 return p.sr() + ": " + kind(sr) + " but " + p.gt() + " is " + kind(gt)

@@ -45,15 +45,49 @@ public final class Images {
     }
 
     public static Image read(Path file, long maxPixels) {
-        byte[] bytes;
+        return decode(bytes(file), file.toString(), maxPixels);
+    }
+
+    private static byte[] bytes(Path file) {
         try {
-            bytes = Files.readAllBytes(file);
+            return Files.readAllBytes(file);
         } catch (java.nio.file.NoSuchFileException e) {
             throw BadInputException.of(file, "no such file", e);
         } catch (IOException e) {
             throw BadInputException.of(file, "cannot read (" + e.getMessage() + ")", e);
         }
-        return decode(bytes, file.toString(), maxPixels);
+    }
+
+    /**
+     * The width and height {@link #read} would give (EXIF orientation applied), from the file's header alone: no
+     * pixel is decoded, so sizes can be compared before any memory goes to pixels.
+     */
+    public static int[] size(Path file) {
+        byte[] bytes = bytes(file);
+        String name = file.toString();
+        if (bytes.length == 0) {
+            throw new BadInputException(name + ": empty file");
+        }
+        try (ImageInputStream in = ImageIO.createImageInputStream(new ByteArrayInputStream(bytes))) {
+            Iterator<ImageReader> readers = ImageIO.getImageReaders(in);
+            if (!readers.hasNext()) {
+                throw new BadInputException(name + ": not an image in a supported format");
+            }
+            ImageReader reader = readers.next();
+            try {
+                reader.setInput(in, true, true);
+                int w = reader.getWidth(0);
+                int h = reader.getHeight(0);
+                return Exif.orientation(bytes) >= 5 ? new int[] {h, w} : new int[] {w, h};
+            } finally {
+                reader.dispose();
+            }
+        } catch (IOException | RuntimeException e) {
+            if (e instanceof BadInputException b) {
+                throw b;
+            }
+            throw new BadInputException(name + ": corrupt or unsupported image (" + oneLine(e) + ")", e);
+        }
     }
 
     /** Reads a whole stream (for example stdin, named {@code -} in messages). */

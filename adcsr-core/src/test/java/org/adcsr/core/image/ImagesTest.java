@@ -129,7 +129,13 @@ class ImagesTest {
             int[][] corner = {null, {0, 0}, {7, 0}, {7, 3}, {0, 3}, {0, 0}, {3, 0}, {3, 7}, {0, 7}};
             assertEquals(stored.sample(0, 0, 0), shown.sample(0, corner[orientation][1], corner[orientation][0]),
                     "orientation " + orientation);
+            // the header-only size agrees with the decoded image
+            Path file = Files.write(tmp.resolve("o" + orientation + ".jpg"), tagged);
+            assertEquals(java.util.List.of(shown.width(), shown.height()),
+                    java.util.Arrays.stream(Images.size(file)).boxed().toList(), "orientation " + orientation);
         }
+        assertEquals(8, Images.size(plain)[0]);
+        assertThrows(BadInputException.class, () -> Images.size(tmp.resolve("missing.png")));
     }
 
     /** Inserts an APP1 Exif segment (big-endian TIFF, IFD0 with one Orientation entry) after SOI. */
