@@ -43,8 +43,8 @@ public class UpscaleProfile {
             DjlOps d = model.ops();
             Ops<NDArray> o = new Ops<>() {
                 public int channels(NDArray x) { return d.channels(x); }
-                public NDArray conv2d(NDArray x, String n, int out, int k, int s, int p) {
-                    return timed("conv" + k + "x" + k, () -> d.conv2d(x, n, out, k, s, p));
+                public NDArray conv2d(NDArray x, String n, int out, int k, int s, int t, int b, int l, int r) {
+                    return timed("conv" + k + "x" + k, () -> d.conv2d(x, n, out, k, s, t, b, l, r));
                 }
                 public NDArray linear(NDArray x, String n, int out, boolean b) {
                     return timed("linear", () -> d.linear(x, n, out, b));

@@ -60,8 +60,9 @@ final class OnnxOps implements Ops<OnnxOps.V> {
     }
 
     @Override
-    public V conv2d(V x, String name, int out, int kernel, int stride, int padding) {
-        long[] y = shapes.conv2d(x.shape, name, out, kernel, stride, padding);
+    public V conv2d(V x, String name, int out, int kernel, int stride, int padTop, int padBottom, int padLeft,
+            int padRight) {
+        long[] y = shapes.conv2d(x.shape, name, out, kernel, stride, padTop, padBottom, padLeft, padRight);
         enter(name);
         int in = (int) x.shape[1];
         String w = g.floats(name + ".weight", new long[] {out, in, kernel, kernel}, () -> {
@@ -70,7 +71,7 @@ final class OnnxOps implements Ops<OnnxOps.V> {
         });
         String b = g.floats(name + ".bias", new long[] {out}, () -> params.apply(name + ".bias"));
         String o = g.node("Conv", name, y, List.of(x.name, w, b), attr("kernel_shape", kernel, kernel),
-                attr("strides", stride, stride), attr("pads", padding, padding, padding, padding),
+                attr("strides", stride, stride), attr("pads", padTop, padLeft, padBottom, padRight),
                 attr("dilations", 1L, 1L), attr("group", 1L));
         return v(o, y);
     }

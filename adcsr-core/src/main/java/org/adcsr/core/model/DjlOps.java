@@ -44,8 +44,13 @@ public final class DjlOps implements Ops<NDArray> {
     }
 
     @Override
-    public NDArray conv2d(NDArray x, String name, int out, int kernel, int stride, int padding) {
-        return Convolution.conv2d(x, param(name + ".weight"), param(name + ".bias"), stride, padding);
+    public NDArray conv2d(NDArray x, String name, int out, int kernel, int stride, int padTop, int padBottom,
+            int padLeft, int padRight) {
+        if (padTop == padBottom && padLeft == padRight) {
+            return Convolution.conv2d(x, param(name + ".weight"), param(name + ".bias"), stride, padTop, padLeft, 1);
+        }
+        return scoped(() -> Convolution.conv2d(x.pad(new Shape(padLeft, padRight, padTop, padBottom), 0),
+                param(name + ".weight"), param(name + ".bias"), stride, 0, 0, 1));
     }
 
     @Override

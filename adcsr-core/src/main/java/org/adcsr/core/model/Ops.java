@@ -17,7 +17,15 @@ public interface Ops<T> {
     int channels(T x);
 
     /** 2-D convolution with bias: weight {@code [out, in, k, k]}, symmetric zero padding. */
-    T conv2d(T x, String name, int out, int kernel, int stride, int padding);
+    default T conv2d(T x, String name, int out, int kernel, int stride, int padding) {
+        return conv2d(x, name, out, kernel, stride, padding, padding, padding, padding);
+    }
+
+    /**
+     * 2-D convolution with bias and zero padding that may differ per side (diffusers' VAE {@code Downsample2D} pads
+     * only the bottom and the right, by one, before a stride-2 convolution).
+     */
+    T conv2d(T x, String name, int out, int kernel, int stride, int padTop, int padBottom, int padLeft, int padRight);
 
     /** Linear layer on the last axis: weight {@code [out, in]}, bias {@code [out]} if {@code bias}. */
     T linear(T x, String name, int out, boolean bias);

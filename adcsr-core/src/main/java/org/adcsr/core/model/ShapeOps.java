@@ -61,11 +61,12 @@ public final class ShapeOps implements Ops<long[]> {
     }
 
     @Override
-    public long[] conv2d(long[] x, String name, int out, int kernel, int stride, int padding) {
+    public long[] conv2d(long[] x, String name, int out, int kernel, int stride, int padTop, int padBottom,
+            int padLeft, int padRight) {
         requireRank(x, 4, name);
         long in = x[1];
-        long h = (x[2] + 2L * padding - kernel) / stride + 1;
-        long w = (x[3] + 2L * padding - kernel) / stride + 1;
+        long h = (x[2] + (long) padTop + padBottom - kernel) / stride + 1;
+        long w = (x[3] + (long) padLeft + padRight - kernel) / stride + 1;
         long[] y = {x[0], out, h, w};
         long p = declare(name + ".weight", out, in, kernel, kernel) + declare(name + ".bias", out);
         costs.add(new ModuleCost(name, "conv", p, out * in * kernel * kernel * h * w * x[0], 0, y));
