@@ -102,6 +102,21 @@ public final class AdcsrNetwork {
 
     /** Decoder up blocks, {@code conv_norm_out}, SiLU and {@code conv_out}: features → RGB. */
     public static <T> T decoderUp(Ops<T> o, AdcsrConfig c, T x) {
+        return normActConv(o, DECODER + "conv_norm_out", DECODER + "conv_out", decoderUpBlocks(o, c, x),
+                c.decoderNormGroups(), DECODER_EPS, 3);
+    }
+
+    /**
+     * The decoder after its mid block up to, not including, {@code conv_out}: up blocks, {@code conv_norm_out} and
+     * SiLU. Training takes this activation and applies {@code conv_out} itself (LDM's adaptive weight differentiates
+     * through {@code conv_out.weight} alone).
+     */
+    public static <T> T decoderFeatures(Ops<T> o, AdcsrConfig c, T x) {
+        return o.silu(o.groupNorm(decoderUpBlocks(o, c, x), DECODER + "conv_norm_out", c.decoderNormGroups(),
+                DECODER_EPS));
+    }
+
+    private static <T> T decoderUpBlocks(Ops<T> o, AdcsrConfig c, T x) {
         int[] w = c.decoderBlockOutChannels();
         int n = w.length;
         int g = c.decoderNormGroups();
@@ -115,7 +130,7 @@ public final class AdcsrNetwork {
                 x = upsample(o, p + ".upsamplers.0.conv", x, out);
             }
         }
-        return normActConv(o, DECODER + "conv_norm_out", DECODER + "conv_out", x, g, DECODER_EPS, 3);
+        return x;
     }
 
     /**
