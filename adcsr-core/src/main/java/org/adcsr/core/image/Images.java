@@ -39,6 +39,15 @@ public final class Images {
     private Images() {
     }
 
+    /** The file name extensions the tools read as images (lower case). */
+    public static final java.util.Set<String> EXTENSIONS =
+            java.util.Set.of("png", "jpg", "jpeg", "bmp", "gif", "tif", "tiff", "webp");
+
+    /** Whether {@code file}'s name has one of the {@link #EXTENSIONS}, in any case. */
+    public static boolean isImageName(Path file) {
+        return EXTENSIONS.contains(extension(file).toLowerCase(java.util.Locale.ROOT));
+    }
+
     /** Reads an image file, refusing images over {@link #DEFAULT_MAX_PIXELS}. */
     public static Image read(Path file) {
         return read(file, DEFAULT_MAX_PIXELS);

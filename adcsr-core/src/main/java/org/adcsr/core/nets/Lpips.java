@@ -73,6 +73,11 @@ public final class Lpips implements AutoCloseable {
     }
 
     public static final int TAP = -1, POOL = -2;
+    /** The published weight files' names (the last 8 hex digits are their sha256 prefix), as pyiqa names them. */
+    public static final String HEADS_ALEX = "LPIPS_v0.1_alex-df73285e.pth";
+    public static final String BACKBONE_ALEX = "alexnet-owt-7be5be79.pth";
+    public static final String HEADS_VGG = "LPIPS_v0.1_vgg-a78928a0.pth";
+    public static final String BACKBONE_VGG = "vgg16-397923af.pth";
     private static final float[] SHIFT = {-.030f, -.088f, -.188f};
     private static final float[] SCALE = {.458f, .448f, .450f};
 

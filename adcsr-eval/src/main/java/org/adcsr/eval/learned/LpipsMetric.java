@@ -30,10 +30,10 @@ import org.adcsr.core.nets.Lpips;
  * File names end in the first eight hex digits of their sha256, which is checked.
  */
 public final class LpipsMetric implements Metric {
-    public static final String HEADS = "LPIPS_v0.1_alex-df73285e.pth";
-    public static final String BACKBONE = "alexnet-owt-7be5be79.pth";
-    public static final String HEADS_VGG = "LPIPS_v0.1_vgg-a78928a0.pth";
-    public static final String BACKBONE_VGG = "vgg16-397923af.pth";
+    public static final String HEADS = Lpips.HEADS_ALEX;
+    public static final String BACKBONE = Lpips.BACKBONE_ALEX;
+    public static final String HEADS_VGG = Lpips.HEADS_VGG;
+    public static final String BACKBONE_VGG = Lpips.BACKBONE_VGG;
 
     private final Engine engine;
     private final Lpips net;

@@ -1,0 +1,345 @@
+package org.adcsr.core.train;
+
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.training.GradientCollector;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.function.Consumer;
+import java.util.function.LongConsumer;
+import org.adcsr.core.BadInputException;
+import org.adcsr.core.Rng;
+import org.adcsr.core.image.Images;
+import org.adcsr.core.io.AtomicFiles;
+import org.adcsr.core.io.DType;
+import org.adcsr.core.io.SafetensorsReader;
+import org.adcsr.core.io.SafetensorsWriter;
+import org.adcsr.core.io.TensorInfo;
+import org.adcsr.core.model.AdcsrConfig;
+import org.adcsr.core.model.DjlOps;
+import org.adcsr.core.model.ModelFiles;
+import org.adcsr.core.model.VaeEncoder;
+
+/**
+ * Stage 1 as a resumable run (spec ADCSR.md §6): the pruned decoder (and, with {@code trainEncoder}, a KL encoder)
+ * trained with LDM's loss ({@link AutoencoderLoss}) against a PatchGAN, on random crops of the images. The run
+ * directory holds {@code run.settings} (every setting and the image list), {@code train.csv}, {@code checkpoints/}
+ * and, at the end, {@code decoder.safetensors} (and {@code encoder.safetensors}). {@link #run} continues a run that
+ * has checkpoints exactly where it stopped.
+ */
+public final class VaeTraining {
+    /**
+     * Everything that defines a run; stored in {@code run.settings} and compared on resume.
+     *
+     * @param encoderFile a diffusers VAE safetensors file (keys {@code encoder.*}, {@code quant_conv.*},
+     *     {@code post_quant_conv.*}) whose encoder is frozen, or null with {@code trainEncoder}
+     * @param perceptualWeight LPIPS-VGG's weight; 0 for none
+     */
+    public record Settings(AdcsrConfig decoder, VaeEncoder.Config encoder, boolean trainEncoder, Path encoderFile,
+            long steps, int batch, int crop, long seed, double lr, long discStart, double discWeight,
+            double klWeight, double perceptualWeight, int discWidth, int discLayers, boolean samplePosterior,
+            int checkpointEvery, int keep, boolean strict) {}
+
+    /** The perceptual network, when {@code perceptualWeight > 0}: LPIPS distance of images in [−1, 1]. */
+    private final AutoencoderLoss.Perceptual perceptual;
+    private final Consumer<String> warn;
+
+    /**
+     * @param perceptual the perceptual distance (LPIPS-VGG), or null for none
+     * @param warn one-line warnings (skipped images, the run resuming)
+     */
+    public VaeTraining(AutoencoderLoss.Perceptual perceptual, Consumer<String> warn) {
+        this.perceptual = perceptual;
+        this.warn = warn;
+    }
+
+    static final List<String> COLUMNS = List.of("step", "rec", "nll", "kl", "g", "d_weight", "disc_factor", "loss",
+            "d_loss", "logits_real", "logits_fake", "lr", "seconds", "images_per_s");
+
+    /** Refuses a run that cannot start, before anything is written: no image can give a crop. */
+    public static void checkImages(List<Path> images, int crop) {
+        if (images.isEmpty()) {
+            throw new BadInputException("no training images");
+        }
+        for (Path p : images) {
+            try {
+                int[] s = Images.size(p);
+                if (s[0] >= crop && s[1] >= crop) {
+                    return;
+                }
+            } catch (BadInputException e) {
+                // the sampler warns about it when it meets it
+            }
+        }
+        throw new BadInputException(images.size() == 1 ? images.get(0) + ": unreadable or smaller than the "
+                + crop + "-pixel crop" : "no usable training image: all " + images.size()
+                        + " are unreadable or smaller than the " + crop + "-pixel crop");
+    }
+
+    /**
+     * Trains until {@code settings.steps()} (from the newest checkpoint of {@code out}, if any) and writes the
+     * results. Returns the step reached; stops early, after a checkpoint, when {@link StopSignal} reports a signal.
+     *
+     * @param progress told the step after each one
+     */
+    public long run(Settings s, List<Path> images, Path out, NDManager parent, LongConsumer progress)
+            throws IOException {
+        try (ParameterStore store = new ParameterStore(parent)) {
+            Rng init = new Rng(Rng.pairSeed(s.seed(), -1));
+            List<TensorInfo> params = Stage1.parameters(s.encoder(), s.decoder());
+            List<TensorInfo> encoderParams = new ArrayList<>();
+            List<TensorInfo> decoderParams = new ArrayList<>();
+            for (TensorInfo t : params) {
+                (t.name().startsWith("decoder.") ? decoderParams : encoderParams).add(t);
+            }
+            if (s.trainEncoder()) {
+                Stage1.initialise(store, encoderParams, init, true);
+            } else {
+                loadFrozen(store, encoderParams, s.encoderFile());
+            }
+            Stage1.initialise(store, decoderParams, init, true);
+            List<String> ae = new ArrayList<>(store.trainable());
+            PatchDiscriminator disc = new PatchDiscriminator("discriminator", s.discWidth(), s.discLayers(), store,
+                    init);
+            Adam optAe = new Adam("autoencoder", Adam.Settings.ldm(), store, ae);
+            Adam optD = new Adam("discriminator", Adam.Settings.ldm(), store, disc.parameters());
+            AutoencoderLoss loss = new AutoencoderLoss(new AutoencoderLoss.Settings(s.perceptualWeight(),
+                    s.klWeight(), s.discWeight(), 1.0, s.discStart()), perceptual, disc);
+            CropSampler data = new CropSampler(images, s.crop(), true, s.seed(), s.strict(), warn);
+            Rng noise = new Rng(Rng.pairSeed(s.seed(), -2));
+            long step = 0;
+            Path latest = Checkpoints.latest(out);
+            if (latest != null) {
+                Checkpoints.State state = Checkpoints.load(latest, store, List.of(optAe, optD));
+                step = state.step();
+                data.restore(state.rngs().get("data"));
+                noise = Rng.restore(state.rngs().get("noise"));
+                warn.accept("resuming " + out + " at step " + step + " of " + s.steps());
+            }
+            DjlOps ops = new DjlOps(store.all());
+            int shape = s.crop();
+            try (MetricsLog log = MetricsLog.open(out.resolve("train.csv"), COLUMNS, step)) {
+                while (step < s.steps()) {
+                    long t0 = System.nanoTime();
+                    double[] row;
+                    try (NDManager m = parent.newSubManager()) {
+                        NDArray x = m.create(data.next(s.batch()), new Shape(s.batch(), 3, shape, shape));
+                        if (step > 0) {
+                            store.zeroGradients();
+                        }
+                        NDArray[] xhat = new NDArray[1];
+                        AutoencoderLoss.Terms t;
+                        try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+                            NDArray moments = VaeEncoder.forward(ops, s.encoder(), x);
+                            Stage1.Posterior post = Stage1.posterior(moments, s.samplePosterior(), noise);
+                            NDArray h = Stage1.decoderFeatures(ops, s.decoder(), s.encoder().latentChannels(),
+                                    post.z());
+                            t = loss.generatorStep(x, h, store.get("decoder.conv_out.weight"),
+                                    store.get("decoder.conv_out.bias"), s.trainEncoder() ? post.kl() : null, step,
+                                    xhat);
+                        }
+                        TrainingDivergedException.check(step + 1, new String[] {"rec", "nll", "kl", "g", "loss"},
+                                new double[] {t.rec(), t.nll(), t.kl(), t.g(), t.total()}, store);
+                        optAe.step(s.lr());
+                        for (String name : disc.parameters()) { // the generator's step leaves D no gradient
+                            Gradients.zero(store.get(name));
+                        }
+                        double[] d;
+                        try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+                            d = loss.discriminatorStep(x, xhat[0], step);
+                        }
+                        TrainingDivergedException.check(step + 1, new String[] {"d_loss"}, new double[] {d[0]},
+                                store);
+                        optD.step(s.lr());
+                        double seconds = (System.nanoTime() - t0) / 1e9;
+                        row = new double[] {t.rec(), t.nll(), t.kl(), t.g(), t.discWeight(), t.discFactor(),
+                            t.total(), d[0], d[1], d[2], s.lr(), seconds, s.batch() / seconds};
+                    }
+                    step++;
+                    log.append(step, row);
+                    progress.accept(step);
+                    boolean stop = StopSignal.requested() != null;
+                    if (step % s.checkpointEvery() == 0 || step == s.steps() || stop) {
+                        Checkpoints.save(out, step, store, List.of(optAe, optD),
+                                Map.of("data", data.position(), "noise", noise.state()),
+                                Map.of("adcsr.run", "adcsr-train-vae"), s.keep());
+                    }
+                    if (stop) {
+                        return step;
+                    }
+                }
+            }
+            writeResults(s, store, out);
+            if (data.skipped() > 0) {
+                warn.accept(data.skipped() + " of " + images.size() + " images were skipped");
+            }
+            return step;
+        }
+    }
+
+    private static void loadFrozen(ParameterStore store, List<TensorInfo> params, Path file) {
+        if (file == null) {
+            throw new BadInputException("give a pretrained encoder (--encoder FILE) or --train-encoder");
+        }
+        try (SafetensorsReader r = SafetensorsReader.open(file)) {
+            for (TensorInfo t : params) {
+                TensorInfo have = r.info(t.name());
+                if (have == null) {
+                    throw BadInputException.of(file, "has no " + t.name() + " (a diffusers VAE file has encoder.*,"
+                            + " quant_conv.* and post_quant_conv.*)");
+                }
+                if (!Arrays.equals(have.shape(), t.shape())) {
+                    throw BadInputException.of(file, t.name() + " has shape " + have.shapeString() + ", the encoder"
+                            + " needs " + t.shapeString());
+                }
+                store.add(t.name(), store.manager().create(r.readFloats(t.name()), new Shape(t.shape())), false);
+            }
+        }
+    }
+
+    /** {@code decoder.safetensors} (keys {@code decoder.*}, the config in its metadata), and the encoder if trained. */
+    private static void writeResults(Settings s, ParameterStore store, Path out) throws IOException {
+        Map<String, String> meta = new LinkedHashMap<>();
+        meta.put(ModelFiles.CONFIG_KEY, s.decoder().toJson());
+        meta.put("adcsr.stage", "1 (adcsr-train-vae, " + s.steps() + " steps)");
+        write(out.resolve("decoder.safetensors"), store, "decoder.", meta);
+        if (s.trainEncoder()) {
+            Map<String, String> em = new LinkedHashMap<>();
+            em.put("adcsr.encoder", Arrays.toString(s.encoder().blockOutChannels()) + " layers "
+                    + s.encoder().layersPerBlock() + " latent " + s.encoder().latentChannels() + " groups "
+                    + s.encoder().normGroups());
+            List<SafetensorsWriter.Entry> entries = new ArrayList<>();
+            for (String n : store.all().keySet()) {
+                if (n.startsWith("encoder.") || n.startsWith("quant_conv.") || n.startsWith("post_quant_conv.")) {
+                    entries.add(entry(n, store.get(n)));
+                }
+            }
+            SafetensorsWriter.write(out.resolve("encoder.safetensors"), em, entries, DType.F32);
+        }
+    }
+
+    private static void write(Path file, ParameterStore store, String prefix, Map<String, String> meta)
+            throws IOException {
+        List<SafetensorsWriter.Entry> entries = new ArrayList<>();
+        for (String n : store.all().keySet()) {
+            if (n.startsWith(prefix)) {
+                entries.add(entry(n, store.get(n)));
+            }
+        }
+        SafetensorsWriter.write(file, meta, entries, DType.F32);
+    }
+
+    private static SafetensorsWriter.Entry entry(String name, NDArray a) {
+        return new SafetensorsWriter.Entry(name, a.getShape().getShape(),
+                () -> a.toType(DataType.FLOAT32, false).toFloatArray());
+    }
+
+    // ---- run.settings ----------------------------------------------------------------------------------------
+
+    /** The settings and the image list as {@code key=value} lines, in a fixed order. */
+    public static String describe(Settings s, List<Path> images) {
+        StringBuilder sb = new StringBuilder("# adcsr-train-vae run settings; --resume continues with these\n");
+        Map<String, String> v = new LinkedHashMap<>();
+        v.put("decoder_config", s.decoder().toJson().replaceAll("\\s+", ""));
+        v.put("encoder", s.trainEncoder() ? "train" : String.valueOf(s.encoderFile()));
+        v.put("encoder_widths", join(s.encoder().blockOutChannels()));
+        v.put("encoder_layers", Integer.toString(s.encoder().layersPerBlock()));
+        v.put("latent_channels", Integer.toString(s.encoder().latentChannels()));
+        v.put("encoder_groups", Integer.toString(s.encoder().normGroups()));
+        v.put("steps", Long.toString(s.steps()));
+        v.put("batch", Integer.toString(s.batch()));
+        v.put("crop", Integer.toString(s.crop()));
+        v.put("seed", Long.toString(s.seed()));
+        v.put("lr", Double.toString(s.lr()));
+        v.put("disc_start", Long.toString(s.discStart()));
+        v.put("disc_weight", Double.toString(s.discWeight()));
+        v.put("kl_weight", Double.toString(s.klWeight()));
+        v.put("perceptual_weight", Double.toString(s.perceptualWeight()));
+        v.put("disc_width", Integer.toString(s.discWidth()));
+        v.put("disc_layers", Integer.toString(s.discLayers()));
+        v.put("posterior", s.samplePosterior() ? "sample" : "mean");
+        v.put("strict", Boolean.toString(s.strict()));
+        for (Map.Entry<String, String> e : v.entrySet()) {
+            sb.append(e.getKey()).append('=').append(e.getValue()).append('\n');
+        }
+        for (int i = 0; i < images.size(); i++) {
+            sb.append("image.").append(i).append('=').append(images.get(i).toAbsolutePath()).append('\n');
+        }
+        return sb.toString();
+    }
+
+    private static String join(int[] v) {
+        StringBuilder sb = new StringBuilder();
+        for (int x : v) {
+            sb.append(sb.length() == 0 ? "" : ",").append(x);
+        }
+        return sb.toString();
+    }
+
+    /** Writes {@code run.settings} (checkpoint frequency and keep are not part of it: they may change). */
+    public static void writeSettings(Path out, Settings s, List<Path> images) throws IOException {
+        String text = describe(s, images);
+        AtomicFiles.writeStream(out.resolve("run.settings"), os -> os.write(text.getBytes(StandardCharsets.UTF_8)));
+    }
+
+    /** The image list stored in a run's {@code run.settings}. */
+    public static List<Path> images(Path out) throws IOException {
+        Properties p = settings(out);
+        List<Path> images = new ArrayList<>();
+        for (int i = 0; p.getProperty("image." + i) != null; i++) {
+            images.add(Path.of(p.getProperty("image." + i)));
+        }
+        return images;
+    }
+
+    /** {@code OUT/run.settings} as properties; refuses a directory that is not a run. */
+    public static Properties settings(Path out) throws IOException {
+        Path f = out.resolve("run.settings");
+        if (!Files.isRegularFile(f)) {
+            throw BadInputException.of(out, "not an adcsr-train-vae run (no run.settings)");
+        }
+        Properties p = new Properties();
+        try (var in = Files.newBufferedReader(f, StandardCharsets.UTF_8)) {
+            p.load(in);
+        }
+        return p;
+    }
+
+    /** Settings rebuilt from a run's {@code run.settings}, with the new step count and checkpoint options. */
+    public static Settings resumed(Path out, long steps, int checkpointEvery, int keep) throws IOException {
+        Properties p = settings(out);
+        try {
+            AdcsrConfig decoder = AdcsrConfig.fromJson(p.getProperty("decoder_config"));
+            String[] w = p.getProperty("encoder_widths").split(",");
+            int[] widths = new int[w.length];
+            for (int i = 0; i < w.length; i++) {
+                widths[i] = Integer.parseInt(w[i]);
+            }
+            VaeEncoder.Config enc = new VaeEncoder.Config(widths, Integer.parseInt(p.getProperty("encoder_layers")),
+                    Integer.parseInt(p.getProperty("latent_channels")), Integer.parseInt(p.getProperty("encoder_groups")));
+            boolean train = p.getProperty("encoder").equals("train");
+            return new Settings(decoder, enc, train, train ? null : Path.of(p.getProperty("encoder")), steps,
+                    Integer.parseInt(p.getProperty("batch")), Integer.parseInt(p.getProperty("crop")),
+                    Long.parseLong(p.getProperty("seed")), Double.parseDouble(p.getProperty("lr")),
+                    Long.parseLong(p.getProperty("disc_start")), Double.parseDouble(p.getProperty("disc_weight")),
+                    Double.parseDouble(p.getProperty("kl_weight")),
+                    Double.parseDouble(p.getProperty("perceptual_weight")),
+                    Integer.parseInt(p.getProperty("disc_width")), Integer.parseInt(p.getProperty("disc_layers")),
+                    p.getProperty("posterior").equals("sample"), checkpointEvery, keep,
+                    Boolean.parseBoolean(p.getProperty("strict")));
+        } catch (RuntimeException e) {
+            throw BadInputException.of(out.resolve("run.settings"), "damaged (" + e.getMessage() + ")");
+        }
+    }
+}

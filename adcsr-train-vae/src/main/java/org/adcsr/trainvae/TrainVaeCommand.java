@@ -1,0 +1,283 @@
+package org.adcsr.trainvae;
+
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDManager;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.stream.Stream;
+import org.adcsr.cli.Cli;
+import org.adcsr.cli.CommonOptions;
+import org.adcsr.cli.ExitCodes;
+import org.adcsr.cli.Progress;
+import org.adcsr.cli.SeedOptions;
+import org.adcsr.cli.UsageException;
+import org.adcsr.cli.Values;
+import org.adcsr.core.BadInputException;
+import org.adcsr.core.Engines;
+import org.adcsr.core.image.Images;
+import org.adcsr.core.io.torch.TorchCheckpoint;
+import org.adcsr.core.model.AdcsrConfig;
+import org.adcsr.core.model.VaeEncoder;
+import org.adcsr.core.nets.Lpips;
+import org.adcsr.core.train.AutoencoderLoss;
+import org.adcsr.core.train.StopSignal;
+import org.adcsr.core.train.VaeTraining;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/** adcsr-train-vae: Stage 1, a thin layer over {@link VaeTraining}. */
+@Command(name = "adcsr-train-vae", sortOptions = false,
+        description = {
+            "Stage 1 of AdcSR: pretrain the pruned VAE decoder with the LDM autoencoder recipe (L1 + LPIPS-VGG, a"
+                + " hinge PatchGAN from --disc-start, the adaptive weight on decoder.conv_out, Adam betas (0.5, 0.9))"
+                + " on random crops of IMAGES, resumably. The decoder's input is post_quant_conv(z) of the VAE"
+                + " encoder's posterior (our reading of the unpublished recipe: Stage 2 feeds the decoder exactly"
+                + " that). The encoder is a pretrained diffusers VAE file (--encoder, frozen) or trained jointly"
+                + " (--train-encoder, with the KL term), for configs without a pretrained encoder.",
+            "",
+            "OUT gets run.settings, train.csv (one row per step), checkpoints/step-N.safetensors (the newest"
+                + " --keep), and at the end decoder.safetensors (decoder.* keys, the config in its metadata: give"
+                + " it to adcsr-upscale --decoder) and, with --train-encoder, encoder.safetensors. --resume OUT"
+                + " continues from the newest checkpoint to --steps, exactly as an uninterrupted run. Ctrl-C or"
+                + " SIGTERM writes a checkpoint and exits 130 or 143.",
+            "",
+            "Example: adcsr-train-vae --train-encoder --config tiny.json --steps 2000 --batch 4 --crop 128"
+                + " --perceptual none -o run photos/"
+        })
+public class TrainVaeCommand implements Callable<Integer> {
+    @Mixin
+    CommonOptions common;
+
+    @Mixin
+    SeedOptions seed;
+
+    @Spec
+    CommandSpec spec;
+
+    @Parameters(paramLabel = "IMAGES", arity = "0..*",
+            description = "Training images: files or directories (walked recursively, sorted).")
+    List<Path> inputs = new ArrayList<>();
+
+    @Option(names = {"-o", "--output"}, paramLabel = "OUT", description = "The run directory (must not exist).")
+    Path out;
+
+    @Option(names = "--resume", paramLabel = "OUT", description = "Continue the run in OUT (its settings and"
+            + " images) from its newest checkpoint; --steps may raise the total.")
+    Path resume;
+
+    @Option(names = "--config", paramLabel = "FILE", description = "AdcSR config JSON giving the decoder's widths"
+            + " (default: the paper's half decoder).")
+    Path config;
+
+    @Option(names = "--encoder", paramLabel = "FILE", description = "A diffusers VAE safetensors file"
+            + " (vae/diffusion_pytorch_model.safetensors: encoder.*, quant_conv.*, post_quant_conv.*), frozen.")
+    Path encoder;
+
+    @Option(names = "--train-encoder", description = "Train a KL encoder jointly instead (no pretrained one).")
+    boolean trainEncoder;
+
+    @Option(names = "--encoder-widths", paramLabel = "LIST", split = ",", description = "With --train-encoder: the"
+            + " encoder's widths per level (default: SD's 128,256,512,512; the levels must match the decoder's).")
+    int[] encoderWidths = VaeEncoder.Config.sd().blockOutChannels();
+
+    @Option(names = "--encoder-layers", paramLabel = "N", converter = Values.Positive.class,
+            description = "With --train-encoder: resnets per encoder level (default: 2).")
+    int encoderLayers = 2;
+
+    @Option(names = "--steps", paramLabel = "N", converter = Values.PositiveLong.class,
+            description = "Total training steps (required for a new run).")
+    Long steps;
+
+    @Option(names = "--batch", paramLabel = "B", converter = Values.Positive.class,
+            description = "Crops per step (default: 4).")
+    int batch = 4;
+
+    @Option(names = "--crop", paramLabel = "C", converter = Values.Positive.class,
+            description = "Crop size in pixels, a multiple of 8 (default: 256).")
+    int crop = 256;
+
+    @Option(names = "--lr", paramLabel = "X", description = "Learning rate of both optimizers (default: the"
+            + " paper's 1.3e-6).")
+    double lr = 1.3e-6;
+
+    @Option(names = "--disc-start", paramLabel = "N", description = "Steps before the adversarial term (default:"
+            + " LDM's 50001).")
+    long discStart = 50001;
+
+    @Option(names = "--disc-weight", paramLabel = "X", description = "Adversarial weight (default: LDM's 0.5).")
+    double discWeight = 0.5;
+
+    @Option(names = "--kl-weight", paramLabel = "X", description = "KL weight with --train-encoder (default: 1e-6).")
+    double klWeight = 1e-6;
+
+    @Option(names = "--perceptual", paramLabel = "lpips-vgg|none", description = "The perceptual term: LDM's"
+            + " LPIPS-VGG with weight 1 (needs --weights-dir) or none (default: lpips-vgg).")
+    String perceptual = "lpips-vgg";
+
+    @Option(names = "--weights-dir", paramLabel = "DIR", description = "Where " + Lpips.HEADS_VGG + " and "
+            + Lpips.BACKBONE_VGG + " are (they cannot be downloaded here).")
+    Path weightsDir;
+
+    @Option(names = "--disc-width", paramLabel = "N", converter = Values.Positive.class,
+            description = "The PatchGAN's first width (default: LDM's 64).")
+    int discWidth = 64;
+
+    @Option(names = "--disc-layers", paramLabel = "N", converter = Values.Positive.class,
+            description = "The PatchGAN's strided layers (default: LDM's 3).")
+    int discLayers = 3;
+
+    @Option(names = "--posterior", paramLabel = "sample|mean", description = "Decode a posterior sample (LDM) or"
+            + " its mean (default: sample).")
+    String posterior = "sample";
+
+    @Option(names = "--checkpoint-every", paramLabel = "N", converter = Values.Positive.class,
+            description = "Steps between checkpoints (default: 1000; one is always written at the end).")
+    int checkpointEvery = 1000;
+
+    @Option(names = "--keep", paramLabel = "K", converter = Values.Positive.class,
+            description = "Checkpoints kept (default: 3).")
+    int keep = 3;
+
+    @Option(names = "--strict", description = "Refuse unreadable or too small images instead of skipping them.")
+    boolean strict;
+
+    public static void main(String[] a) {
+        System.exit(Cli.execute(new TrainVaeCommand(), a));
+    }
+
+    @Override
+    public Integer call() throws IOException {
+        PrintWriter err = spec.commandLine().getErr();
+        if ((out == null) == (resume == null)) {
+            throw new UsageException("give -o OUT for a new run or --resume OUT to continue one");
+        }
+        if (!perceptual.equals("none") && !perceptual.equals("lpips-vgg")) {
+            throw new UsageException("--perceptual must be lpips-vgg or none, not " + perceptual);
+        }
+        if (!posterior.equals("sample") && !posterior.equals("mean")) {
+            throw new UsageException("--posterior must be sample or mean, not " + posterior);
+        }
+        Path run = resume != null ? resume : out;
+        VaeTraining.Settings settings;
+        List<Path> images;
+        if (resume != null) {
+            images = VaeTraining.images(resume);
+            long total = steps != null ? steps
+                    : Long.parseLong(VaeTraining.settings(resume).getProperty("steps", "0"));
+            settings = VaeTraining.resumed(resume, total, checkpointEvery, keep);
+        } else {
+            if (steps == null) {
+                throw new UsageException("--steps N is required for a new run");
+            }
+            if (trainEncoder == (encoder != null)) {
+                throw new UsageException("give --encoder FILE (a pretrained VAE) or --train-encoder, not both");
+            }
+            if (crop % 8 != 0) {
+                throw new UsageException("--crop must be a multiple of 8, not " + crop);
+            }
+            images = imageList(inputs);
+            AdcsrConfig decoder = config == null ? AdcsrConfig.paper() : readConfig(config);
+            VaeEncoder.Config enc = trainEncoder
+                    ? new VaeEncoder.Config(encoderWidths, encoderLayers, 4, decoder.decoderNormGroups())
+                    : VaeEncoder.Config.sd();
+            if (enc.blockOutChannels().length != decoder.decoderBlockOutChannels().length) {
+                throw new BadInputException("the encoder has " + enc.blockOutChannels().length + " levels, the"
+                        + " decoder " + decoder.decoderBlockOutChannels().length + ": the latent would not match");
+            }
+            settings = new VaeTraining.Settings(decoder, enc, trainEncoder, encoder, steps, batch, crop,
+                    seed.seed(), lr, discStart, discWeight, klWeight, perceptual.equals("none") ? 0 : 1, discWidth,
+                    discLayers, posterior.equals("sample"), checkpointEvery, keep, strict);
+            VaeTraining.checkImages(images, crop);
+            if (Files.exists(out)) {
+                throw BadInputException.of(out, "exists; give a new directory, or --resume it");
+            }
+        }
+        Engine engine = Engines.start(common.device(), common.threads());
+        try (NDManager m = engine.newBaseManager(Engines.device(common.device()));
+                Progress progress = Progress.of(common, err, "steps")) {
+            AutoencoderLoss.Perceptual lpips = settings.perceptualWeight() > 0 ? lpips(m) : null;
+            if (resume == null) {
+                Files.createDirectories(out);
+            }
+            VaeTraining.writeSettings(run, settings, images); // on resume: the new --steps, if given
+            StopSignal.install();
+            VaeTraining training = new VaeTraining(lpips, line -> {
+                if (!common.quiet()) {
+                    err.println("adcsr-train-vae: " + line);
+                }
+            });
+            long done = training.run(settings, images, run, m, step -> progress.update(step, settings.steps()));
+            String signal = StopSignal.requested();
+            if (signal != null) {
+                err.println("adcsr-train-vae: stopped by SIG" + signal + " after step " + done + "; checkpoint written,"
+                        + " continue with --resume " + run);
+                return StopSignal.exitCode(signal);
+            }
+        }
+        return ExitCodes.OK;
+    }
+
+    private static AdcsrConfig readConfig(Path file) {
+        try {
+            return AdcsrConfig.fromJson(Files.readString(file));
+        } catch (IOException e) {
+            throw BadInputException.of(file, "cannot read (" + e.getMessage() + ")", e);
+        } catch (BadInputException e) {
+            throw BadInputException.of(file, e.getMessage());
+        }
+    }
+
+    /** LDM's LPIPS on images in [−1, 1]: our LPIPS takes [0, 1]. */
+    private AutoencoderLoss.Perceptual lpips(NDManager m) {
+        if (weightsDir == null) {
+            throw new BadInputException("--perceptual lpips-vgg (the default) needs --weights-dir with "
+                    + Lpips.HEADS_VGG + " and " + Lpips.BACKBONE_VGG + "; or give --perceptual none");
+        }
+        Path heads = weightsDir.resolve(Lpips.HEADS_VGG);
+        Path backbone = weightsDir.resolve(Lpips.BACKBONE_VGG);
+        for (Path p : new Path[] {heads, backbone}) {
+            if (!Files.isRegularFile(p)) {
+                throw BadInputException.of(p, "missing (LPIPS-VGG's weights; or give --perceptual none)");
+            }
+        }
+        try (TorchCheckpoint h = TorchCheckpoint.open(heads); TorchCheckpoint b = TorchCheckpoint.open(backbone)) {
+            Lpips net = Lpips.load(Lpips.Backbone.VGG, m, b.tensors(), h.tensors());
+            return (a, c) -> net.forward(a.add(1).div(2), c.add(1).div(2));
+        }
+    }
+
+    /** Files and directories (recursively, sorted) of images, by extension. */
+    static List<Path> imageList(List<Path> inputs) throws IOException {
+        if (inputs.isEmpty()) {
+            throw new UsageException("no IMAGES given");
+        }
+        List<Path> images = new ArrayList<>();
+        for (Path p : inputs) {
+            if (Files.isDirectory(p)) {
+                List<Path> found;
+                try (Stream<Path> walk = Files.walk(p)) {
+                    found = walk.filter(Files::isRegularFile).filter(f -> Images.isImageName(f)).sorted().toList();
+                }
+                if (found.isEmpty()) {
+                    throw BadInputException.of(p, "no images (" + String.join(", ", new java.util.TreeSet<>(
+                        Images.EXTENSIONS)) + ")");
+                }
+                images.addAll(found);
+            } else if (Files.isRegularFile(p)) {
+                images.add(p);
+            } else {
+                throw BadInputException.of(p, "no such file or directory");
+            }
+        }
+        return images;
+    }
+}
