@@ -18,6 +18,7 @@ import org.adcsr.cli.ExitCodes;
 import org.adcsr.cli.Progress;
 import org.adcsr.cli.Values;
 import org.adcsr.core.BadInputException;
+import org.adcsr.core.image.PilResize;
 import org.adcsr.core.io.AtomicFiles;
 import org.adcsr.eval.metrics.Convention;
 import org.adcsr.eval.metrics.Metric;

@@ -11,6 +11,7 @@ import java.util.function.IntConsumer;
 import org.adcsr.core.BadInputException;
 import org.adcsr.core.image.Image;
 import org.adcsr.core.image.Images;
+import org.adcsr.core.image.PilResize;
 import org.adcsr.eval.metrics.FolderMetric;
 import org.adcsr.eval.metrics.Metric;
 
