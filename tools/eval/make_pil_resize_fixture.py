@@ -1,8 +1,9 @@
 #!/usr/bin/python3
-"""Fixtures for adcsr-eval's PIL resize tests.
+"""Fixtures for the PIL resize tests (adcsr-core's PilResize, adcsr-eval's --resize-sr).
 
-Usage: f=adcsr-eval/src/test/resources/fixtures
-       /usr/bin/python3 tools/eval/make_pil_resize_fixture.py $f/pil_resize.txt $f/pil_resize_8bit.txt $f
+Usage: c=adcsr-core/src/test/resources/fixtures/images
+       /usr/bin/python3 tools/eval/make_pil_resize_fixture.py $c/pil_resize.txt $c/pil_resize_8bit.txt \
+           adcsr-eval/src/test/resources/fixtures
 Needs Debian's python3-pil.
 
 pil_resize.txt (FID "clean" mode resizes each channel this way): small float32 arrays in 0-255 (seeded), resized with

@@ -18,6 +18,7 @@ import org.adcsr.cli.ExitCodes;
 import org.adcsr.cli.Progress;
 import org.adcsr.cli.Values;
 import org.adcsr.core.BadInputException;
+import org.adcsr.core.image.PilResize;
 import org.adcsr.core.io.AtomicFiles;
 import org.adcsr.eval.metrics.Convention;
 import org.adcsr.eval.metrics.Metric;
@@ -102,7 +103,8 @@ public class EvalCommand implements Callable<Integer> {
                     + "and score the resized image with every metric: PIL's Image.resize with this filter (8-bit "
                     + "images bit-identical to Pillow 9.4; alpha dropped; 16-bit in float, rounded), as OSEDiff's "
                     + "test script resizes with PIL (bicubic is PIL's default). Without it a size mismatch is "
-                    + "refused. stderr says how many images were resized.")
+                    + "refused. stderr says how many images were resized. Every metric column is then named with "
+                    + "the filter: psnr_y_bt601_pyiqa_resized_bicubic.")
     String resizeSr;
 
     @Option(names = "--weights-dir", paramLabel = "DIR",

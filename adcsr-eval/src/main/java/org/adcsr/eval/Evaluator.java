@@ -11,6 +11,7 @@ import java.util.function.IntConsumer;
 import org.adcsr.core.BadInputException;
 import org.adcsr.core.image.Image;
 import org.adcsr.core.image.Images;
+import org.adcsr.core.image.PilResize;
 import org.adcsr.eval.metrics.FolderMetric;
 import org.adcsr.eval.metrics.Metric;
 
@@ -40,19 +41,27 @@ public final class Evaluator {
         this.resizeSr = resizeSr;
     }
 
+    /** The metrics' CSV columns, suffixed with the resize filter when SR images are resized (README, adcsr-eval). */
+    public List<String> columns() {
+        String suffix = resizeSr == null ? "" : "_resized_" + resizeSr.name().toLowerCase(java.util.Locale.ROOT);
+        return metrics.stream().map(m -> m.column() + suffix).toList();
+    }
+
     /** Scores of one image, in metric order. */
     public record Row(String image, double[] values) {}
 
     /**
      * The result of a run.
      *
+     * @param columns the CSV column of each metric: its {@link Metric#column}, with {@code _resized_bicubic} or
+     *     {@code _resized_lanczos} appended when SR images are resized to their GT's size (every number may change)
      * @param rows scored images, in input order
      * @param problems one line per image left out
      * @param means mean of each metric over {@code rows}; for a {@link FolderMetric} its set-level value over the
      *     scored pairs (NaN, with a problem line, when undefined); image rows hold NaN for it
      * @param resized how many SR images were resized to their GT's size
      */
-    public record Report(List<Metric> metrics, List<Row> rows, List<String> problems, double[] means, int resized) {
+    public record Report(List<Metric> metrics, List<String> columns, List<Row> rows, List<String> problems, double[] means, int resized) {
         public int count() {
             return rows.size();
         }
@@ -129,7 +138,7 @@ public final class Evaluator {
             }
             means[m] = rows.isEmpty() ? Double.NaN : s / rows.size();
         }
-        return new Report(metrics, rows, problems, means, resized.getAndSet(0));
+        return new Report(metrics, columns(), rows, problems, means, resized.getAndSet(0));
     }
 
     /** A scored pair: its row and, per folder-level metric (null elsewhere), the SR and GT features. */

@@ -4,7 +4,6 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.util.ArrayList;
 import java.util.List;
-import org.adcsr.eval.metrics.Metric;
 import org.apache.commons.csv.CSVFormat;
 import org.apache.commons.csv.CSVPrinter;
 
@@ -13,7 +12,7 @@ final class ReportWriter {
     private ReportWriter() {}
 
     /**
-     * Header {@code row,image,count,<metric columns>}; one {@code image} row per scored image (count 1), then one
+     * Header {@code row,image,count,<metric columns>} ({@link Evaluator.Report#columns}); one {@code image} row per scored image (count 1), then one
      * {@code mean} row (image empty, count = images averaged). A folder-level metric (fid) has no per-image value:
      * its column is empty in image rows and holds the set-level value (SR set against GT set, over the scored
      * images) in the mean row. An undefined value is empty. Values are full-precision decimal ({@code inf} for
@@ -21,9 +20,7 @@ final class ReportWriter {
      */
     static void csv(Evaluator.Report report, Appendable out) throws IOException {
         List<String> header = new ArrayList<>(List.of("row", "image", "count"));
-        for (Metric m : report.metrics()) {
-            header.add(m.column());
-        }
+        header.addAll(report.columns());
         // not closed: closing the printer would close the caller's stream (stdout)
         CSVPrinter p = new CSVPrinter(out, CSVFormat.DEFAULT.builder().setRecordSeparator('\n').build());
         {
@@ -54,14 +51,14 @@ final class ReportWriter {
     /** A small aligned table: metric column, mean, count. */
     static void table(Evaluator.Report report, PrintWriter err) {
         int w = "metric".length();
-        for (Metric m : report.metrics()) {
-            w = Math.max(w, m.column().length());
+        for (String column : report.columns()) {
+            w = Math.max(w, column.length());
         }
         err.printf("%-" + w + "s  %12s  %6s%n", "metric", "mean", "images");
         for (int i = 0; i < report.metrics().size(); i++) {
             double v = report.means()[i];
             String mean = report.count() == 0 || Double.isNaN(v) ? "-" : String.format("%.4f", v);
-            err.printf("%-" + w + "s  %12s  %6d%n", report.metrics().get(i).column(), mean, report.count());
+            err.printf("%-" + w + "s  %12s  %6d%n", report.columns().get(i), mean, report.count());
         }
         err.flush();
     }

@@ -16,25 +16,31 @@ import org.apache.commons.csv.CSVPrinter;
 
 /** The optional {@code --report} CSV: one row per image, written atomically when the run ends. */
 final class Report implements AutoCloseable {
-    static final String[] HEADER = {"input", "output", "status", "width", "height", "out_width", "out_height",
+    static final String[] HEADER = {"input", "output", "model", "status", "width", "height", "out_width", "out_height",
         "tiles", "seconds", "peak_rss_mib", "message"};
 
     private final Path file;
+    private final String model;
     private final List<List<Object>> rows = new ArrayList<>();
 
-    private Report(Path file) {
+    private Report(Path file, String model) {
         this.file = file;
+        this.model = model;
     }
 
-    /** A report writing to {@code file}, or one that discards rows when {@code file} is null. */
-    static Report open(Path file) {
-        return new Report(file);
+    /**
+     * A report writing to {@code file}, or one that discards rows when {@code file} is null; {@code model} fills the
+     * model column ({@code bicubic}, or the weights file).
+     */
+    static Report open(Path file, String model) {
+        return new Report(file, model);
     }
 
     void row(Job job, String status, Image in, Image out, int tiles, double seconds, String message) {
         List<Object> r = new ArrayList<>();
         r.add(job.name());
         r.add(job.output() == null ? "-" : job.output().toString());
+        r.add(model);
         r.add(status);
         r.add(in == null ? "" : in.width());
         r.add(in == null ? "" : in.height());

@@ -25,6 +25,7 @@ import org.adcsr.core.Engines;
 import org.adcsr.core.engine.EngineFaultException;
 import org.adcsr.core.image.Image;
 import org.adcsr.core.image.Images;
+import org.adcsr.core.image.PilResize;
 import org.adcsr.core.model.AdcsrModel;
 import org.adcsr.core.upscale.ColorCorrection;
 import org.adcsr.core.upscale.Upscaler;
@@ -38,7 +39,8 @@ import picocli.CommandLine.Spec;
 @Command(name = "adcsr-upscale",
         subcommands = InfoCommand.class,
         description = {
-            "Upscale images 4x with an AdcSR model: one image, several, or whole directories.",
+            "Upscale images 4x with an AdcSR model, or with plain bicubic as a baseline: one image, several, or "
+                    + "whole directories.",
             "",
             "Images of any size run whole or in overlapping tiles blended without seams; the colour fix uses "
                     + "whole-image statistics. PNG (8 and 16 bit), JPEG, BMP, GIF, TIFF and WebP are read; gray stays "
@@ -46,10 +48,15 @@ import picocli.CommandLine.Spec;
                     + "batch resumes) unless --overwrite; inputs are never overwritten; every output is written "
                     + "under a temporary name and renamed into place.",
             "",
+            "--model bicubic needs no weights: PIL's BICUBIC resize (a = -0.5, Pillow 9.4's 8-bit arithmetic), every "
+                    + "channel on its own, with the same inputs, outputs, batch behaviour and --report; no tiles and "
+                    + "no colour fix.",
+            "",
             "Examples:",
             "  adcsr-upscale --weights adcsr.safetensors photo.jpg -o photo_x4.png",
             "  adcsr-upscale --weights net_params_200.pkl --decoder halfDecoder.ckpt lr/ -o sr/ --report sr.csv",
             "  cat small.png | adcsr-upscale --weights adcsr.safetensors - -o - > big.png",
+            "  adcsr-upscale --model bicubic lr/ -o bicubic/ --suffix '' && adcsr-eval --sr bicubic/ --gt hr/",
             ""
         },
         footer = {"", "See also: adcsr-upscale info (parameters and MACs), adcsr-eval(1)."})
@@ -59,6 +66,17 @@ public class UpscaleCommand implements Callable<Integer> {
 
     @Mixin
     ModelOptions model;
+
+    /** What upscales: the AdcSR network, or the bicubic baseline. */
+    enum Method {
+        ADCSR, BICUBIC
+    }
+
+    @Option(names = "--model", paramLabel = "adcsr|bicubic", defaultValue = "adcsr", converter = MethodConverter.class,
+            description = "adcsr: the network given by --weights (default); bicubic: PIL's bicubic 4x resize, no "
+                    + "weights, as a baseline to score against HR (the model options, --tile, --overlap, --color-fix "
+                    + "and --precision are refused with it).")
+    Method method;
 
     @Spec
     CommandSpec spec;
@@ -119,6 +137,9 @@ public class UpscaleCommand implements Callable<Integer> {
                     + "(default: ${DEFAULT-VALUE}).")
     long maxPixels;
 
+    /** The bicubic baseline's factor, the paper's. */
+    static final int SCALE = 4;
+
     /** Whether stdout is a terminal; tests replace it. */
     java.util.function.BooleanSupplier stdoutIsTerminal = Terminal::stdout;
 
@@ -135,46 +156,71 @@ public class UpscaleCommand implements Callable<Integer> {
             throw new BadInputException("--precision " + precision + ": only fp32 runs in this build (fp16 needs a "
                     + "CUDA libtorch; on CPU it is slower and overflows in the decoder)");
         }
+        if (method == Method.BICUBIC) {
+            refuseModelOptions();
+        }
         List<Job> jobs = Jobs.plan(inputs, output, suffix, format, overwrite);
         if (jobs.stream().anyMatch(j -> j.output() == null) && stdoutIsTerminal.getAsBoolean()) {
             throw new UsageException("will not write a PNG image to a terminal: redirect stdout (> out.png) or give "
                     + "-o FILE");
         }
         PrintWriter err = spec.commandLine().getErr();
+        if (method == Method.BICUBIC) {
+            if (common.verbosity() >= 1) {
+                err.println("adcsr-upscale: model: bicubic (PIL's BICUBIC 4x resize, a = -0.5; no weights)");
+            }
+            try (Report csv = Report.open(report, "bicubic")) {
+                return run(jobs, csv, err, (job, in, progress) -> bicubic(in));
+            }
+        }
         Engine engine = Engines.start(common.device(), common.threads());
-        int failures = 0;
-        int engineFaults = 0;
         try (NDManager manager = engine.newBaseManager(Engines.device(common.device()));
                 AdcsrModel net = model.load(manager, DataType.FLOAT32);
-                Report csv = Report.open(report)) {
-            Upscaler upscaler = Upscaler.of(net, manager, new Upscaler.Options(tile, overlap, colorFix));
-            for (Job job : jobs) {
-                if (job.skip()) {
-                    csv.row(job, "skipped", null, null, 0, 0, "output exists (use --overwrite)");
-                    if (common.verbosity() >= 0) {
-                        err.println("adcsr-upscale: " + job.output() + ": exists, skipped (use --overwrite)");
-                    }
-                    continue;
-                }
-                long t0 = System.nanoTime();
-                String problem;
-                try (Progress progress = Progress.of(common, err, job.name())) {
-                    Image in = read(job);
-                    Upscaler.Result r = upscale(upscaler, job, in, progress);
-                    write(r.image(), job);
-                    csv.row(job, "ok", in, r.image(), r.tiles(), (System.nanoTime() - t0) / 1e9, "");
-                    continue;
-                } catch (BadInputException e) {
-                    problem = e.getMessage();
-                } catch (EngineFaultException e) {
-                    // NaN or infinity out of the network: no output for this image, the others may be fine
-                    engineFaults++;
-                    problem = e.getMessage();
-                }
-                failures++;
-                err.println("adcsr-upscale: " + problem);
-                csv.row(job, "failed", null, null, 0, (System.nanoTime() - t0) / 1e9, problem);
+                Report csv = Report.open(report, String.valueOf(model.weights()))) {
+            if (common.verbosity() >= 1) {
+                err.println("adcsr-upscale: model: " + net.config().name() + " from " + model.weights()
+                        + (model.decoder() != null ? " with decoder " + model.decoder() : ""));
             }
+            Upscaler upscaler = Upscaler.of(net, manager, new Upscaler.Options(tile, overlap, colorFix));
+            return run(jobs, csv, err, (job, in, progress) -> upscale(upscaler, job, in, progress));
+        }
+    }
+
+    /** Upscales one decoded image of a job. */
+    private interface ImageUpscaler {
+        Upscaler.Result apply(Job job, Image in, Progress progress);
+    }
+
+    /** Runs every job, going on past bad inputs; the exit code. */
+    private int run(List<Job> jobs, Report csv, PrintWriter err, ImageUpscaler method4x) {
+        int failures = 0;
+        int engineFaults = 0;
+        for (Job job : jobs) {
+            if (job.skip()) {
+                csv.row(job, "skipped", null, null, 0, 0, "output exists (use --overwrite)");
+                if (common.verbosity() >= 0) {
+                    err.println("adcsr-upscale: " + job.output() + ": exists, skipped (use --overwrite)");
+                }
+                continue;
+            }
+            long t0 = System.nanoTime();
+            String problem;
+            try (Progress progress = Progress.of(common, err, job.name())) {
+                Image in = read(job);
+                Upscaler.Result r = method4x.apply(job, in, progress);
+                write(r.image(), job);
+                csv.row(job, "ok", in, r.image(), r.tiles(), (System.nanoTime() - t0) / 1e9, "");
+                continue;
+            } catch (BadInputException e) {
+                problem = e.getMessage();
+            } catch (EngineFaultException e) {
+                // NaN or infinity out of the network: no output for this image, the others may be fine
+                engineFaults++;
+                problem = e.getMessage();
+            }
+            failures++;
+            err.println("adcsr-upscale: " + problem);
+            csv.row(job, "failed", null, null, 0, (System.nanoTime() - t0) / 1e9, problem);
         }
         if (failures > 0) {
             err.println("adcsr-upscale: " + failures + " of " + jobs.size() + " images failed"
@@ -183,6 +229,28 @@ public class UpscaleCommand implements Callable<Integer> {
             return engineFaults > 0 ? ExitCodes.ENGINE_FAULT : ExitCodes.BAD_INPUT;
         }
         return ExitCodes.OK;
+    }
+
+    /** PIL's bicubic 4x resize of every channel; no tiles. */
+    private static Upscaler.Result bicubic(Image in) {
+        int w = Math.multiplyExact(in.width(), SCALE);
+        int h = Math.multiplyExact(in.height(), SCALE);
+        return new Upscaler.Result(PilResize.resizeAllChannels(in, w, h, PilResize.Filter.BICUBIC), 0);
+    }
+
+    /** The options that only the network uses, given on the command line with --model bicubic: a usage error. */
+    private void refuseModelOptions() {
+        picocli.CommandLine.ParseResult parsed = spec.commandLine().getParseResult();
+        for (String name : List.of("--weights", "--decoder", "--config", "--allow-unknown-globals", "--tile",
+                "--overlap", "--color-fix", "--precision")) {
+            if (parsed.hasMatchedOption(name)) {
+                throw new UsageException(name + " does not apply to --model bicubic");
+            }
+        }
+        if (common.device() != Engines.Target.CPU) {
+            throw new UsageException("--device " + common.device().name().toLowerCase(java.util.Locale.ROOT)
+                    + " does not apply to --model bicubic (it runs on the CPU)");
+        }
     }
 
     /** {@link Upscaler#upscale}, whose failures (which cannot know the file) are given the input's name. */
@@ -227,6 +295,18 @@ public class UpscaleCommand implements Callable<Integer> {
             throw BadInputException.of(job.output(), "cannot create its directory (" + e.getMessage() + ")", e);
         }
         Images.write(img, job.output(), jpegQuality);
+    }
+
+    static final class MethodConverter implements picocli.CommandLine.ITypeConverter<Method> {
+        @Override
+        public Method convert(String value) {
+            try {
+                return Method.valueOf(value.toUpperCase(java.util.Locale.ROOT));
+            } catch (IllegalArgumentException e) {
+                throw new picocli.CommandLine.TypeConversionException(
+                        "expected adcsr or bicubic, got '" + value + "'");
+            }
+        }
     }
 
     static final class ColorFixConverter implements picocli.CommandLine.ITypeConverter<ColorCorrection> {

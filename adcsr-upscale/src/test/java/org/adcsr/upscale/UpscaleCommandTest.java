@@ -117,8 +117,8 @@ class UpscaleCommandTest {
         assertTrue(err.contains("2 of 4 images failed"), err);
         List<String> rows = Files.readAllLines(report);
         assertEquals(5, rows.size());
-        assertTrue(rows.get(0).startsWith("input,output,status,width,height,out_width,out_height,tiles,seconds"));
-        assertEquals(2, rows.stream().filter(r -> r.contains(",ok,")).count());
+        assertTrue(rows.get(0).startsWith("input,output,model,status,width,height,out_width,out_height,tiles,seconds"));
+        assertEquals(2, rows.stream().filter(r -> r.contains("," + weights + ",ok,")).count(), rows.toString());
         assertEquals(2, rows.stream().filter(r -> r.contains(",failed,")).count());
         try (var files = Files.list(sr)) {
             assertFalse(files.anyMatch(f -> f.getFileName().toString().endsWith(".tmp")), "no temporary files left");
@@ -270,5 +270,65 @@ class UpscaleCommandTest {
         cl.setErr(new PrintWriter(e, true));
         assertEquals(2, Cli.execute(cl, "--weights=" + weights, a.toString(), "-o", "-"));
         assertTrue(e.toString().contains("will not write a PNG image to a terminal"), e.toString());
+    }
+
+    /** A fixture image: {@code tools/fixtures/make_bicubic_fixture.py}. */
+    private static Path fixture(String name) throws Exception {
+        return Path.of(UpscaleCommandTest.class.getResource("/fixtures/bicubic/" + name).toURI());
+    }
+
+    @Test
+    void bicubicBaselineMatchesPilWithoutWeights() throws Exception {
+        Path lr = Files.createDirectories(tmp.resolve("lr"));
+        for (String name : List.of("rgb.png", "gray.png")) {
+            Files.copy(fixture("lr/" + name), lr.resolve(name));
+        }
+        Path sr = tmp.resolve("sr");
+        Path report = tmp.resolve("bicubic.csv");
+        assertEquals(0, run("--model", "bicubic", "-v", lr.toString(), "-o", sr.toString(), "--suffix=",
+                "--report", report.toString()), err);
+        assertTrue(err.contains("adcsr-upscale: model: bicubic"), err);
+        for (String name : List.of("rgb.png", "gray.png")) {
+            Image want = Images.read(fixture("x4/" + name));
+            Image got = Images.read(sr.resolve(name));
+            assertEquals(want.width(), got.width(), name);
+            assertEquals(want.height(), got.height(), name);
+            assertEquals(want.channels(), got.channels(), name);
+            float worst = 0;
+            for (int i = 0; i < want.data().length; i++) {
+                worst = Math.max(worst, Math.abs(want.data()[i] - got.data()[i]));
+            }
+            assertTrue(worst <= 1, name + ": off PIL's bicubic by " + worst);
+        }
+        List<String> rows = Files.readAllLines(report);
+        assertEquals(3, rows.size(), rows.toString());
+        assertTrue(rows.get(1).contains(",bicubic,ok,13,9,52,36,0,") || rows.get(2).contains(",bicubic,ok,13,9,52,36,0,"),
+                rows.toString());
+
+        // same batch behaviour as the model: existing outputs are skipped
+        assertEquals(0, run("--model=bicubic", lr.toString(), "-o", sr.toString(), "--suffix="));
+        assertTrue(err.contains("rgb.png: exists, skipped"), err);
+    }
+
+    @Test
+    void bicubicKeepsAlphaAndDepthAndRefusesModelOptions() {
+        Path in = image("rgba16.png", 5, 3, 4, 65535);
+        Path target = tmp.resolve("rgba16_big.png");
+        assertEquals(0, run("--model=bicubic", in.toString(), "-o", target.toString()), err);
+        Image result = Images.read(target);
+        assertEquals(20, result.width());
+        assertEquals(12, result.height());
+        assertEquals(4, result.channels());
+        assertEquals(65535, result.maxValue());
+
+        for (String option : List.of("--weights=" + weights, "--color-fix=none", "--tile=32", "--overlap=16",
+                "--precision=fp32")) {
+            assertEquals(2, run("--model=bicubic", option, in.toString(), "-o", target.toString(), "--overwrite"),
+                    option);
+            assertTrue(err.startsWith("adcsr-upscale: " + option.substring(0, option.indexOf('='))
+                    + " does not apply to --model bicubic"), err);
+        }
+        assertEquals(2, run("--model=nearest", in.toString()));
+        assertTrue(err.contains("expected adcsr or bicubic, got 'nearest'"), err);
     }
 }

@@ -10,7 +10,7 @@ import org.adcsr.core.Engines;
 import org.adcsr.core.image.Image;
 import org.adcsr.core.io.TensorSource;
 import org.adcsr.core.io.torch.TorchCheckpoint;
-import org.adcsr.eval.PilResize;
+import org.adcsr.core.image.PilResize;
 import org.adcsr.eval.metrics.FolderMetric;
 import org.adcsr.eval.metrics.Frechet;
 import org.adcsr.eval.metrics.MetricOptions;

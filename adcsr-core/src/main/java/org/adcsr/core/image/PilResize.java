@@ -1,6 +1,4 @@
-package org.adcsr.eval;
-
-import org.adcsr.core.image.Image;
+package org.adcsr.core.image;
 
 /**
  * PIL's {@code Image.resize} (Pillow 9.4, {@code libImaging/Resample.c}) with the bicubic and Lanczos filters, in
@@ -51,7 +49,19 @@ public final class PilResize {
      * float arithmetic rounded to the nearest integer and clipped to 0…65535.
      */
     public static Image resize(Image img, int outW, int outH, Filter filter) {
-        int w = img.width(), h = img.height(), channels = img.colorChannels();
+        return resize(img, img.colorChannels(), outW, outH, filter);
+    }
+
+    /**
+     * Resizes every channel of an image, alpha included, each on its own as {@link #resize} resizes the colour
+     * channels (PIL would premultiply RGBA by alpha first; alpha here stays straight, as adcsr-upscale keeps it).
+     */
+    public static Image resizeAllChannels(Image img, int outW, int outH, Filter filter) {
+        return resize(img, img.channels(), outW, outH, filter);
+    }
+
+    private static Image resize(Image img, int channels, int outW, int outH, Filter filter) {
+        int w = img.width(), h = img.height();
         checkSizes(w * h, w, h, outW, outH);
         boolean eightBit = img.maxValue() == 255;
         Image out = Image.blank(outW, outH, channels, img.maxValue());

@@ -1,4 +1,4 @@
-package org.adcsr.eval;
+package org.adcsr.core.image;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -8,7 +8,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
-import org.adcsr.core.image.Image;
 import org.junit.jupiter.api.Test;
 
 /** {@link PilResize} against PIL's own resize of mode F, L and RGB images ({@code tools/eval/make_pil_resize_fixture.py}). */
@@ -27,7 +26,7 @@ class PilResizeTest {
     @Test
     void matchesPilUpDownAndMixed() throws Exception {
         List<String> lines = Files.readAllLines(Path.of(
-                PilResizeTest.class.getResource("/fixtures/pil_resize.txt").toURI()));
+                PilResizeTest.class.getResource("/fixtures/images/pil_resize.txt").toURI()));
         int cases = 0;
         for (int i = 0; i < lines.size(); i++) {
             if (!lines.get(i).startsWith("== ")) {
@@ -45,7 +44,7 @@ class PilResizeTest {
     @Test
     void eightBitMatchesPilExactly() throws Exception {
         List<String> lines = Files.readAllLines(Path.of(
-                PilResizeTest.class.getResource("/fixtures/pil_resize_8bit.txt").toURI()));
+                PilResizeTest.class.getResource("/fixtures/images/pil_resize_8bit.txt").toURI()));
         int cases = 0;
         for (int i = 0; i < lines.size(); i++) {
             if (!lines.get(i).startsWith("== ")) {
