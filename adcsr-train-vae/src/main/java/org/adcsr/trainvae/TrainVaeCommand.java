@@ -215,7 +215,15 @@ public class TrainVaeCommand implements Callable<Integer> {
                     err.println("adcsr-train-vae: " + line);
                 }
             });
-            long done = training.run(settings, images, run, m, step -> progress.update(step, settings.steps()));
+            long done;
+            try {
+                done = training.run(settings, images, run, m, step -> progress.update(step, settings.steps()));
+            } catch (RuntimeException | IOException | Error e) {
+                if (resume == null) {
+                    removeIfNoCheckpoint(out);
+                }
+                throw e;
+            }
             String signal = StopSignal.requested();
             if (signal != null) {
                 err.println("adcsr-train-vae: stopped by SIG" + signal + " after step " + done + "; checkpoint written,"
@@ -224,6 +232,18 @@ public class TrainVaeCommand implements Callable<Integer> {
             }
         }
         return ExitCodes.OK;
+    }
+
+    /** A new run that failed before its first checkpoint leaves nothing behind (no run to resume). */
+    private static void removeIfNoCheckpoint(Path out) throws IOException {
+        if (org.adcsr.core.train.Checkpoints.latest(out) != null) {
+            return;
+        }
+        try (Stream<Path> walk = Files.walk(out)) {
+            for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        }
     }
 
     private static AdcsrConfig readConfig(Path file) {

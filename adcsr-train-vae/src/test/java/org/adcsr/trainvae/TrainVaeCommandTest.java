@@ -1,0 +1,159 @@
+package org.adcsr.trainvae;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Collectors;
+import org.adcsr.cli.Cli;
+import org.adcsr.core.image.Image;
+import org.adcsr.core.image.Images;
+import org.adcsr.core.io.SafetensorsReader;
+import org.adcsr.core.model.AdcsrConfig;
+import org.adcsr.core.model.ModelFiles;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+/** adcsr-train-vae end to end on a tiny config: outputs, exact resume, divergence and bad input. */
+class TrainVaeCommandTest {
+    @TempDir
+    static Path shared;
+    static Path images;
+    static Path config;
+
+    @TempDir
+    Path tmp;
+
+    @BeforeAll
+    static void inputs() throws IOException {
+        images = Files.createDirectories(shared.resolve("images"));
+        for (int k = 0; k < 3; k++) {
+            int w = 48 + 8 * k;
+            Image img = Image.blank(w, 40, 3, 255);
+            for (int c = 0; c < 3; c++) {
+                for (int y = 0; y < 40; y++) {
+                    for (int x = 0; x < w; x++) {
+                        img.setSample(c, y, x, (float) Math.floor(127.5 + 120 * Math.sin(0.1 * x + 0.07 * y + c + k)));
+                    }
+                }
+            }
+            Images.write(img, images.resolve("i" + k + ".png"), 95);
+        }
+        config = Files.writeString(shared.resolve("tiny.json"), AdcsrConfig.tiny().toJson());
+    }
+
+    /** The tiny run's options plus {@code more}. */
+    static List<String> tiny(List<String> more) {
+        List<String> a = new ArrayList<>(List.of("--threads", "1", "--train-encoder", "--encoder-widths", "8,8,16,16",
+                "--encoder-layers", "1", "--config", configPath(), "--batch", "2", "--crop", "32", "--perceptual",
+                "none", "--disc-width", "4", "--disc-layers", "2", "--lr", "1e-3", "--disc-start", "2"));
+        a.addAll(more);
+        return a;
+    }
+
+    private static String configPath() {
+        try {
+            if (config == null) { // the contract test runs without this class's @BeforeAll
+                config = Files.writeString(Files.createTempFile("tiny", ".json"), AdcsrConfig.tiny().toJson());
+            }
+            return config.toString();
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    record Run(int code, String err) {}
+
+    static Run run(List<String> args) {
+        CommandLine cl = Cli.commandLine(new TrainVaeCommand());
+        StringWriter err = new StringWriter();
+        cl.setOut(new PrintWriter(new StringWriter(), true));
+        cl.setErr(new PrintWriter(err, true));
+        return new Run(Cli.execute(cl, args.toArray(new String[0])), err.toString());
+    }
+
+    static List<String> firstColumns(Path csv) throws IOException {
+        return Files.readAllLines(csv).stream().map(l -> l.split(",")).map(f -> String.join(",",
+                java.util.Arrays.copyOf(f, 11))).collect(Collectors.toList()); // without the timing columns
+    }
+
+    @Test
+    void stoppedAndResumedEqualsUninterruptedByteForByte() throws IOException {
+        Path straight = tmp.resolve("straight");
+        Path resumed = tmp.resolve("resumed");
+        assertEquals(0, run(tiny(List.of("--steps", "4", "--checkpoint-every", "2", "-o", straight.toString(),
+                images.toString()))).code());
+        assertEquals(0, run(tiny(List.of("--steps", "2", "--checkpoint-every", "2", "-o", resumed.toString(),
+                images.toString()))).code());
+        Run r = run(List.of("--threads", "1", "--resume", resumed.toString(), "--steps", "4"));
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.err().contains("resuming " + resumed + " at step 2 of 4"), r.err());
+        for (String f : new String[] {"decoder.safetensors", "encoder.safetensors"}) {
+            assertArrayEquals(Files.readAllBytes(straight.resolve(f)), Files.readAllBytes(resumed.resolve(f)), f);
+        }
+        assertEquals(firstColumns(straight.resolve("train.csv")), firstColumns(resumed.resolve("train.csv")));
+        assertEquals(5, Files.readAllLines(resumed.resolve("train.csv")).size());
+        List<String> csv = Files.readAllLines(straight.resolve("train.csv"));
+        assertTrue(csv.get(3).split(",")[6].equals("1") && !csv.get(3).split(",")[8].equals("0"),
+                "the adversarial term is on from step 3 (--disc-start 2): " + csv.get(3));
+    }
+
+    @Test
+    void theDecoderFileHoldsTheDecoderKeysAndItsConfig() throws IOException {
+        Path out = tmp.resolve("run");
+        assertEquals(0, run(tiny(List.of("--steps", "1", "-o", out.toString(), images.toString()))).code());
+        try (SafetensorsReader r = SafetensorsReader.open(out.resolve("decoder.safetensors"))) {
+            assertTrue(r.names().contains("decoder.conv_in.weight"));
+            assertTrue(r.names().contains("decoder.conv_out.weight"));
+            assertTrue(r.names().stream().allMatch(n -> n.startsWith("decoder.")), r.names().toString());
+            assertEquals(AdcsrConfig.tiny(), AdcsrConfig.fromJson(r.metadata().get(ModelFiles.CONFIG_KEY)));
+        }
+        assertTrue(Files.readString(out.resolve("run.settings")).contains("posterior=sample"));
+        assertTrue(Files.exists(out.resolve("checkpoints").resolve("step-00000001.safetensors")));
+    }
+
+    @Test
+    void aDivergingRunStopsWithExit6AndKeepsTheLastGoodCheckpoint() throws IOException {
+        Path out = tmp.resolve("nan");
+        List<String> a = new ArrayList<>(tiny(List.of("--steps", "5", "--checkpoint-every", "1", "-o",
+                out.toString(), images.toString())));
+        a.set(a.indexOf("--lr") + 1, "1e30");
+        Run r = run(a);
+        assertEquals(6, r.code(), r.err());
+        assertTrue(r.err().matches("(?s)adcsr-train-vae: step \\d: the (loss term|gradient) .*"), r.err());
+        assertFalse(Files.exists(out.resolve("decoder.safetensors")), "no result from a diverged run");
+        assertTrue(Files.exists(out.resolve("checkpoints")), "the last good checkpoint stays");
+    }
+
+    @Test
+    void badCommandLinesAndInputs() throws IOException {
+        Path out = tmp.resolve("bad");
+        assertEquals(2, run(tiny(List.of("-o", out.toString(), images.toString()))).code(), "no --steps");
+        assertEquals(2, run(List.of("--steps", "1", "--train-encoder", "--encoder", "x.safetensors", "-o",
+                out.toString(), images.toString())).code(), "both encoders");
+        Run lpips = run(List.of("--threads", "1", "--steps", "1", "--train-encoder", "--encoder-widths",
+                "8,8,16,16", "--config", config.toString(), "--crop", "32", "-o", out.toString(),
+                images.toString()));
+        assertEquals(3, lpips.code(), lpips.err());
+        assertTrue(lpips.err().contains("--perceptual lpips-vgg (the default) needs --weights-dir"), lpips.err());
+        List<String> bigCrop = new ArrayList<>(tiny(List.of("--steps", "1", "-o", out.toString(), images.toString())));
+        bigCrop.set(bigCrop.indexOf("--crop") + 1, "256");
+        Run big = run(bigCrop);
+        assertEquals(3, big.code(), big.err());
+        assertTrue(big.err().contains("smaller than the 256-pixel crop"), big.err());
+        assertFalse(Files.exists(out));
+        Run notRun = run(List.of("--resume", images.toString()));
+        assertEquals(3, notRun.code(), notRun.err());
+        assertTrue(notRun.err().contains("not an adcsr-train-vae run"), notRun.err());
+    }
+}
