@@ -2,8 +2,6 @@ package org.adcsr.cli;
 
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
-import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import org.adcsr.core.BadInputException;
 import org.adcsr.core.io.torch.PicklePolicy;
@@ -39,13 +37,7 @@ public class ModelOptions {
         if (config == null) {
             return null;
         }
-        try {
-            return AdcsrConfig.fromJson(Files.readString(config));
-        } catch (IOException e) {
-            throw BadInputException.of(config, "cannot read (" + e.getMessage() + ")", e);
-        } catch (BadInputException e) {
-            throw BadInputException.of(config, e.getMessage());
-        }
+        return AdcsrConfig.read(config);
     }
 
     public boolean hasWeights() {

@@ -185,7 +185,7 @@ public class TrainVaeCommand implements Callable<Integer> {
                 throw new UsageException("--crop must be a multiple of 8, not " + crop);
             }
             images = imageList(inputs);
-            AdcsrConfig decoder = config == null ? AdcsrConfig.paper() : readConfig(config);
+            AdcsrConfig decoder = config == null ? AdcsrConfig.paper() : AdcsrConfig.read(config);
             VaeEncoder.Config enc = trainEncoder
                     ? new VaeEncoder.Config(encoderWidths, encoderLayers, 4, decoder.decoderNormGroups())
                     : VaeEncoder.Config.sd();
@@ -243,16 +243,6 @@ public class TrainVaeCommand implements Callable<Integer> {
             for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
                 Files.deleteIfExists(p);
             }
-        }
-    }
-
-    private static AdcsrConfig readConfig(Path file) {
-        try {
-            return AdcsrConfig.fromJson(Files.readString(file));
-        } catch (IOException e) {
-            throw BadInputException.of(file, "cannot read (" + e.getMessage() + ")", e);
-        } catch (BadInputException e) {
-            throw BadInputException.of(file, e.getMessage());
         }
     }
 

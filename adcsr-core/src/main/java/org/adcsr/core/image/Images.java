@@ -73,7 +73,23 @@ public final class Images {
      */
     public static int[] size(Path file) {
         byte[] bytes = bytes(file);
-        String name = file.toString();
+        return withReader(bytes, file.toString(), reader -> {
+            int w = reader.getWidth(0);
+            int h = reader.getHeight(0);
+            return Exif.orientation(bytes) >= 5 ? new int[] {h, w} : new int[] {w, h};
+        });
+    }
+
+    /** What {@link #withReader} runs on the file's ImageIO reader. */
+    private interface ReaderBody<T> {
+        T apply(ImageReader reader) throws IOException;
+    }
+
+    /**
+     * Runs {@code body} on an ImageIO reader of {@code bytes}; every failure becomes a one-line
+     * {@link BadInputException} naming {@code name}.
+     */
+    private static <T> T withReader(byte[] bytes, String name, ReaderBody<T> body) {
         if (bytes.length == 0) {
             throw new BadInputException(name + ": empty file");
         }
@@ -85,9 +101,7 @@ public final class Images {
             ImageReader reader = readers.next();
             try {
                 reader.setInput(in, true, true);
-                int w = reader.getWidth(0);
-                int h = reader.getHeight(0);
-                return Exif.orientation(bytes) >= 5 ? new int[] {h, w} : new int[] {w, h};
+                return body.apply(reader);
             } finally {
                 reader.dispose();
             }
@@ -114,34 +128,19 @@ public final class Images {
             throw new BadInputException(name + ": empty file");
         }
         checkPng(bytes, name, maxPixels);
-        try (ImageInputStream in = ImageIO.createImageInputStream(new ByteArrayInputStream(bytes))) {
-            Iterator<ImageReader> readers = ImageIO.getImageReaders(in);
-            if (!readers.hasNext()) {
-                throw new BadInputException(name + ": not an image in a supported format");
+        return withReader(bytes, name, reader -> {
+            long w = reader.getWidth(0);
+            long h = reader.getHeight(0);
+            if (w < 1 || h < 1) {
+                throw new BadInputException(name + ": image has no pixels (" + w + "x" + h + ")");
             }
-            ImageReader reader = readers.next();
-            try {
-                reader.setInput(in, true, true);
-                long w = reader.getWidth(0);
-                long h = reader.getHeight(0);
-                if (w < 1 || h < 1) {
-                    throw new BadInputException(name + ": image has no pixels (" + w + "x" + h + ")");
-                }
-                if (w * h > maxPixels) {
-                    throw new BadInputException(name + ": image is " + w + "x" + h + ", over the limit of "
-                            + maxPixels + " pixels");
-                }
-                Image img = fromBuffered(reader.read(0), name);
-                return Exif.apply(img, Exif.orientation(bytes)); // JPEG only; 1 elsewhere
-            } finally {
-                reader.dispose();
+            if (w * h > maxPixels) {
+                throw new BadInputException(name + ": image is " + w + "x" + h + ", over the limit of "
+                        + maxPixels + " pixels");
             }
-        } catch (IOException | RuntimeException e) {
-            if (e instanceof BadInputException b) {
-                throw b;
-            }
-            throw new BadInputException(name + ": corrupt or unsupported image (" + oneLine(e) + ")", e);
-        }
+            Image img = fromBuffered(reader.read(0), name);
+            return Exif.apply(img, Exif.orientation(bytes)); // JPEG only; 1 elsewhere
+        });
     }
 
     private static final byte[] PNG_SIGNATURE = {(byte) 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};

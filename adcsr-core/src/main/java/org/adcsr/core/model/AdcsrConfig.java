@@ -136,6 +136,17 @@ public record AdcsrConfig(
         return GSON.toJson(this);
     }
 
+    /** Reads a config JSON file; a missing, unreadable or invalid file is one line naming it. */
+    public static AdcsrConfig read(java.nio.file.Path file) {
+        try {
+            return fromJson(java.nio.file.Files.readString(file));
+        } catch (java.io.IOException e) {
+            throw BadInputException.of(file, "cannot read (" + e.getMessage() + ")", e);
+        } catch (BadInputException e) {
+            throw BadInputException.of(file, e.getMessage());
+        }
+    }
+
     public static AdcsrConfig fromJson(String json) {
         Raw r;
         try {
