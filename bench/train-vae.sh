@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Speed of adcsr-train-vae's Stage-1 step against the same step in PyTorch 1.13 (bench/train_vae_reference.py), same
+# machine, same run: a KL encoder trained jointly, the decoder, LDM's loss without LPIPS and the PatchGAN (active from
+# the first step), Adam for both. Run from anywhere after the build (mvn -B -DskipTests package); needs Debian's
+# python3-torch and /usr/bin/time.
+#   bench/train-vae.sh [STEPS]          (default 3 timed steps per row after a warm-up step)
+# Prints config,batch,crop,java_s_per_step,pytorch_s_per_step,speedup (PyTorch time / ours),java_peak_rss_mib.
+# ROWS="tiny 1 256;paper 4 256" picks rows (default: tiny and paper, batch 1 and 4, crop 256).
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+steps="${1:-3}"
+threads="${THREADS:-2}"
+out=bench/out/train-vae
+mkdir -p "$out/images"
+/usr/bin/python3 - "$out/images" <<'PY'
+import math, sys
+from PIL import Image
+for k in range(4):
+    im = Image.new("RGB", (512, 512))
+    px = im.load()
+    for y in range(512):
+        for x in range(512):
+            px[x, y] = (int(127 + 120 * math.sin(0.031 * x + k)), int(127 + 120 * math.cos(0.017 * y * (k + 1))),
+                        (x * 7 + y * 3 + 40 * k) % 256)
+    im.save("%s/bench%d.png" % (sys.argv[1], k))
+PY
+echo "config,batch,crop,java_s_per_step,pytorch_s_per_step,speedup,java_peak_rss_mib"
+IFS=";" read -r -a rows <<< "${ROWS:-tiny 1 256;tiny 4 256;paper 1 256;paper 4 256}"
+for row in "${rows[@]}"; do
+  set -- $row
+  config=$1 batch=$2 crop=$3
+  if [ "$config" = tiny ]; then
+    model=(--config examples/config_tiny.json --encoder-widths 8,8,16,16 --encoder-layers 1 --disc-width 16)
+  else
+    model=()   # the paper's half decoder, SD's encoder widths, LDM's PatchGAN
+  fi
+  run="$out/run-$config-$batch"
+  rm -rf "$run"
+  rss=$( { /usr/bin/time -f %M bin/adcsr-train-vae -q --threads "$threads" --train-encoder "${model[@]}" \
+      --perceptual none --disc-start 0 --lr 1e-4 --batch "$batch" --crop "$crop" --steps $((steps + 1)) \
+      -o "$run" "$out/images" > /dev/null; } 2>&1 | tail -n 1)
+  java=$(tail -n +3 "$run/train.csv" | cut -d, -f13 | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
+  torch=$(/usr/bin/python3 bench/train_vae_reference.py "$config" "$batch" "$crop" "$steps" "$threads" | cut -d, -f4)
+  awk -v c="$config" -v b="$batch" -v k="$crop" -v j="$java" -v t="$torch" -v r="$rss" \
+      'BEGIN {printf "%s,%d,%d,%.2f,%.2f,%.2f,%d\n", c, b, k, j, t, t / j, r / 1024}'
+done
