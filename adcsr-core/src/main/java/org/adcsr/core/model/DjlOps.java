@@ -12,6 +12,7 @@ import java.util.Map;
 import java.util.function.Supplier;
 import java.util.function.UnaryOperator;
 import org.adcsr.core.engine.Convolution;
+import org.adcsr.core.engine.Scalars;
 
 /**
  * {@link Ops} on DJL arrays (PyTorch engine). Differentiable: every op is composed of autograd-tracked DJL ops.
@@ -172,7 +173,7 @@ public final class DjlOps implements Ops<NDArray> {
         long c = s.get(2);
         long d = c / heads;
         return scoped(() -> {
-            NDArray qh = q.reshape(b, n, heads, d).transpose(0, 2, 1, 3).mul(1.0 / Math.sqrt(d)); // (B, heads, N, d)
+            NDArray qh = Scalars.mul(q.reshape(b, n, heads, d).transpose(0, 2, 1, 3), 1.0 / Math.sqrt(d)); // (B, heads, N, d)
             NDArray kh = k.reshape(b, n, heads, d).transpose(0, 2, 3, 1); // (B, heads, d, N)
             NDArray vh = v.reshape(b, n, heads, d).transpose(0, 2, 1, 3); // (B, heads, N, d)
             // softmax is per query row, so queries can go in chunks: exact, with bounded score memory (each chunk's

@@ -13,6 +13,7 @@ import org.adcsr.core.BadInputException;
 import org.adcsr.core.io.TensorInfo;
 import org.adcsr.core.io.TensorSource;
 import org.adcsr.core.engine.Convolution;
+import org.adcsr.core.engine.Scalars;
 
 /**
  * DISTS (Ding et al.; METRICS.md §3) as pyiqa 0.1.13 computes it, in DJL (differentiable). VGG16 features with each
@@ -84,10 +85,10 @@ public final class Dists implements AutoCloseable {
         for (int k = 0; k < CHANNELS.length; k++) {
             NDArray a = fx.get(k), b = fy.get(k);
             NDArray mx = spatialMean(a), my = spatialMean(b);                       // [N, C]
-            NDArray s1 = mx.mul(my).mul(2).add(c1).div(mx.square().add(my.square()).add(c1));
+            NDArray s1 = Scalars.mul(mx.mul(my), 2).add(c1).div(mx.square().add(my.square()).add(c1));
             NDArray vx = spatialMean(a.sub(expand(mx)).square()), vy = spatialMean(b.sub(expand(my)).square());
             NDArray cov = spatialMean(a.mul(b)).sub(mx.mul(my));
-            NDArray s2 = cov.mul(2).add(c2).div(vx.add(vy).add(c2));
+            NDArray s2 = Scalars.mul(cov, 2).add(c2).div(vx.add(vy).add(c2));
             NDArray ak = alpha.get(offset + ":" + (offset + CHANNELS[k])), bk = beta.get(offset + ":" + (offset + CHANNELS[k]));
             NDArray term = s1.mul(ak).sum(new int[] {1}).add(s2.mul(bk).sum(new int[] {1}));
             dist = dist == null ? term : dist.add(term);

@@ -15,6 +15,7 @@ import org.adcsr.core.BadInputException;
 import org.adcsr.core.io.TensorInfo;
 import org.adcsr.core.io.TensorSource;
 import org.adcsr.core.engine.Convolution;
+import org.adcsr.core.engine.Scalars;
 
 /**
  * LPIPS v0.1 (Zhang et al.; METRICS.md §3) on the AlexNet or VGG16 backbone, as DJL operations, so it is
@@ -168,7 +169,7 @@ public final class Lpips implements AutoCloseable {
     private List<NDArray> taps(NDArray img) {
         NDManager m = img.getManager();
         NDArray shift = m.create(SHIFT, new Shape(1, 3, 1, 1)), scale = m.create(SCALE, new Shape(1, 3, 1, 1));
-        NDArray h = img.mul(2).sub(1).sub(shift).div(scale);
+        NDArray h = Scalars.mul(img, 2).sub(1).sub(shift).div(scale);
         List<NDArray> out = new ArrayList<>();
         for (int[] l : backbone.layers) {
             if (l[0] == TAP) {

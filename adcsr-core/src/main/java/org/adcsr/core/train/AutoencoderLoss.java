@@ -5,6 +5,7 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.nn.Activation;
 import org.adcsr.core.engine.Autograd;
 import org.adcsr.core.engine.Convolution;
+import org.adcsr.core.engine.Scalars;
 
 /**
  * LDM's {@code LPIPSWithDiscriminator} (CompVis {@code ldm/modules/losses/contperceptual.py}), the loss of the
@@ -85,9 +86,9 @@ public final class AutoencoderLoss {
         NDArray rec = x.sub(xd).abs();
         if (perceptual != null && settings.perceptualWeight() != 0) {
             NDArray p = perceptual.distance(x, xd).reshape(batch, 1, 1, 1);
-            rec = rec.add(p.mul(settings.perceptualWeight()));
+            rec = rec.add(Scalars.mul(p, settings.perceptualWeight()));
         }
-        NDArray nll = rec.sum().div(batch);
+        NDArray nll = Scalars.div(rec.sum(), batch);
         NDArray g = disc.forward(xd, true).mean().neg();
         NDArray ones = nll.onesLike();
         Autograd.backward(nll, ones, true);
@@ -102,9 +103,9 @@ public final class AutoencoderLoss {
         NDArray surrogate = xhat.mul(gradTotal).sum();
         double klMean = 0;
         if (kl != null) {
-            NDArray klLoss = kl.sum().div(batch);
+            NDArray klLoss = Scalars.div(kl.sum(), batch);
             klMean = klLoss.toType(DataType.FLOAT64, false).getDouble();
-            surrogate = surrogate.add(klLoss.mul(settings.klWeight()));
+            surrogate = surrogate.add(Scalars.mul(klLoss, settings.klWeight()));
         }
         Autograd.backward(surrogate, surrogate.onesLike(), false);
         double nllValue = nll.toType(DataType.FLOAT64, false).getDouble();
@@ -143,7 +144,7 @@ public final class AutoencoderLoss {
         double f = discFactor(globalStep);
         NDArray lossReal = Activation.relu(real.neg().add(1)).mean();
         NDArray lossFake = Activation.relu(fake.add(1)).mean();
-        NDArray d = lossReal.add(lossFake).mul(0.5 * f);
+        NDArray d = Scalars.mul(lossReal.add(lossFake), 0.5 * f);
         Autograd.backward(d, d.onesLike(), false);
         return new double[] {d.toType(DataType.FLOAT64, false).getDouble(),
             real.mean().toType(DataType.FLOAT64, false).getDouble(),

@@ -12,6 +12,7 @@ import org.adcsr.core.model.AdcsrNetwork;
 import org.adcsr.core.model.DjlOps;
 import org.adcsr.core.model.ShapeOps;
 import org.adcsr.core.model.VaeEncoder;
+import org.adcsr.core.engine.Scalars;
 
 /**
  * Stage 1's autoencoder (spec ADCSR.md §6): the SD VAE encoder's posterior, {@code post_quant_conv}, and AdcSR's
@@ -43,9 +44,9 @@ public final class Stage1 {
             for (int i = 0; i < eps.length; i++) {
                 eps[i] = (float) rng.nextGaussian();
             }
-            z = mean.add(logvar.mul(0.5).exp().mul(mean.getManager().create(eps, s)));
+            z = mean.add(Scalars.mul(logvar, 0.5).exp().mul(mean.getManager().create(eps, s)));
         }
-        NDArray kl = mean.square().add(logvar.exp()).sub(1).sub(logvar).sum(new int[] {1, 2, 3}).mul(0.5);
+        NDArray kl = Scalars.mul(mean.square().add(logvar.exp()).sub(1).sub(logvar).sum(new int[] {1, 2, 3}), 0.5);
         return new Posterior(z, kl);
     }
 
