@@ -209,7 +209,7 @@ class SafetensorsHostileTest {
 
         String longName = "n".repeat(1 << 20);
         String named = assertBadHeader("{" + tensor(longName, "F99", "[1]", "[0,4]") + "}", new byte[4]);
-        assertTrue(named.length() <= 300 && named.contains("..."), named.length() + " " + named.substring(0, 200));
+        assertTrue(named.length() <= 300 && named.contains("..."), named.length() + " " + named);
 
         String control = assertBadHeader("{" + tensor("a\\u001b[31mred\\u0007", "F99", "[1]", "[0,4]") + "}",
                 new byte[4]);
