@@ -60,7 +60,7 @@ public final class Cli {
     private static final IParameterExceptionHandler USAGE = (ParameterException ex, String[] args) -> {
         CommandLine cl = ex.getCommandLine();
         PrintWriter err = cl.getErr();
-        err.println(toolName(cl) + ": " + oneLine(ex.getMessage()));
+        err.println(line(cl, ex.getMessage()));
         UnmatchedArgumentException.printSuggestions(ex, err);
         err.println("Try '" + cl.getCommandSpec().qualifiedName() + " --help' for more information.");
         err.flush();
@@ -78,7 +78,7 @@ public final class Cli {
             }
         }
         if (ex instanceof UsageException) {
-            err.println(toolName(cl) + ": " + oneLine(ex.getMessage()));
+            err.println(line(cl, ex.getMessage()));
             err.println("Try '" + cl.getCommandSpec().qualifiedName() + " --help' for more information.");
             err.flush();
             return ExitCodes.USAGE;
@@ -87,17 +87,17 @@ public final class Cli {
         EngineFaultException fault = find(ex, EngineFaultException.class);
         IOException io = find(ex, IOException.class);
         if (bad != null) {
-            err.println(toolName(cl) + ": " + oneLine(bad.getMessage()));
+            err.println(line(cl, bad.getMessage()));
             code = ExitCodes.BAD_INPUT;
         } else if (io != null && fault == null) {
             // the file system refused: an unwritable output, a vanished input, a full disk; not a bug
-            err.println(toolName(cl) + ": " + oneLine(describe(io)));
+            err.println(line(cl, describe(io)));
             code = ExitCodes.BAD_INPUT;
         } else if (fault != null) {
-            err.println(toolName(cl) + ": " + oneLine(fault.getMessage()));
+            err.println(line(cl, fault.getMessage()));
             code = ExitCodes.ENGINE_FAULT;
         } else if (find(ex, TrainingDivergedException.class) != null) {
-            err.println(toolName(cl) + ": " + oneLine(find(ex, TrainingDivergedException.class).getMessage()));
+            err.println(line(cl, find(ex, TrainingDivergedException.class).getMessage()));
             code = ExitCodes.DIVERGED;
         } else {
             err.println(toolName(cl) + ": internal error: " + oneLine(ex.toString())
@@ -156,6 +156,15 @@ public final class Cli {
 
     private static String toolName(CommandLine cl) {
         return cl.getCommandSpec().root().name();
+    }
+
+    /**
+     * The tool's one-line message: its name, then {@code message} on one line, the whole line clipped to
+     * {@link org.adcsr.core.Messages#MAX_MESSAGE} characters (a message clipped alone would go over by the name).
+     */
+    static String line(CommandLine cl, String message) {
+        return org.adcsr.core.Messages.clip(toolName(cl) + ": " + oneLine(message),
+                org.adcsr.core.Messages.MAX_MESSAGE);
     }
 
     private static String oneLine(String message) {

@@ -65,6 +65,18 @@ class CliTest {
     }
 
     @Test
+    void aLongMessageIsClippedWithTheToolNameWithin300Characters() {
+        // bench/fuzz.sh's safetensors mutant 89: the message alone was clipped to 300, the line with the tool's
+        // name was 315
+        assertEquals(ExitCodes.BAD_INPUT, run("--fail", "long"));
+        String line = errLines()[0];
+        assertEquals(1, errLines().length, err.toString());
+        assertEquals(300, line.length(), line);
+        assertTrue(line.startsWith("adcsr-tiny: x.safetensors: does not fit the model: kkk"), line);
+        assertTrue(line.endsWith("kkk") && line.contains("…"), line);
+    }
+
+    @Test
     void wrappedBadInputStillExits3() {
         assertEquals(ExitCodes.BAD_INPUT, run("--fail", "wrapped"));
         assertEquals("adcsr-tiny: deep\n", err.toString());

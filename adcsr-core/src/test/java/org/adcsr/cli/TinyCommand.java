@@ -21,7 +21,7 @@ class TinyCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--fail", description = "bad, boom, wrapped, oom or check.")
+    @Option(names = "--fail", description = "bad, long, boom, wrapped, oom or check.")
     String fail;
 
     @Override
@@ -29,6 +29,8 @@ class TinyCommand implements Callable<Integer> {
         if (fail != null) {
             switch (fail) {
                 case "bad": throw BadInputException.of(Path.of("x.png"), "not a PNG\n(second line)");
+                case "long": throw BadInputException.of(Path.of("x.safetensors"), "does not fit the model: "
+                        + "k".repeat(400));
                 case "boom": throw new IllegalStateException("kaput");
                 case "wrapped": throw new RuntimeException(new BadInputException("deep"));
                 case "oom": throw new OutOfMemoryError("Java heap space");

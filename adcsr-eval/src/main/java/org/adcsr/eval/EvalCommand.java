@@ -18,6 +18,7 @@ import org.adcsr.cli.ExitCodes;
 import org.adcsr.cli.Progress;
 import org.adcsr.cli.Values;
 import org.adcsr.core.BadInputException;
+import org.adcsr.core.Messages;
 import org.adcsr.core.image.PilResize;
 import org.adcsr.core.io.AtomicFiles;
 import org.adcsr.eval.metrics.Convention;
@@ -162,7 +163,7 @@ public class EvalCommand implements Callable<Integer> {
         problems.addAll(paired.problems());
         if (paired.pairs().isEmpty()) {
             for (String p : problems) {
-                err.println(spec.name() + ": " + p);
+                err.println(Messages.clip(spec.name() + ": " + p, Messages.MAX_MESSAGE));
             }
             err.flush();
             throw new BadInputException("no images to score" + (problems.isEmpty() ? "" : " (see above)")
@@ -181,7 +182,7 @@ public class EvalCommand implements Callable<Integer> {
         }
         problems.addAll(report.problems());
         for (String p : problems) {
-            err.println(spec.name() + ": " + p);
+            err.println(Messages.clip(spec.name() + ": " + p, Messages.MAX_MESSAGE));
         }
         if (report.count() == 0) {
             err.flush();

@@ -22,6 +22,7 @@ import org.adcsr.cli.UsageException;
 import org.adcsr.cli.Values;
 import org.adcsr.core.BadInputException;
 import org.adcsr.core.Engines;
+import org.adcsr.core.Messages;
 import org.adcsr.core.engine.EngineFaultException;
 import org.adcsr.core.image.Image;
 import org.adcsr.core.image.Images;
@@ -219,7 +220,7 @@ public class UpscaleCommand implements Callable<Integer> {
                 problem = e.getMessage();
             }
             failures++;
-            err.println("adcsr-upscale: " + problem);
+            err.println(Messages.clip("adcsr-upscale: " + problem, Messages.MAX_MESSAGE));
             csv.row(job, "failed", null, null, 0, (System.nanoTime() - t0) / 1e9, problem);
         }
         if (failures > 0) {

@@ -160,6 +160,29 @@ public final class AdcsrModel implements AutoCloseable {
         return null;
     }
 
+    /**
+     * Float16's largest finite value: no trained weight reaches it (the published model runs in half precision), so
+     * a finite weight beyond it is a corrupt file (a flipped exponent bit), not a model.
+     */
+    public static final float MAX_PLAUSIBLE_WEIGHT = 65504f;
+
+    /**
+     * The first parameter holding a finite value beyond ±{@link #MAX_PLAUSIBLE_WEIGHT}, as "name holds V at element
+     * I", or null: tells a corrupt weights file from an engine fault when finite weights give a non-finite output (a
+     * pass over the weights, so callers ask only then).
+     */
+    public String implausibleParameter() {
+        for (Map.Entry<String, NDArray> e : params.entrySet()) {
+            float[] v = e.getValue().toType(DataType.FLOAT32, false).toFloatArray();
+            for (int i = 0; i < v.length; i++) {
+                if (Math.abs(v[i]) > MAX_PLAUSIBLE_WEIGHT && Float.isFinite(v[i])) {
+                    return String.format(java.util.Locale.ROOT, "%s holds %.3g at element %d", e.getKey(), v[i], i);
+                }
+            }
+        }
+        return null;
+    }
+
     /** The operations bound to this model's parameters, for running parts of the network. */
     public DjlOps ops() {
         return ops;

@@ -171,6 +171,11 @@ public final class Upscaler {
                 return new BadInputException("the model's weights contain NaN or infinity (" + bad + "): a bad"
                         + " weights file, not an engine fault");
             }
+            String huge = model.implausibleParameter();
+            if (huge != null) {
+                return new BadInputException("the model's weights are finite but " + huge + ", beyond any trained"
+                        + " weight (float16's 65504): a bad weights file, not an engine fault");
+            }
             return new EngineFaultException("the network produced NaN or infinity (" + type + ") from finite inputs"
                     + " and weights: an engine fault, not a bad input");
         }
