@@ -128,7 +128,9 @@ class EngineCheckTest {
                 assertEquals(Convolution.Mode.NATIVE, r.forward());
             } else {
                 assertNotEquals(Convolution.Mode.NATIVE, r.forward());
-                assertTrue(r.findings().get(0).startsWith("native convolution: " + nativeFault), r.findings().get(0));
+                // the faulty kernel reads memory it never wrote, so its figure differs from run to run: the finding
+                // names the mode, not necessarily the same number
+                assertTrue(r.findings().get(0).startsWith("native convolution: "), r.findings().get(0));
             }
         }
     }
