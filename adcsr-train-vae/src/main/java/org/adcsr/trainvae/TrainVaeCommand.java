@@ -181,6 +181,13 @@ public class TrainVaeCommand implements Callable<Integer> {
             if (trainEncoder == (encoder != null)) {
                 throw new UsageException("give --encoder FILE (a pretrained VAE) or --train-encoder, not both");
             }
+            boolean encoderShape = spec.commandLine().getParseResult().hasMatchedOption("--encoder-widths")
+                    || spec.commandLine().getParseResult().hasMatchedOption("--encoder-layers")
+                    || spec.commandLine().getParseResult().hasMatchedOption("--kl-weight");
+            if (encoderShape && !trainEncoder) {
+                throw new UsageException("--encoder-widths, --encoder-layers and --kl-weight apply to --train-encoder"
+                        + " only (a pretrained encoder has SD's shape and no KL term)");
+            }
             if (crop % 8 != 0) {
                 throw new UsageException("--crop must be a multiple of 8, not " + crop);
             }

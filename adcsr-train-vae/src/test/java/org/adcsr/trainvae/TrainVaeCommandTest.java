@@ -141,6 +141,8 @@ class TrainVaeCommandTest {
         assertEquals(2, run(tiny(List.of("-o", out.toString(), images.toString()))).code(), "no --steps");
         assertEquals(2, run(List.of("--steps", "1", "--train-encoder", "--encoder", "x.safetensors", "-o",
                 out.toString(), images.toString())).code(), "both encoders");
+        assertEquals(2, run(List.of("--steps", "1", "--encoder", "x.safetensors", "--encoder-widths", "8,8,16,16",
+                "-o", out.toString(), images.toString())).code(), "encoder widths without --train-encoder");
         Run lpips = run(List.of("--threads", "1", "--steps", "1", "--train-encoder", "--encoder-widths",
                 "8,8,16,16", "--config", config.toString(), "--crop", "32", "-o", out.toString(),
                 images.toString()));

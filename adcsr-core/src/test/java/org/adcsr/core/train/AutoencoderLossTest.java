@@ -117,13 +117,18 @@ class AutoencoderLossTest {
 
     /** Within 1e-5 of the largest magnitude of the reference (gradients mix signs, so per-element relative is meaningless). */
     static void assertClose(float[] want, float[] got, String what) {
+        assertClose(want, got, 1e-5, 1e-12, what);
+    }
+
+    /** max |want − got| ≤ tol · max(largest |want|, floor). */
+    static void assertClose(float[] want, float[] got, double tol, double floor, String what) {
         assertEquals(want.length, got.length, what);
-        double scale = 0;
+        double scale = floor;
         for (float v : want) {
             scale = Math.max(scale, Math.abs(v));
         }
         for (int i = 0; i < want.length; i++) {
-            assertTrue(Math.abs(want[i] - got[i]) <= 1e-5 * Math.max(scale, 1e-12),
+            assertTrue(Math.abs(want[i] - got[i]) <= tol * scale,
                     what + "[" + i + "]: " + got[i] + " vs PyTorch " + want[i] + " (scale " + scale + ")");
         }
     }
