@@ -1,5 +1,7 @@
 package org.adcsr.prune;
 
+import org.adcsr.core.sd.SdConfig;
+import org.adcsr.core.sd.SdInputs;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;

@@ -1,5 +1,9 @@
 package org.adcsr.prune;
 
+import org.adcsr.core.sd.SdConfig;
+import org.adcsr.core.sd.SdInputs;
+import org.adcsr.core.sd.SdLayout;
+import org.adcsr.core.sd.Slices;
 import java.io.IOException;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;

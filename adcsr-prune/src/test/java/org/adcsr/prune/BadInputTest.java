@@ -1,5 +1,8 @@
 package org.adcsr.prune;
 
+import org.adcsr.core.sd.SdConfig;
+import org.adcsr.core.sd.SdInputs;
+import org.adcsr.core.sd.SdLayout;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;

@@ -1,5 +1,9 @@
 package org.adcsr.prune;
 
+import org.adcsr.core.sd.LdmNames;
+import org.adcsr.core.sd.SdConfig;
+import org.adcsr.core.sd.SdLayout;
+import org.adcsr.core.sd.Slices;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;

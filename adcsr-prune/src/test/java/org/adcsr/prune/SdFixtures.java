@@ -1,5 +1,8 @@
 package org.adcsr.prune;
 
+import org.adcsr.core.sd.LdmNames;
+import org.adcsr.core.sd.SdConfig;
+import org.adcsr.core.sd.SdLayout;
 import com.google.gson.stream.JsonWriter;
 import java.io.IOException;
 import java.io.InputStream;

@@ -1,5 +1,8 @@
 package org.adcsr.prune;
 
+import org.adcsr.core.sd.LdmNames;
+import org.adcsr.core.sd.SdConfig;
+import org.adcsr.core.sd.SdLayout;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 

@@ -1,4 +1,4 @@
-package org.adcsr.prune;
+package org.adcsr.core.sd;
 
 import java.util.Arrays;
 
@@ -7,12 +7,12 @@ import java.util.Arrays;
  * the first channels is the identity map cut short; AdcSR's widened {@code conv_in}/{@code conv_out} is
  * {@code i mod n}.
  */
-final class Slices {
+public final class Slices {
     private Slices() {
     }
 
     /** The first {@code n} indices. */
-    static int[] first(long n) {
+    public static int[] first(long n) {
         int[] m = new int[Math.toIntExact(n)];
         for (int i = 0; i < m.length; i++) {
             m[i] = i;
@@ -21,7 +21,7 @@ final class Slices {
     }
 
     /** Indices {@code i mod period} for i below n: the kernels of a layer repeated along one axis. */
-    static int[] repeat(long n, long period) {
+    public static int[] repeat(long n, long period) {
         int[] m = new int[Math.toIntExact(n)];
         for (int i = 0; i < m.length; i++) {
             m[i] = (int) (i % period);
@@ -30,7 +30,7 @@ final class Slices {
     }
 
     /** Gathers {@code src} (C order, shape {@code srcShape}, rank 1 to 4) through {@code maps}, one per dimension. */
-    static float[] gather(float[] src, long[] srcShape, int[][] maps) {
+    public static float[] gather(float[] src, long[] srcShape, int[][] maps) {
         int rank = srcShape.length;
         if (rank < 1 || rank > 4 || maps.length != rank) {
             throw new IllegalArgumentException("rank " + rank + " with " + maps.length + " maps");

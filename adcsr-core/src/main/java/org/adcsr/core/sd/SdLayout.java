@@ -1,4 +1,4 @@
-package org.adcsr.prune;
+package org.adcsr.core.sd;
 
 import java.util.ArrayList;
 import java.util.ArrayDeque;

@@ -1,4 +1,4 @@
-package org.adcsr.prune;
+package org.adcsr.core.sd;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -26,8 +26,8 @@ import org.adcsr.core.io.torch.TorchCheckpoint;
  * presence, shape and type (no data is read), so that bad input fails before anything is written.
  */
 public final class SdInputs implements AutoCloseable {
-    static final String UNET_FILE = "unet";
-    static final String VAE_FILE = "vae";
+    public static final String UNET_FILE = "unet";
+    public static final String VAE_FILE = "vae";
 
     private final List<AutoCloseable> open = new ArrayList<>();
     private RenamedTensorSource unet;
@@ -47,11 +47,11 @@ public final class SdInputs implements AutoCloseable {
     }
 
     /** The name under which {@code name} is stored in the UNet's file. */
-    String unetOrigin(String name) {
+    public String unetOrigin(String name) {
         return unet.origin(name);
     }
 
-    String vaeOrigin(String name) {
+    public String vaeOrigin(String name) {
         return vae.origin(name);
     }
 

@@ -1,4 +1,4 @@
-package org.adcsr.prune;
+package org.adcsr.core.sd;
 
 import java.util.List;
 import java.util.regex.Matcher;
@@ -9,11 +9,11 @@ import java.util.regex.Pattern;
  * diffusers names of {@link SdLayout} (CHECKPOINTS.md §6). Mapping diffusers → LDM, one name at a time, lets the
  * loader ask for exactly the tensors it needs.
  */
-final class LdmNames {
+public final class LdmNames {
     /** Prefix of the UNet in a single-file checkpoint (after any outer {@code state_dict.}). */
-    static final String UNET_PREFIX = "model.diffusion_model.";
+    public static final String UNET_PREFIX = "model.diffusion_model.";
     /** Prefix of the VAE in a single-file checkpoint. */
-    static final String VAE_PREFIX = "first_stage_model.";
+    public static final String VAE_PREFIX = "first_stage_model.";
 
     private static final Pattern DOWN = Pattern.compile("down_blocks\\.(\\d+)\\.(resnets|attentions)\\.(\\d+)\\.(.*)");
     private static final Pattern DOWNSAMPLE = Pattern.compile("down_blocks\\.(\\d+)\\.downsamplers\\.0\\.conv\\.(.*)");
@@ -33,7 +33,7 @@ final class LdmNames {
     }
 
     /** LDM name (without {@link #UNET_PREFIX}) of a diffusers UNet tensor; {@code c} gives the block layout. */
-    static String unet(String d, SdConfig c) {
+    public static String unet(String d, SdConfig c) {
         int layers = c.unetLayers();
         Matcher m;
         if (d.startsWith("time_embedding.linear_1.")) {
@@ -90,7 +90,7 @@ final class LdmNames {
     }
 
     /** LDM names (without {@link #VAE_PREFIX}) of a diffusers VAE tensor. */
-    static String vae(String d, SdConfig c) {
+    public static String vae(String d, SdConfig c) {
         int n = c.vaeWidths().length;
         Matcher m;
         if ((m = VAE_DOWN.matcher(d)).matches()) {
@@ -122,7 +122,7 @@ final class LdmNames {
     }
 
     /** The older diffusers spelling of a VAE mid-block attention tensor ({@code query}, …), or null. */
-    static String oldDiffusersVae(String d) {
+    public static String oldDiffusersVae(String d) {
         int i = d.indexOf(".mid_block.attentions.0.");
         if (i < 0) {
             return null;
