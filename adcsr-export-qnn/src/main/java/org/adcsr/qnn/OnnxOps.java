@@ -61,16 +61,18 @@ final class OnnxOps implements Ops<OnnxOps.V> {
 
     @Override
     public V conv2d(V x, String name, int out, int kernel, int stride, int padTop, int padBottom, int padLeft,
-            int padRight) {
-        long[] y = shapes.conv2d(x.shape, name, out, kernel, stride, padTop, padBottom, padLeft, padRight);
+            int padRight, boolean bias) {
+        long[] y = shapes.conv2d(x.shape, name, out, kernel, stride, padTop, padBottom, padLeft, padRight, bias);
         enter(name);
         int in = (int) x.shape[1];
         String w = g.floats(name + ".weight", new long[] {out, in, kernel, kernel}, () -> {
             float[] w3 = params.apply(name + ".weight");
             return x.s2d ? permuteS2d(w3, out, in, kernel) : w3;
         });
-        String b = g.floats(name + ".bias", new long[] {out}, () -> params.apply(name + ".bias"));
-        String o = g.node("Conv", name, y, List.of(x.name, w, b), attr("kernel_shape", kernel, kernel),
+        List<String> inputs = bias
+                ? List.of(x.name, w, g.floats(name + ".bias", new long[] {out}, () -> params.apply(name + ".bias")))
+                : List.of(x.name, w);
+        String o = g.node("Conv", name, y, inputs, attr("kernel_shape", kernel, kernel),
                 attr("strides", stride, stride), attr("pads", padTop, padLeft, padBottom, padRight),
                 attr("dilations", 1L, 1L), attr("group", 1L));
         return v(o, y);
@@ -202,7 +204,19 @@ final class OnnxOps implements Ops<OnnxOps.V> {
     @Override
     public V add(V a, V b) {
         long[] y = shapes.add(a.shape, b.shape);
-        return v(g.node("Add", scope + "/add", y, List.of(a.name, b.name)), y);
+        String bn = b.name;
+        if (b.shape.length < a.shape.length) { // [B, C] per channel: as [B, C, 1, 1]
+            long[] s = {b.shape[0], b.shape[1], 1, 1};
+            bn = g.node("Reshape", b.name + "/per_channel", s, List.of(b.name, g.longs("shape." + dims(s), s)));
+        }
+        return v(g.node("Add", scope + "/add", y, List.of(a.name, bn)), y);
+    }
+
+    @Override
+    public V scale(V x, double s) {
+        long[] y = shapes.scale(x.shape, s);
+        String c = g.floats("const.scale_" + Double.toString(s).replace('.', '_'), new long[] {}, () -> new float[] {(float) s});
+        return v(g.node("Mul", x.name + "/scaled", y, List.of(x.name, c)), y);
     }
 
     @Override
@@ -250,30 +264,33 @@ final class OnnxOps implements Ops<OnnxOps.V> {
         long b = q.shape[0];
         long n = q.shape[1];
         long c = q.shape[2];
+        long m = k.shape[1];
         long d = c / heads;
         String scale = g.floats("const.attn_scale_" + d, new long[] {}, () -> new float[] {(float) (1.0 / Math.sqrt(d))});
         String qh;
         String kt;
         String vh;
         long[] qs = {b, heads, n, d};
-        long[] ks = {b, heads, d, n};
+        long[] ks = {b, heads, d, m};
         if (heads == 1) {
             qs = new long[] {b, n, d};
-            ks = new long[] {b, d, n};
+            ks = new long[] {b, d, m};
             qh = q.name;
             kt = g.node("Transpose", name + "/k_t", ks, List.of(k.name), attr("perm", 0L, 2L, 1L));
             vh = v.name;
         } else {
             String split = g.longs("shape." + dims(new long[] {b, n, heads, d}), b, n, heads, d);
             long[] sp = {b, n, heads, d};
+            String kvSplit = g.longs("shape." + dims(new long[] {b, m, heads, d}), b, m, heads, d);
+            long[] kvs = {b, m, heads, d};
             qh = g.node("Transpose", name + "/q_heads", qs, List.of(
                     g.node("Reshape", name + "/q_split", sp, List.of(q.name, split))), attr("perm", 0L, 2L, 1L, 3L));
             kt = g.node("Transpose", name + "/k_heads_t", ks, List.of(
-                    g.node("Reshape", name + "/k_split", sp, List.of(k.name, split))), attr("perm", 0L, 2L, 3L, 1L));
-            vh = g.node("Transpose", name + "/v_heads", qs, List.of(
-                    g.node("Reshape", name + "/v_split", sp, List.of(v.name, split))), attr("perm", 0L, 2L, 1L, 3L));
+                    g.node("Reshape", name + "/k_split", kvs, List.of(k.name, kvSplit))), attr("perm", 0L, 2L, 3L, 1L));
+            vh = g.node("Transpose", name + "/v_heads", new long[] {b, heads, m, d}, List.of(
+                    g.node("Reshape", name + "/v_split", kvs, List.of(v.name, kvSplit))), attr("perm", 0L, 2L, 1L, 3L));
         }
-        long[] ss = heads == 1 ? new long[] {b, n, n} : new long[] {b, heads, n, n};
+        long[] ss = heads == 1 ? new long[] {b, n, m} : new long[] {b, heads, n, m};
         String qsd = g.node("Mul", name + "/q_scaled", qs, List.of(qh, scale));
         String scores = g.node("MatMul", name + "/scores", ss, List.of(qsd, kt));
         String p = g.node("Softmax", name + "/softmax", ss, List.of(scores), attr("axis", -1L));

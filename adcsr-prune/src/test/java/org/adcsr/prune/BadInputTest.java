@@ -88,7 +88,7 @@ class BadInputTest {
     void otherSdVersionsAreNamed() throws IOException {
         SdConfig small = SdFixtures.small();
         SdConfig sd15like = new SdConfig("x", small.unetWidths(), small.unetHeads(), 2, small.unetAttention(), 12, 4,
-                small.vaeWidths(), 2, 4);
+                small.vaeWidths(), 2, 4, 4);
         Path p = dir.resolve("sd15.safetensors");
         SdFixtures.writeDiffusers(p, null, sd15like, DType.F16);
         fails(3, "cross-attention width 12 is not supported", "--unet", p.toString(), "-o", out.toString());

@@ -30,7 +30,7 @@ final class SdFixtures {
     /** SD2.1-base's structure at 1/40 of the UNet width and 1/16 of the VAE width. */
     static SdConfig small() {
         return new SdConfig("small SD", new int[] {8, 16, 32, 32}, new int[] {1, 2, 4, 4}, 2,
-                new boolean[] {true, true, true, false}, 8, 4, new int[] {8, 16, 32, 32}, 2, 4);
+                new boolean[] {true, true, true, false}, 8, 4, new int[] {8, 16, 32, 32}, 2, 4, 4);
     }
 
     /** The seeded values of a tensor: uniform in (−1, 1), a function of the name only. */

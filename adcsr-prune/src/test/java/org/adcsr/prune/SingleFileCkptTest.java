@@ -35,7 +35,7 @@ class SingleFileCkptTest {
 
     static SdConfig tiny() {
         return new SdConfig("tiny SD", new int[] {4, 8, 16, 16}, new int[] {1, 2, 4, 4}, 2,
-                new boolean[] {true, true, true, false}, 4, 4, new int[] {4, 8, 16, 16}, 2, 2);
+                new boolean[] {true, true, true, false}, 4, 4, new int[] {4, 8, 16, 16}, 2, 2, 2);
     }
 
     /** The fixture script's value(name, i), exact in fp16. */

@@ -46,12 +46,13 @@ public final class DjlOps implements Ops<NDArray> {
 
     @Override
     public NDArray conv2d(NDArray x, String name, int out, int kernel, int stride, int padTop, int padBottom,
-            int padLeft, int padRight) {
+            int padLeft, int padRight, boolean bias) {
+        NDArray b = bias ? param(name + ".bias") : null;
         if (padTop == padBottom && padLeft == padRight) {
-            return Convolution.conv2d(x, param(name + ".weight"), param(name + ".bias"), stride, padTop, padLeft, 1);
+            return Convolution.conv2d(x, param(name + ".weight"), b, stride, padTop, padLeft, 1);
         }
         return scoped(() -> Convolution.conv2d(x.pad(new Shape(padLeft, padRight, padTop, padBottom), 0),
-                param(name + ".weight"), param(name + ".bias"), stride, 0, 0, 1));
+                param(name + ".weight"), b, stride, 0, 0, 1));
     }
 
     @Override
@@ -115,7 +116,16 @@ public final class DjlOps implements Ops<NDArray> {
 
     @Override
     public NDArray add(NDArray a, NDArray b) {
+        Shape sa = a.getShape();
+        if (sa.dimension() == 4 && b.getShape().dimension() == 2) {
+            return a.add(b.reshape(b.getShape().get(0), b.getShape().get(1), 1, 1));
+        }
         return a.add(b);
+    }
+
+    @Override
+    public NDArray scale(NDArray x, double s) {
+        return Scalars.mul(x, s);
     }
 
     @Override
@@ -171,14 +181,15 @@ public final class DjlOps implements Ops<NDArray> {
         long b = s.get(0);
         long n = s.get(1);
         long c = s.get(2);
+        long m = k.getShape().get(1);
         long d = c / heads;
         return scoped(() -> {
             NDArray qh = Scalars.mul(q.reshape(b, n, heads, d).transpose(0, 2, 1, 3), 1.0 / Math.sqrt(d)); // (B, heads, N, d)
-            NDArray kh = k.reshape(b, n, heads, d).transpose(0, 2, 3, 1); // (B, heads, d, N)
-            NDArray vh = v.reshape(b, n, heads, d).transpose(0, 2, 1, 3); // (B, heads, N, d)
+            NDArray kh = k.reshape(b, m, heads, d).transpose(0, 2, 3, 1); // (B, heads, d, M)
+            NDArray vh = v.reshape(b, m, heads, d).transpose(0, 2, 1, 3); // (B, heads, M, d)
             // softmax is per query row, so queries can go in chunks: exact, with bounded score memory (each chunk's
             // scores are freed before the next one is computed)
-            long rows = Math.max(1, Math.min(n, maxScores / (b * heads * n)));
+            long rows = Math.max(1, Math.min(n, maxScores / (b * heads * m)));
             NDList parts = new NDList();
             for (long start = 0; start < n; start += rows) {
                 String range = ":, :, " + start + ":" + Math.min(n, start + rows);

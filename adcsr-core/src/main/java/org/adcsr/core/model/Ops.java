@@ -25,7 +25,14 @@ public interface Ops<T> {
      * 2-D convolution with bias and zero padding that may differ per side (diffusers' VAE {@code Downsample2D} pads
      * only the bottom and the right, by one, before a stride-2 convolution).
      */
-    T conv2d(T x, String name, int out, int kernel, int stride, int padTop, int padBottom, int padLeft, int padRight);
+    default T conv2d(T x, String name, int out, int kernel, int stride, int padTop, int padBottom, int padLeft,
+            int padRight) {
+        return conv2d(x, name, out, kernel, stride, padTop, padBottom, padLeft, padRight, true);
+    }
+
+    /** 2-D convolution, with a bias {@code [out]} only if {@code bias} (PEFT's LoRA convolutions have none). */
+    T conv2d(T x, String name, int out, int kernel, int stride, int padTop, int padBottom, int padLeft, int padRight,
+            boolean bias);
 
     /** Linear layer on the last axis: weight {@code [out, in]}, bias {@code [out]} if {@code bias}. */
     T linear(T x, String name, int out, boolean bias);
@@ -42,7 +49,14 @@ public interface Ops<T> {
     /** GEGLU: with {@code a, g} the first and second halves of the last axis, {@code a·GELU(g)}, GELU the erf form. */
     T geglu(T x);
 
+    /**
+     * {@code a + b}, where {@code b} has the shape of {@code a}, or is {@code [B, C]} for an NCHW {@code a} and is
+     * added to every pixel (a time embedding: diffusers' {@code temb[:, :, None, None]}).
+     */
     T add(T a, T b);
+
+    /** {@code s·x} (LoRA's {@code alpha/r} scale). */
+    T scale(T x, double s);
 
     /** Concatenation along channels, {@code [a, b]}. */
     T concatChannels(T a, T b);
@@ -60,8 +74,9 @@ public interface Ops<T> {
     T fromTokens(T tokens, T like);
 
     /**
-     * Multi-head attention core: q, k, v {@code [B, N, C]} are split into {@code heads} heads of {@code C/heads}
-     * channels (head m takes channels m·d … m·d+d−1), {@code softmax(q·kᵀ/√d)·v} per head, heads merged in order.
+     * Multi-head attention core: q {@code [B, N, C]} and k, v {@code [B, M, C]} (M = N for self-attention, the
+     * text length for cross-attention) are split into {@code heads} heads of {@code C/heads} channels (head m takes
+     * channels m·d … m·d+d−1), {@code softmax(q·kᵀ/√d)·v} per head, heads merged in order: {@code [B, N, C]}.
      * {@code name} labels the module for cost reports; the op has no parameters.
      */
     T attention(String name, T q, T k, T v, int heads);

@@ -62,13 +62,13 @@ public final class ShapeOps implements Ops<long[]> {
 
     @Override
     public long[] conv2d(long[] x, String name, int out, int kernel, int stride, int padTop, int padBottom,
-            int padLeft, int padRight) {
+            int padLeft, int padRight, boolean bias) {
         requireRank(x, 4, name);
         long in = x[1];
         long h = (x[2] + (long) padTop + padBottom - kernel) / stride + 1;
         long w = (x[3] + (long) padLeft + padRight - kernel) / stride + 1;
         long[] y = {x[0], out, h, w};
-        long p = declare(name + ".weight", out, in, kernel, kernel) + declare(name + ".bias", out);
+        long p = declare(name + ".weight", out, in, kernel, kernel) + (bias ? declare(name + ".bias", out) : 0);
         costs.add(new ModuleCost(name, "conv", p, out * in * kernel * kernel * h * w * x[0], 0, y));
         return y;
     }
@@ -124,10 +124,16 @@ public final class ShapeOps implements Ops<long[]> {
 
     @Override
     public long[] add(long[] a, long[] b) {
-        if (!Arrays.equals(a, b)) {
+        boolean perChannel = a.length == 4 && b.length == 2 && a[0] == b[0] && a[1] == b[1];
+        if (!perChannel && !Arrays.equals(a, b)) {
             throw new IllegalArgumentException("add: " + Arrays.toString(a) + " vs " + Arrays.toString(b));
         }
         return a.clone();
+    }
+
+    @Override
+    public long[] scale(long[] x, double s) {
+        return x.clone();
     }
 
     @Override
@@ -169,11 +175,16 @@ public final class ShapeOps implements Ops<long[]> {
         long b = q[0];
         long n = q[1];
         long c = q[2];
+        long m = k[1];
         if (c % heads != 0) {
             throw new IllegalArgumentException(name + ": " + c + " channels in " + heads + " heads");
         }
-        // q·kᵀ: heads × N × N × d, p·v the same; heads × d = C
-        costs.add(new ModuleCost(name, "attention", 0, 0, 2 * b * n * n * c, q.clone()));
+        if (k[0] != b || v[0] != b || v[1] != m || k[2] != c || v[2] != c) {
+            throw new IllegalArgumentException(name + ": q " + Arrays.toString(q) + ", k " + Arrays.toString(k)
+                    + ", v " + Arrays.toString(v));
+        }
+        // q·kᵀ: heads × N × M × d, p·v the same; heads × d = C
+        costs.add(new ModuleCost(name, "attention", 0, 0, 2 * b * n * m * c, q.clone()));
         return q.clone();
     }
 

@@ -2,7 +2,7 @@ package org.adcsr.core.model;
 
 /**
  * The Stable Diffusion VAE encoder as pure functions over {@link Ops}, following diffusers' {@code Encoder} and
- * {@code AutoencoderKL.quant_conv} with the same blocks as the AdcSR network ({@link AdcsrNetwork#resnet}, the VAE
+ * {@code AutoencoderKL.quant_conv} with the same blocks as the AdcSR network ({@link Blocks#resnet}, the VAE
  * mid-block attention): parameters are named by the diffusers keys ({@code encoder.conv_in}, {@code
  * encoder.down_blocks.i.resnets.j}, {@code encoder.down_blocks.i.downsamplers.0.conv}, {@code encoder.mid_block…},
  * {@code encoder.conv_norm_out}, {@code encoder.conv_out}, {@code quant_conv}).
@@ -62,7 +62,7 @@ public final class VaeEncoder {
         for (int i = 0; i < w.length; i++) {
             String p = ENCODER + "down_blocks." + i;
             for (int j = 0; j < c.layersPerBlock(); j++) {
-                x = AdcsrNetwork.resnet(o, p + ".resnets." + j, x, w[i], ch -> g, EPS);
+                x = Blocks.resnet(o, p + ".resnets." + j, x, w[i], ch -> g, EPS);
             }
             if (i < w.length - 1) {
                 // Downsample2D(padding=0): F.pad(x, (0, 1, 0, 1)) then a stride-2 3×3 conv
@@ -71,10 +71,10 @@ public final class VaeEncoder {
         }
         int top = w[w.length - 1];
         String m = ENCODER + "mid_block";
-        x = AdcsrNetwork.resnet(o, m + ".resnets.0", x, top, ch -> g, EPS);
-        x = AdcsrNetwork.decoderAttention(o, m + ".attentions.0", x, g);
-        x = AdcsrNetwork.resnet(o, m + ".resnets.1", x, top, ch -> g, EPS);
-        x = AdcsrNetwork.normActConv(o, ENCODER + "conv_norm_out", ENCODER + "conv_out", x, g, EPS,
+        x = Blocks.resnet(o, m + ".resnets.0", x, top, ch -> g, EPS);
+        x = Blocks.vaeAttention(o, m + ".attentions.0", x, g, EPS);
+        x = Blocks.resnet(o, m + ".resnets.1", x, top, ch -> g, EPS);
+        x = Blocks.normActConv(o, ENCODER + "conv_norm_out", ENCODER + "conv_out", x, g, EPS,
                 2 * c.latentChannels());
         return o.conv2d(x, QUANT_CONV, 2 * c.latentChannels(), 1, 1, 0);
     }

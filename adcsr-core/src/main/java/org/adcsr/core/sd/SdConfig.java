@@ -15,9 +15,18 @@ import java.util.Arrays;
  * @param vaeWidths VAE {@code block_out_channels}, e.g. [128, 256, 512, 512]
  * @param vaeLayers VAE {@code layers_per_block}; decoder up blocks have one more resnet
  * @param vaeNormGroups VAE {@code norm_num_groups}, also used by the pruned decoder
+ * @param unetNormGroups UNet {@code norm_num_groups} (32 in SD; smaller only in test configs)
  */
 public record SdConfig(String name, int[] unetWidths, int[] unetHeads, int unetLayers, boolean[] unetAttention,
-        int crossAttentionDim, int latentChannels, int[] vaeWidths, int vaeLayers, int vaeNormGroups) {
+        int crossAttentionDim, int latentChannels, int[] vaeWidths, int vaeLayers, int vaeNormGroups,
+        int unetNormGroups) {
+
+    /** A config with SD's 32 UNet norm groups. */
+    public SdConfig(String name, int[] unetWidths, int[] unetHeads, int unetLayers, boolean[] unetAttention,
+            int crossAttentionDim, int latentChannels, int[] vaeWidths, int vaeLayers, int vaeNormGroups) {
+        this(name, unetWidths, unetHeads, unetLayers, unetAttention, crossAttentionDim, latentChannels, vaeWidths,
+                vaeLayers, vaeNormGroups, 32);
+    }
 
     public SdConfig {
         unetWidths = unetWidths.clone();

@@ -1,11 +1,10 @@
 package org.adcsr.core.sd;
 
 import java.util.ArrayList;
-import java.util.ArrayDeque;
-import java.util.Deque;
 import java.util.List;
 import org.adcsr.core.io.DType;
 import org.adcsr.core.io.TensorInfo;
+import org.adcsr.core.model.SdUnet;
 
 /**
  * The tensors of an SD UNet ({@code UNet2DConditionModel}) and VAE ({@code AutoencoderKL}) in diffusers names, with
@@ -18,53 +17,12 @@ public final class SdLayout {
     private SdLayout() {
     }
 
-    /** The UNet: 686 tensors and 865,910,724 parameters for SD2.1-base. */
+    /**
+     * The UNet: 686 tensors and 865,910,724 parameters for SD2.1-base, from a shape run of {@link SdUnet}'s forward
+     * (the same code that computes it).
+     */
     public static List<TensorInfo> unet(SdConfig c) {
-        SdLayout l = new SdLayout();
-        int[] w = c.unetWidths();
-        int n = w.length;
-        int t = c.timeEmbedDim();
-        l.linear("time_embedding.linear_1", t, w[0], true);
-        l.linear("time_embedding.linear_2", t, t, true);
-        l.conv("conv_in", w[0], c.latentChannels(), 3);
-        Deque<Integer> skips = new ArrayDeque<>();
-        skips.push(w[0]);
-        int ch = w[0];
-        for (int i = 0; i < n; i++) {
-            String p = "down_blocks." + i;
-            for (int j = 0; j < c.unetLayers(); j++) {
-                l.unetResnet(p + ".resnets." + j, ch, w[i], t);
-                ch = w[i];
-                if (c.unetAttention()[i]) {
-                    l.transformer(p + ".attentions." + j, ch, c.crossAttentionDim());
-                }
-                skips.push(ch);
-            }
-            if (i < n - 1) {
-                l.conv(p + ".downsamplers.0.conv", ch, ch, 3);
-                skips.push(ch);
-            }
-        }
-        l.unetResnet("mid_block.resnets.0", ch, ch, t);
-        l.transformer("mid_block.attentions.0", ch, c.crossAttentionDim());
-        l.unetResnet("mid_block.resnets.1", ch, ch, t);
-        for (int i = 0; i < n; i++) {
-            int level = n - 1 - i;
-            String p = "up_blocks." + i;
-            for (int j = 0; j <= c.unetLayers(); j++) {
-                l.unetResnet(p + ".resnets." + j, ch + skips.pop(), w[level], t);
-                ch = w[level];
-                if (c.unetAttention()[level]) {
-                    l.transformer(p + ".attentions." + j, ch, c.crossAttentionDim());
-                }
-            }
-            if (i < n - 1) {
-                l.conv(p + ".upsamplers.0.conv", ch, ch, 3);
-            }
-        }
-        l.norm("conv_norm_out", ch);
-        l.conv("conv_out", c.latentChannels(), ch, 3);
-        return List.copyOf(l.out);
+        return SdUnet.parameters(c, c.latentChannels());
     }
 
     /** The VAE: encoder, {@code quant_conv}, {@code post_quant_conv}, decoder; 248 tensors for SD. */
@@ -108,17 +66,6 @@ public final class SdLayout {
         return List.copyOf(l.out);
     }
 
-    private void unetResnet(String p, int in, int outCh, int time) {
-        norm(p + ".norm1", in);
-        conv(p + ".conv1", outCh, in, 3);
-        linear(p + ".time_emb_proj", outCh, time, true);
-        norm(p + ".norm2", outCh);
-        conv(p + ".conv2", outCh, outCh, 3);
-        if (in != outCh) {
-            conv(p + ".conv_shortcut", outCh, in, 1);
-        }
-    }
-
     private void vaeResnet(String p, int in, int outCh) {
         norm(p + ".norm1", in);
         conv(p + ".conv1", outCh, in, 3);
@@ -137,28 +84,6 @@ public final class SdLayout {
             linear(a + "." + proj, ch, ch, true);
         }
         vaeResnet(p + ".resnets.1", ch, ch);
-    }
-
-    /** Transformer2DModel with linear projections and one BasicTransformerBlock (self- and cross-attention). */
-    private void transformer(String p, int ch, int cross) {
-        norm(p + ".norm", ch);
-        linear(p + ".proj_in", ch, ch, true);
-        String b = p + ".transformer_blocks.0";
-        norm(b + ".norm1", ch);
-        attention(b + ".attn1", ch, ch);
-        norm(b + ".norm2", ch);
-        attention(b + ".attn2", ch, cross);
-        norm(b + ".norm3", ch);
-        linear(b + ".ff.net.0.proj", 8 * ch, ch, true);
-        linear(b + ".ff.net.2", ch, 4 * ch, true);
-        linear(p + ".proj_out", ch, ch, true);
-    }
-
-    private void attention(String p, int ch, int kvIn) {
-        linear(p + ".to_q", ch, ch, false);
-        linear(p + ".to_k", ch, kvIn, false);
-        linear(p + ".to_v", ch, kvIn, false);
-        linear(p + ".to_out.0", ch, ch, true);
     }
 
     private void conv(String name, int outCh, int in, int k) {
