@@ -27,10 +27,30 @@ public final class Scalars {
         }
     }
 
-    /** {@code v} as a 0-d tensor of {@code x}'s type in memory libtorch allocated (a copy, not a view of Java's). */
-    static NDArray scalar(NDArray x, double v) {
-        try (NDArray java = x.getManager().create(v)) {
-            return java.toType(x.getDataType(), true);
+    /**
+     * {@code v} as a 0-d tensor of {@code x}'s type in memory libtorch allocated (a clone, not a view of Java's).
+     * {@code toType(type, true)} alone is not enough: where the type already matches (a float64 network and a
+     * double) DJL returns a new array over the same {@code from_blob} memory, which the collector frees once the
+     * array that held the buffer is gone.
+     */
+    public static NDArray scalar(NDArray x, double v) {
+        return owned(x.getManager().create(v), x.getDataType());
+    }
+
+    /**
+     * {@code a} converted to {@code type} as a tensor that libtorch owns, closing {@code a}. Use it for every array
+     * made from Java data ({@code NDManager.create(float[])} and the like) that enters differentiated code and is not
+     * kept referenced until the backward pass: such an array is a {@code from_blob} view of a Java direct buffer,
+     * autograd may save it, and once the array object is unreachable the collector frees the buffer under it. Seen
+     * as garbage gradients of the Stage-2 discriminator after a garbage collection, from its timestep features.
+     */
+    public static NDArray owned(NDArray a, ai.djl.ndarray.types.DataType type) {
+        NDArray typed = a.toType(type, false);
+        NDArray copy = typed.duplicate();
+        if (typed != a) {
+            typed.close();
         }
+        a.close();
+        return copy;
     }
 }

@@ -9,6 +9,7 @@ import ai.djl.nn.core.Linear;
 import ai.djl.nn.norm.LayerNorm;
 import ai.djl.ndarray.NDScope;
 import java.util.Map;
+import java.util.function.Function;
 import java.util.function.Supplier;
 import java.util.function.UnaryOperator;
 import org.adcsr.core.engine.Convolution;
@@ -23,15 +24,23 @@ import org.adcsr.core.engine.Scalars;
  * one block's working set plus the skip tensors.
  */
 public final class DjlOps implements Ops<NDArray> {
-    private final Map<String, NDArray> params;
+    private final Function<String, NDArray> params;
 
     /** @param params parameters by checkpoint key, with the shapes {@link ShapeOps} declares */
     public DjlOps(Map<String, NDArray> params) {
+        this(params::get);
+    }
+
+    /**
+     * @param params the parameter of a checkpoint key, or null; lets one network read parameters from several
+     *     places (the trainable ones from a store, the frozen ones from a file)
+     */
+    public DjlOps(Function<String, NDArray> params) {
         this.params = params;
     }
 
     private NDArray param(String name) {
-        NDArray p = params.get(name);
+        NDArray p = params.apply(name);
         if (p == null) {
             throw new IllegalStateException("parameter not loaded: " + name);
         }

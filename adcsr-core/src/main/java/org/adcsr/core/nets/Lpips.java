@@ -168,7 +168,9 @@ public final class Lpips implements AutoCloseable {
 
     private List<NDArray> taps(NDArray img) {
         NDManager m = img.getManager();
-        NDArray shift = m.create(SHIFT, new Shape(1, 3, 1, 1)), scale = m.create(SCALE, new Shape(1, 3, 1, 1));
+        // owned copies: autograd keeps scale for the backward pass after this method's arrays are gone
+        NDArray shift = Scalars.owned(m.create(SHIFT, new Shape(1, 3, 1, 1)), img.getDataType());
+        NDArray scale = Scalars.owned(m.create(SCALE, new Shape(1, 3, 1, 1)), img.getDataType());
         NDArray h = Scalars.mul(img, 2).sub(1).sub(shift).div(scale);
         List<NDArray> out = new ArrayList<>();
         for (int[] l : backbone.layers) {

@@ -44,7 +44,9 @@ public final class Stage1 {
             for (int i = 0; i < eps.length; i++) {
                 eps[i] = (float) rng.nextGaussian();
             }
-            z = mean.add(Scalars.mul(logvar, 0.5).exp().mul(mean.getManager().create(eps, s)));
+            // an owned copy: autograd keeps eps for the backward pass, after the array made from Java memory is gone
+            NDArray noise = Scalars.owned(mean.getManager().create(eps, s), mean.getDataType());
+            z = mean.add(Scalars.mul(logvar, 0.5).exp().mul(noise));
         }
         NDArray kl = Scalars.mul(mean.square().add(logvar.exp()).sub(1).sub(logvar).sum(new int[] {1, 2, 3}), 0.5);
         return new Posterior(z, kl);

@@ -1,0 +1,156 @@
+package org.adcsr.core.train;
+
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.Activation;
+import ai.djl.training.GradientCollector;
+import java.util.List;
+import org.adcsr.core.engine.Autograd;
+import org.adcsr.core.engine.Scalars;
+import org.adcsr.core.model.AdcsrConfig;
+import org.adcsr.core.model.AdcsrNetwork;
+import org.adcsr.core.model.Discriminator;
+import org.adcsr.core.model.Ops;
+import org.adcsr.core.model.SdUnet;
+import org.adcsr.core.model.VaeEncoder;
+import org.adcsr.core.sd.SdConfig;
+
+/**
+ * Stage 2 of AdcSR (ADCSR.md §7): adversarial feature distillation. The student (pruned UNet, connector, trainable
+ * copy of the decoder mid block) maps LR to features {@code f_s}; the target {@code f_t} is the teacher's (or, with
+ * the {@code gt} teacher, {@code f_GT}); a LoRA discriminator on the SD UNet tells {@code f_s} from real features.
+ * <pre>
+ *   f_GT = dec.mid_block(dec.conv_in(post_quant_conv(E(HR).mean)))        frozen encoder and decoder, latent unscaled
+ *   L_G  = mean|f_s − f_t| + λ·mean softplus(−D(f_s))                      student step
+ *   L_D  = mean softplus(D(f_s.detach())) + mean softplus(−D(f_real))      discriminator step, f_real = f_GT
+ * </pre>
+ * D runs at t = 999 on the text embedding; its output (the ε map) holds per-pixel logits.
+ */
+public final class Stage2 {
+    private Stage2() {
+    }
+
+    /**
+     * The networks of one run.
+     *
+     * @param frozen the frozen encoder ({@code encoder.*}, {@code quant_conv}, {@code post_quant_conv}) and the
+     *     frozen Stage-1 decoder ({@code decoder.*})
+     * @param student the trainable student ({@code unet.*}, {@code decoder.mid_block.*})
+     * @param disc D's ops (LoRA over the engine, or the engine alone for the full fine-tune)
+     */
+    public record Nets(AdcsrConfig config, VaeEncoder.Config encoder, Ops<NDArray> frozen, Ops<NDArray> student,
+            SdConfig discConfig, Ops<NDArray> disc) {}
+
+    /** The loss terms of one iteration, as train.py logs them ({@code distil}, {@code adv}, {@code D}). */
+    public record Terms(double distil, double adv, double loss, double d, double logitsReal, double logitsFake) {
+        public double[] values() {
+            return new double[] {distil, adv, loss, d, logitsReal, logitsFake};
+        }
+    }
+
+    /** {@code f_GT}: the frozen decoder's mid block on {@code post_quant_conv} of the encoder's posterior mean. */
+    public static NDArray groundTruthFeatures(Nets n, NDArray hr) {
+        NDArray moments = VaeEncoder.forward(n.frozen(), n.encoder(), hr);
+        int latent = n.encoder().latentChannels();
+        NDArray mean = moments.get(":, 0:" + latent);
+        NDArray h = n.frozen().conv2d(mean, Stage1.POST_QUANT_CONV, latent, 1, 1, 0);
+        return AdcsrNetwork.decoderMid(n.frozen(), n.config(), AdcsrNetwork.decoderConvIn(n.frozen(), n.config(), h));
+    }
+
+    /** {@code f_s}: the student's features of LR in [−1, 1]. */
+    public static NDArray studentFeatures(Nets n, NDArray lr) {
+        return AdcsrNetwork.student(n.student(), n.config(), lr);
+    }
+
+    /** D's logits for features, at t = 999 with the text embedding {@code context} {@code [B, M, D]}. */
+    public static NDArray discriminate(Nets n, NDArray f, NDArray context) {
+        long b = f.getShape().get(0);
+        int dim = n.discConfig().unetWidths()[0];
+        double[] t = new double[(int) b];
+        java.util.Arrays.fill(t, Discriminator.TIMESTEP);
+        NDArray tf = Scalars.owned(f.getManager().create(SdUnet.timestepFeatures(t, dim), new Shape(b, dim)),
+                f.getDataType());
+        return Discriminator.forward(n.disc(), n.discConfig(), f, tf, context);
+    }
+
+    /** {@code softplus(x) = log(1 + e^x)}, as {@code max(x, 0) + log(1 + e^−|x|)} (no overflow). */
+    public static NDArray softplus(NDArray x) {
+        NDArray e = x.abs().neg().exp();
+        return Activation.relu(x).add(e.add(e.onesLike()).log());
+    }
+
+    /**
+     * One iteration as train.py runs it: the student step (gradients of {@code L_G}; the student's optimizer steps),
+     * then D's step on the detached student features ({@code L_D}; D's optimizer steps). D's gradients from the
+     * student step are discarded first, as D's {@code zero_grad} does.
+     *
+     * @param step the 1-based step, for messages
+     * @param fTeacher the target features (no gradient)
+     * @param fReal the "real" features D learns to accept (f_GT; the teacher's with {@code --adv-real teacher})
+     * @param guard checks the terms and gradients before each optimizer step (the NaN guard)
+     */
+    public static Terms iteration(Nets n, ParameterStore store, Adam student, Adam disc, double lrStudent,
+            double lrDisc, NDArray lr, NDArray fTeacher, NDArray fReal, NDArray context, double lambdaAdv,
+            long step, Guard guard) {
+        store.zeroGradients();
+        NDArray fs;
+        double distil;
+        double adv;
+        double loss;
+        try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+            fs = studentFeatures(n, lr);
+            NDArray lDistil = fs.sub(fTeacher).abs().mean();
+            NDArray lAdv = softplus(discriminate(n, fs, context).neg()).mean();
+            NDArray l = lDistil.add(Scalars.mul(lAdv, lambdaAdv));
+            distil = lDistil.toType(DataType.FLOAT64, false).getDouble();
+            adv = lAdv.toType(DataType.FLOAT64, false).getDouble();
+            loss = l.toType(DataType.FLOAT64, false).getDouble();
+            Autograd.backward(gc, l);
+        }
+        boolean gOk = guard.check(step, new String[] {"distil", "adv"}, new double[] {distil, adv},
+                student.parameters());
+        if (gOk) {
+            student.step(lrStudent);
+        }
+        for (String p : disc.parameters()) {
+            Gradients.zero(store.get(p));
+        }
+        NDArray fake = fs.stopGradient();
+        double d;
+        double real;
+        double fakeMean;
+        try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+            NDArray pReal = discriminate(n, fReal, context);
+            NDArray pFake = discriminate(n, fake, context);
+            NDArray lD = softplus(pFake).mean().add(softplus(pReal.neg()).mean());
+            d = lD.toType(DataType.FLOAT64, false).getDouble();
+            real = pReal.mean().toType(DataType.FLOAT64, false).getDouble();
+            fakeMean = pFake.mean().toType(DataType.FLOAT64, false).getDouble();
+            Autograd.backward(gc, lD);
+        }
+        if (guard.check(step, new String[] {"D"}, new double[] {d}, disc.parameters())) {
+            disc.step(lrDisc);
+        }
+        return new Terms(distil, adv, loss, d, real, fakeMean);
+    }
+
+    /** Decides what a non-finite loss term or gradient does before an optimizer step. */
+    public interface Guard {
+        /** True to apply the optimizer step; false to skip it; or throws {@link TrainingDivergedException}. */
+        boolean check(long step, String[] names, double[] values, List<String> params);
+    }
+
+    /** The batch's text embedding: rows {@code indices} of {@code [N, M, D]} embeddings (N = 1: the same row). */
+    public static NDArray context(NDManager m, float[] embeddings, long[] shape, int[] indices) {
+        int row = (int) (shape[1] * shape[2]);
+        float[] out = new float[indices.length * row];
+        for (int j = 0; j < indices.length; j++) {
+            int src = shape[0] == 1 ? 0 : indices[j];
+            System.arraycopy(embeddings, src * row, out, j * row, row);
+        }
+        return Scalars.owned(m.create(out, new Shape(indices.length, shape[1], shape[2])), DataType.FLOAT32);
+    }
+}
