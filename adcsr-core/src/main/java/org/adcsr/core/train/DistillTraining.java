@@ -1,0 +1,532 @@
+package org.adcsr.core.train;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.function.Consumer;
+import java.util.function.LongConsumer;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.adcsr.core.BadInputException;
+import org.adcsr.core.Rng;
+import org.adcsr.core.engine.Scalars;
+import org.adcsr.core.io.AtomicFiles;
+import org.adcsr.core.io.DType;
+import org.adcsr.core.io.SafetensorsReader;
+import org.adcsr.core.io.SafetensorsWriter;
+import org.adcsr.core.io.TensorInfo;
+import org.adcsr.core.model.AdcsrConfig;
+import org.adcsr.core.model.AdcsrModel;
+import org.adcsr.core.model.AdcsrNetwork;
+import org.adcsr.core.model.DjlOps;
+import org.adcsr.core.model.Discriminator;
+import org.adcsr.core.model.LoraOps;
+import org.adcsr.core.model.ModelFiles;
+import org.adcsr.core.model.Ops;
+import org.adcsr.core.model.SdUnet;
+import org.adcsr.core.model.ShapeOps;
+import org.adcsr.core.model.VaeEncoder;
+import org.adcsr.core.sd.SdConfig;
+import org.adcsr.core.sd.SdConfigs;
+
+/**
+ * Stage 2 as a resumable run (ADCSR.md §7, {@link Stage2}): the student distilled from a teacher's features with a
+ * LoRA discriminator, on adcsr-degrade's pairs. The run directory holds {@code run.settings}, {@code train.csv}
+ * (train.py's {@code distil}, {@code adv}, {@code D}), {@code checkpoints/} (student, D's trainables, both
+ * optimizers; the batches are a function of the step, so nothing else is needed to continue exactly) and at the end
+ * {@code model.safetensors}: the whole inference network (student + the frozen decoder's up blocks) with its config,
+ * which adcsr-upscale runs as is.
+ */
+public final class DistillTraining {
+    /** Where the target features come from. */
+    public enum Teacher {
+        /** f_t = f_GT (the paper's ablation; the only choice without a teacher network). */
+        GT,
+        /** Precomputed per-pair files {@code DIR/<id>.safetensors} holding {@code features} [C, h, w]. */
+        FEATURES
+    }
+
+    /**
+     * Everything that defines a run; stored in {@code run.settings} and rebuilt on resume.
+     *
+     * @param studentFile adcsr-prune's {@code unet_init.safetensors} (keys {@code unet.*}), or null for PyTorch's
+     *     default initialisation of {@code config}
+     * @param decoderFile the Stage-1 decoder ({@code decoder.*} from {@code conv_in} to {@code conv_out})
+     * @param encoderFile the frozen encoder ({@code encoder.*}, {@code quant_conv.*}, {@code post_quant_conv.*})
+     * @param discUnet an SD UNet in diffusers names whose config is {@code disc}, or null for a random one
+     * @param discFull train all of D (the full fine-tune ablation) instead of LoRA + conv_in
+     * @param promptEmbeddings safetensors with one tensor [N, M, cross width] (N = 1 or one row per pair), or null
+     *     for a zero text embedding [1, 77, cross width]
+     */
+    public record Settings(AdcsrConfig config, Path studentFile, Path decoderFile, Path encoderFile,
+            VaeEncoder.Config encoder, Teacher teacher, Path teacherFeatures, SdConfig disc, Path discUnet,
+            boolean discFull, int loraRank, double loraAlpha, Path promptEmbeddings, Path pairs, long steps, int batch,
+            long seed, double lr, double discLr, long[] milestones, double gamma, double lambdaAdv,
+            boolean advRealTeacher, boolean skipNonFinite, int checkpointEvery, int keep) {}
+
+    static final List<String> COLUMNS = List.of("step", "distil", "adv", "loss", "D", "logits_real", "logits_fake",
+            "lr", "lr_d", "seconds", "images_per_s");
+    /** Length of the zero text embedding when no prompt embeddings are given (CLIP's 77 tokens). */
+    static final int TOKENS = 77;
+
+    private final Consumer<String> warn;
+
+    /** @param warn one-line messages (resuming, skipped steps, what was chosen for the teacher and D) */
+    public DistillTraining(Consumer<String> warn) {
+        this.warn = warn;
+    }
+
+    /**
+     * Trains to {@code s.steps()} from the newest checkpoint of {@code out}, if any, and writes
+     * {@code model.safetensors}. Returns the step reached; stops early, after a checkpoint, on a signal.
+     */
+    public long run(Settings s, Path out, NDManager parent, LongConsumer progress) throws IOException {
+        PairData data = PairData.open(s.pairs(), s.seed());
+        try (ParameterStore store = new ParameterStore(parent); NDManager frozenManager = parent.newSubManager()) {
+            Rng init = new Rng(Rng.pairSeed(s.seed(), -1));
+            List<TensorInfo> studentParams = studentParameters(s.config());
+            Map<String, NDArray> frozen = new HashMap<>();
+            loadStudent(s, store, studentParams, frozen, frozenManager, init);
+            List<String> student = new ArrayList<>(store.trainable());
+            loadFrozen(frozen, frozenManager, s.encoderFile(), encoderParameters(s.encoder()), "the encoder");
+            int width = s.config().connectorOutChannels();
+            Map<String, NDArray> discBase = new HashMap<>();
+            Ops<NDArray> discOps = loadDisc(s, width, store, discBase, frozenManager, init);
+            List<String> disc = new ArrayList<>(store.trainable());
+            disc.removeAll(student);
+            Stage2.Nets nets = new Stage2.Nets(s.config(), s.encoder(), new DjlOps(frozen::get),
+                    new DjlOps(store.all()), s.disc(), discOps);
+            float[][] context = context(s, data.size());
+            long[] contextShape = contextShape(s, data.size());
+            Adam.Settings torch = new Adam.Settings(0.9, 0.999, 1e-8, 0, false);
+            Adam optG = new Adam("student", torch, store, student);
+            Adam optD = new Adam("discriminator", torch, store, disc);
+            LrSchedule lrG = LrSchedule.multiStep(s.lr(), s.milestones(), s.gamma());
+            long step = 0;
+            Path latest = Checkpoints.latest(out);
+            if (latest != null) {
+                step = Checkpoints.load(latest, store, List.of(optG, optD)).step();
+                warn.accept("resuming " + out + " at step " + step + " of " + s.steps());
+            } else {
+                warn.accept("teacher: " + describeTeacher(s) + "; discriminator: " + describeDisc(s));
+            }
+            try (MetricsLog log = MetricsLog.open(out.resolve("train.csv"), COLUMNS, step)) {
+                while (step < s.steps()) {
+                    long t0 = System.nanoTime();
+                    long next = step + 1;
+                    Stage2.Terms t;
+                    try (NDManager m = parent.newSubManager()) {
+                        PairData.Batch b = data.batch(next, s.batch());
+                        int[] lrSize = data.lrSize();
+                        NDArray lr = Scalars.owned(m.create(b.lr(), new Shape(s.batch(), 3, lrSize[0], lrSize[1])),
+                                DataType.FLOAT32);
+                        NDArray hr = Scalars.owned(m.create(b.hr(), new Shape(s.batch(), 3, 4 * lrSize[0],
+                                4 * lrSize[1])), DataType.FLOAT32);
+                        NDArray fGt = Stage2.groundTruthFeatures(nets, hr);
+                        NDArray fT = s.teacher() == Teacher.GT ? fGt : teacherFeatures(s, data, b.indices(), m, fGt);
+                        NDArray ctx = Stage2.context(m, context[0], contextShape, b.indices());
+                        t = Stage2.iteration(nets, store, optG, optD, lrG.lr(next), s.discLr(), lr, fT,
+                                s.advRealTeacher() ? fT : fGt, ctx, s.lambdaAdv(), next, guard(s, store));
+                    }
+                    step = next;
+                    double seconds = (System.nanoTime() - t0) / 1e9;
+                    double[] v = t.values();
+                    log.append(step, v[0], v[1], v[2], v[3], v[4], v[5], lrG.lr(step), s.discLr(), seconds,
+                            s.batch() / seconds);
+                    progress.accept(step);
+                    boolean stop = StopSignal.requested() != null;
+                    if (step % s.checkpointEvery() == 0 || step == s.steps() || stop) {
+                        Checkpoints.save(out, step, store, List.of(optG, optD), Map.of(),
+                                Map.of("adcsr.run", "adcsr-distill"), s.keep());
+                    }
+                    if (stop) {
+                        return step;
+                    }
+                }
+            }
+            writeModel(s, store, frozen, out.resolve("model.safetensors"));
+            return step;
+        }
+    }
+
+    private Stage2.Guard guard(Settings s, ParameterStore store) {
+        return (step, names, values, params) -> {
+            String bad = null;
+            for (int i = 0; i < values.length && bad == null; i++) {
+                if (!Double.isFinite(values[i])) {
+                    bad = "the loss term " + names[i] + " is " + values[i];
+                }
+            }
+            for (int i = 0; i < params.size() && bad == null; i++) {
+                NDArray g = store.gradient(params.get(i));
+                if (!Double.isFinite(g.abs().max().toType(DataType.FLOAT64, false).getDouble())) {
+                    bad = "the gradient of " + params.get(i) + " is not finite";
+                }
+            }
+            if (bad == null) {
+                return true;
+            }
+            if (s.skipNonFinite()) {
+                warn.accept("step " + step + ": " + bad + "; its update is skipped (--on-nan skip)");
+                return false;
+            }
+            throw new TrainingDivergedException("step " + step + ": " + bad + "; the newest checkpoint is the last"
+                    + " good state (lower the learning rate, resume from it, or use --on-nan skip)");
+        };
+    }
+
+    // ---- networks -------------------------------------------------------------------------------------------
+
+    /** The student's parameters: the pruned UNet with its connector, and the decoder mid block (trainable copy). */
+    public static List<TensorInfo> studentParameters(AdcsrConfig c) {
+        ShapeOps o = new ShapeOps();
+        AdcsrNetwork.student(o, c, new long[] {1, 3, c.sizeMultiple(), c.sizeMultiple()});
+        return o.parameters();
+    }
+
+    /** The frozen Stage-1 decoder: {@code conv_in}, mid block, up blocks, {@code conv_norm_out}, {@code conv_out}. */
+    public static List<TensorInfo> decoderParameters(AdcsrConfig c, int latent) {
+        ShapeOps o = new ShapeOps();
+        long[] h = AdcsrNetwork.decoderMid(o, c, AdcsrNetwork.decoderConvIn(o, c, new long[] {1, latent, 8, 8}));
+        AdcsrNetwork.decoderUp(o, c, h);
+        return o.parameters();
+    }
+
+    /** The frozen encoder with {@code quant_conv} and {@code post_quant_conv}. */
+    public static List<TensorInfo> encoderParameters(VaeEncoder.Config e) {
+        ShapeOps o = new ShapeOps();
+        int scale = 1 << (e.blockOutChannels().length - 1);
+        long[] moments = VaeEncoder.forward(o, e, new long[] {1, 3, scale, scale});
+        o.conv2d(new long[] {1, e.latentChannels(), moments[2], moments[3]}, Stage1.POST_QUANT_CONV,
+                e.latentChannels(), 1, 1, 0);
+        return o.parameters();
+    }
+
+    private void loadStudent(Settings s, ParameterStore store, List<TensorInfo> params, Map<String, NDArray> frozen,
+            NDManager fm, Rng init) {
+        List<TensorInfo> unet = new ArrayList<>();
+        for (TensorInfo t : params) {
+            if (t.name().startsWith(AdcsrNetwork.UNET)) {
+                unet.add(t);
+            }
+        }
+        if (s.studentFile() == null) {
+            Stage1.initialise(store, unet, init, true);
+        } else {
+            try (SafetensorsReader r = SafetensorsReader.open(s.studentFile())) {
+                for (TensorInfo t : unet) {
+                    store.add(t.name(), fm.create(read(r, s.studentFile(), t), new Shape(t.shape())), true);
+                }
+            }
+        }
+        // the decoder: frozen in full (f_GT, f_teacher and the output's up blocks), its mid block also the student's
+        List<TensorInfo> dec = decoderParameters(s.config(), s.encoder().latentChannels());
+        loadFrozen(frozen, fm, s.decoderFile(), dec, "the decoder");
+        for (TensorInfo t : params) {
+            if (t.name().startsWith(AdcsrNetwork.DECODER)) {
+                store.add(t.name(), frozen.get(t.name()).duplicate(), true);
+            }
+        }
+    }
+
+    private static void loadFrozen(Map<String, NDArray> into, NDManager m, Path file, List<TensorInfo> params,
+            String what) {
+        try (SafetensorsReader r = SafetensorsReader.open(file)) {
+            for (TensorInfo t : params) {
+                into.put(t.name(), m.create(read(r, file, t), new Shape(t.shape())));
+            }
+        } catch (BadInputException e) {
+            throw e.getMessage().contains(file.toString()) ? e
+                    : BadInputException.of(file, "as " + what + ": " + e.getMessage());
+        }
+    }
+
+    /** A tensor's values after checking that the file has it with the shape the architecture needs. */
+    private static float[] read(SafetensorsReader r, Path file, TensorInfo t) {
+        TensorInfo have = r.info(t.name());
+        if (have == null) {
+            throw BadInputException.of(file, "has no " + t.name() + " (the architecture needs it; is this the"
+                    + " right file, and the right --config?)");
+        }
+        if (!Arrays.equals(have.shape(), t.shape())) {
+            throw BadInputException.of(file, t.name() + " has shape " + have.shapeString() + ", the architecture"
+                    + " needs " + t.shapeString() + " (another config?)");
+        }
+        float[] v = r.readFloats(t.name());
+        for (int i = 0; i < v.length; i++) {
+            if (!Float.isFinite(v[i])) {
+                throw BadInputException.of(file, t.name() + " holds " + v[i] + " at element " + i
+                        + " (weights must be finite)");
+            }
+        }
+        return v;
+    }
+
+    /** D: base weights frozen (from a file or random), conv_in widened, LoRA added (or all trainable). */
+    private Ops<NDArray> loadDisc(Settings s, int width, ParameterStore store, Map<String, NDArray> base,
+            NDManager fm, Rng init) {
+        SdConfig c = s.disc();
+        List<TensorInfo> sd = SdUnet.parameters(c, c.latentChannels());
+        Map<String, float[]> values = new LinkedHashMap<>();
+        if (s.discUnet() == null) {
+            try (NDManager tmp = fm.newSubManager(); ParameterStore init0 = new ParameterStore(tmp)) {
+                Stage1.initialise(init0, sd, init, false);
+                for (TensorInfo t : sd) {
+                    values.put(t.name(), init0.get(t.name()).toFloatArray());
+                }
+            }
+        } else {
+            try (SafetensorsReader r = SafetensorsReader.open(s.discUnet())) {
+                for (TensorInfo t : sd) {
+                    values.put(t.name(), read(r, s.discUnet(), t));
+                }
+            }
+        }
+        TensorInfo convIn = sd.stream().filter(t -> t.name().equals("conv_in.weight")).findFirst().orElseThrow();
+        values.put("conv_in.weight", Discriminator.widenConvIn(values.get("conv_in.weight"), convIn.shape(), width));
+        List<TensorInfo> layout = s.discFull() ? SdUnet.parameters(c, width)
+                : Discriminator.parameters(c, width, s.loraRank(), s.loraAlpha());
+        Ops<NDArray> engine = new DjlOps(name -> {
+            NDArray p = store.all().get("disc." + name);
+            return p != null ? p : base.get(name);
+        });
+        LoraOps<NDArray> lora = Discriminator.ops(engine, s.loraRank(), s.loraAlpha());
+        Map<String, float[]> loraInit = s.discFull() ? Map.of() : lora.gaussianInit(layout, init);
+        for (TensorInfo t : layout) {
+            float[] v = LoraOps.isLoraParameter(t.name()) ? loraInit.get(t.name()) : values.get(t.name());
+            NDArray a = fm.create(v, new Shape(t.shape()));
+            if (s.discFull() || Discriminator.isTrainable(t.name())) {
+                store.add("disc." + t.name(), a, true);
+            } else {
+                base.put(t.name(), a);
+            }
+        }
+        return s.discFull() ? engine : lora;
+    }
+
+    // ---- teacher and text embedding ---------------------------------------------------------------------------
+
+    private static NDArray teacherFeatures(Settings s, PairData data, int[] indices, NDManager m, NDArray like) {
+        long[] shape = like.getShape().getShape();
+        NDList rows = new NDList();
+        for (int i : indices) {
+            String id = data.pairs().get(i).id();
+            Path f = s.teacherFeatures().resolve(id + ".safetensors");
+            try (SafetensorsReader r = SafetensorsReader.open(f)) {
+                TensorInfo t = r.info("features");
+                long[] want = {shape[1], shape[2], shape[3]};
+                if (t == null || !Arrays.equals(t.shape(), want)) {
+                    throw BadInputException.of(f, "needs a tensor 'features' of shape " + Arrays.toString(want)
+                            + (t == null ? "" : ", not " + t.shapeString()));
+                }
+                rows.add(m.create(r.readFloats("features"), new Shape(1, shape[1], shape[2], shape[3])));
+            }
+        }
+        return NDArrays.concat(rows, 0).toType(like.getDataType(), false);
+    }
+
+    private static long[] contextShape(Settings s, int pairs) {
+        if (s.promptEmbeddings() == null) {
+            return new long[] {1, TOKENS, s.disc().crossAttentionDim()};
+        }
+        try (SafetensorsReader r = SafetensorsReader.open(s.promptEmbeddings())) {
+            if (r.names().size() != 1) {
+                throw BadInputException.of(s.promptEmbeddings(), "must hold exactly one tensor [N, tokens, "
+                        + s.disc().crossAttentionDim() + "], not " + r.names().size());
+            }
+            long[] shape = r.info(r.names().get(0)).shape();
+            if (shape.length != 3 || (shape[0] != 1 && shape[0] != pairs)
+                    || shape[2] != s.disc().crossAttentionDim()) {
+                throw BadInputException.of(s.promptEmbeddings(), "has shape " + Arrays.toString(shape) + "; needs [1 or "
+                        + pairs + " (one row per pair), tokens, " + s.disc().crossAttentionDim() + "]");
+            }
+            return shape;
+        }
+    }
+
+    private static float[][] context(Settings s, int pairs) {
+        long[] shape = contextShape(s, pairs);
+        if (s.promptEmbeddings() == null) {
+            return new float[][] {new float[(int) (shape[1] * shape[2])]};
+        }
+        try (SafetensorsReader r = SafetensorsReader.open(s.promptEmbeddings())) {
+            return new float[][] {r.readFloats(r.names().get(0))};
+        }
+    }
+
+    static String describeTeacher(Settings s) {
+        return s.teacher() == Teacher.GT ? "gt (f_teacher = f_GT, the paper's ablation)"
+                : "precomputed features from " + s.teacherFeatures();
+    }
+
+    static String describeDisc(Settings s) {
+        String init = s.discUnet() == null ? "random SD UNet (no pretrained weights)" : s.discUnet().toString();
+        return init + (s.discFull() ? ", fully trained" : ", LoRA rank " + s.loraRank() + " alpha " + s.loraAlpha())
+                + (s.promptEmbeddings() == null ? ", zero text embedding" : ", prompts " + s.promptEmbeddings());
+    }
+
+    // ---- results -------------------------------------------------------------------------------------------
+
+    /** The inference network: the trained student and the frozen decoder's up blocks, with the config. */
+    private static void writeModel(Settings s, ParameterStore store, Map<String, NDArray> frozen, Path file)
+            throws IOException {
+        Map<String, String> meta = new LinkedHashMap<>();
+        meta.put(ModelFiles.FORMAT_KEY, ModelFiles.FORMAT);
+        meta.put(ModelFiles.CONFIG_KEY, s.config().toJson().replaceAll("\\s+", ""));
+        meta.put("adcsr.stage", "2 (adcsr-distill, " + s.steps() + " steps)");
+        meta.put("adcsr.teacher", describeTeacher(s));
+        meta.put("adcsr.discriminator", describeDisc(s));
+        List<SafetensorsWriter.Entry> entries = new ArrayList<>();
+        for (TensorInfo t : AdcsrModel.parameterList(s.config())) {
+            NDArray a = store.all().containsKey(t.name()) ? store.get(t.name()) : frozen.get(t.name());
+            entries.add(new SafetensorsWriter.Entry(t.name(), t.shape(),
+                    () -> a.toType(DataType.FLOAT32, false).toFloatArray()));
+        }
+        SafetensorsWriter.write(file, meta, entries, DType.F32);
+    }
+
+    // ---- run.settings ----------------------------------------------------------------------------------------
+
+    /** The settings as {@code key=value} lines, in a fixed order. */
+    public static String describe(Settings s) {
+        Map<String, String> v = new LinkedHashMap<>();
+        v.put("config", s.config().toJson().replaceAll("\\s+", ""));
+        v.put("student", s.studentFile() == null ? "random" : s.studentFile().toAbsolutePath().toString());
+        v.put("decoder", s.decoderFile().toAbsolutePath().toString());
+        v.put("encoder", s.encoderFile().toAbsolutePath().toString());
+        v.put("encoder_config", encoderString(s.encoder()));
+        v.put("teacher", s.teacher().name().toLowerCase());
+        v.put("teacher_features", s.teacherFeatures() == null ? "" : s.teacherFeatures().toAbsolutePath().toString());
+        v.put("disc_config", SdConfigs.toJson(s.disc()));
+        v.put("disc_unet", s.discUnet() == null ? "random" : s.discUnet().toAbsolutePath().toString());
+        v.put("disc_full", Boolean.toString(s.discFull()));
+        v.put("lora_rank", Integer.toString(s.loraRank()));
+        v.put("lora_alpha", Double.toString(s.loraAlpha()));
+        v.put("prompt_embeddings", s.promptEmbeddings() == null ? "" : s.promptEmbeddings().toAbsolutePath().toString());
+        v.put("pairs", s.pairs().toAbsolutePath().toString());
+        v.put("steps", Long.toString(s.steps()));
+        v.put("batch", Integer.toString(s.batch()));
+        v.put("seed", Long.toString(s.seed()));
+        v.put("lr", Double.toString(s.lr()));
+        v.put("disc_lr", Double.toString(s.discLr()));
+        v.put("milestones", join(s.milestones()));
+        v.put("gamma", Double.toString(s.gamma()));
+        v.put("lambda_adv", Double.toString(s.lambdaAdv()));
+        v.put("adv_real", s.advRealTeacher() ? "teacher" : "gt");
+        v.put("on_nan", s.skipNonFinite() ? "skip" : "stop");
+        StringBuilder sb = new StringBuilder("# adcsr-distill run settings; --resume continues with these\n");
+        v.forEach((k, x) -> sb.append(k).append('=').append(x).append('\n'));
+        return sb.toString();
+    }
+
+    private static String join(long[] v) {
+        StringBuilder sb = new StringBuilder();
+        for (long x : v) {
+            sb.append(sb.length() == 0 ? "" : ",").append(x);
+        }
+        return sb.toString();
+    }
+
+    /** Writes {@code run.settings} (checkpoint frequency and keep are not part of it: they may change). */
+    public static void writeSettings(Path out, Settings s) throws IOException {
+        String text = describe(s);
+        AtomicFiles.writeStream(out.resolve("run.settings"), os -> os.write(text.getBytes(StandardCharsets.UTF_8)));
+    }
+
+    /**
+     * Settings rebuilt from a run's {@code run.settings}, with a new step count (null: the stored one) and
+     * checkpoint options.
+     */
+    public static Settings resumed(Path out, Long newSteps, int checkpointEvery, int keep) throws IOException {
+        Path f = out.resolve("run.settings");
+        if (!Files.isRegularFile(f)) {
+            throw BadInputException.of(out, "not an adcsr-distill run (no run.settings)");
+        }
+        Properties p = new Properties();
+        try (var in = Files.newBufferedReader(f, StandardCharsets.UTF_8)) {
+            p.load(in);
+        }
+        try {
+            long steps = newSteps != null ? newSteps : Long.parseLong(p.getProperty("steps"));
+            String[] ms = p.getProperty("milestones").split(",");
+            long[] milestones = ms.length == 1 && ms[0].isEmpty() ? new long[0]
+                    : Arrays.stream(ms).mapToLong(Long::parseLong).toArray();
+            return new Settings(AdcsrConfig.fromJson(p.getProperty("config")), pathOrNull(p, "student", "random"),
+                    Path.of(p.getProperty("decoder")), Path.of(p.getProperty("encoder")),
+                    encoderConfig(p.getProperty("encoder_config")),
+                    Teacher.valueOf(p.getProperty("teacher").toUpperCase()), pathOrNull(p, "teacher_features", ""),
+                    SdConfigs.fromJson(p.getProperty("disc_config")), pathOrNull(p, "disc_unet", "random"),
+                    Boolean.parseBoolean(p.getProperty("disc_full")), Integer.parseInt(p.getProperty("lora_rank")),
+                    Double.parseDouble(p.getProperty("lora_alpha")), pathOrNull(p, "prompt_embeddings", ""),
+                    Path.of(p.getProperty("pairs")), steps, Integer.parseInt(p.getProperty("batch")),
+                    Long.parseLong(p.getProperty("seed")), Double.parseDouble(p.getProperty("lr")),
+                    Double.parseDouble(p.getProperty("disc_lr")), milestones,
+                    Double.parseDouble(p.getProperty("gamma")), Double.parseDouble(p.getProperty("lambda_adv")),
+                    p.getProperty("adv_real").equals("teacher"), p.getProperty("on_nan").equals("skip"),
+                    checkpointEvery, keep);
+        } catch (RuntimeException e) {
+            throw BadInputException.of(f, "damaged (" + e.getMessage() + ")");
+        }
+    }
+
+    private static Path pathOrNull(Properties p, String key, String none) {
+        String v = p.getProperty(key);
+        if (v == null) {
+            throw new IllegalArgumentException("no " + key);
+        }
+        return v.equals(none) ? null : Path.of(v);
+    }
+
+    // ---- the encoder's config --------------------------------------------------------------------------------
+
+    private static final Pattern ENCODER = Pattern.compile("\\[([0-9, ]+)] layers (\\d+) latent (\\d+) groups (\\d+)");
+
+    /** The form adcsr-train-vae writes in {@code encoder.safetensors}'s {@code adcsr.encoder} metadata. */
+    public static String encoderString(VaeEncoder.Config e) {
+        return Arrays.toString(e.blockOutChannels()) + " layers " + e.layersPerBlock() + " latent "
+                + e.latentChannels() + " groups " + e.normGroups();
+    }
+
+    /** Parses {@link #encoderString}. */
+    public static VaeEncoder.Config encoderConfig(String s) {
+        Matcher m = ENCODER.matcher(s.trim());
+        if (!m.matches()) {
+            throw new IllegalArgumentException("not an encoder description: " + s);
+        }
+        int[] w = Arrays.stream(m.group(1).split(",")).map(String::trim).mapToInt(Integer::parseInt).toArray();
+        return new VaeEncoder.Config(w, Integer.parseInt(m.group(2)), Integer.parseInt(m.group(3)),
+                Integer.parseInt(m.group(4)));
+    }
+
+    /**
+     * The encoder config of an encoder file: adcsr-train-vae's metadata, else SD's VAE (a diffusers VAE file, or
+     * adcsr-prune's {@code vae_encoder.safetensors}).
+     */
+    public static VaeEncoder.Config encoderConfigOf(Path file) {
+        try (SafetensorsReader r = SafetensorsReader.open(file)) {
+            String d = r.metadata().get("adcsr.encoder");
+            if (d == null) {
+                return VaeEncoder.Config.sd();
+            }
+            try {
+                return encoderConfig(d);
+            } catch (RuntimeException e) {
+                throw BadInputException.of(file, "adcsr.encoder metadata is damaged: " + e.getMessage());
+            }
+        }
+    }
+}

@@ -1,0 +1,306 @@
+package org.adcsr.distill;
+
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDManager;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Comparator;
+import java.util.concurrent.Callable;
+import java.util.stream.Stream;
+import org.adcsr.cli.Cli;
+import org.adcsr.cli.CommonOptions;
+import org.adcsr.cli.ExitCodes;
+import org.adcsr.cli.Progress;
+import org.adcsr.cli.SeedOptions;
+import org.adcsr.cli.UsageException;
+import org.adcsr.cli.Values;
+import org.adcsr.core.BadInputException;
+import org.adcsr.core.Engines;
+import org.adcsr.core.io.SafetensorsReader;
+import org.adcsr.core.model.AdcsrConfig;
+import org.adcsr.core.model.Discriminator;
+import org.adcsr.core.model.LoraOps;
+import org.adcsr.core.model.ModelFiles;
+import org.adcsr.core.model.VaeEncoder;
+import org.adcsr.core.sd.SdConfig;
+import org.adcsr.core.sd.SdConfigs;
+import org.adcsr.core.train.Checkpoints;
+import org.adcsr.core.train.DistillTraining;
+import org.adcsr.core.train.StopSignal;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** adcsr-distill: Stage 2, a thin layer over {@link DistillTraining}. */
+@Command(name = "adcsr-distill", sortOptions = false,
+        description = {
+            "Stage 2 of AdcSR: adversarial feature distillation (ADCSR.md section 7). The student (the pruned UNet"
+                + " with its connector and a trainable copy of the Stage-1 decoder's mid block) learns the target"
+                + " features of each LR image, L_G = mean|f_s - f_t| + lambda * mean softplus(-D(f_s)), against a"
+                + " discriminator D: a copy of the SD UNet at t = 999 whose conv_in reads the features (weights"
+                + " repeated and divided, as train.py), with PEFT LoRA in three adapters; D learns"
+                + " L_D = mean softplus(D(f_s)) + mean softplus(-D(f_GT)). f_GT = decoder mid block of"
+                + " post_quant_conv(E(HR).mean) with the frozen encoder and decoder. One G step, then one D step,"
+                + " per iteration; Adam (PyTorch defaults), fp32.",
+            "",
+            "Targets: --teacher gt (f_t = f_GT, the paper's ablation and the only choice without a teacher network)"
+                + " or --teacher-features DIR (DIR/<pair id>.safetensors with a tensor 'features' [C, h, w],"
+                + " computed by a teacher run elsewhere). Reading OSEDiff's osediff.pkl as a teacher is not"
+                + " implemented yet.",
+            "",
+            "OUT gets run.settings, train.csv (distil, adv, D as train.py logs them), checkpoints/step-N.safetensors"
+                + " (student, D's trainables, both optimizers) and at the end model.safetensors: the inference"
+                + " network with its config (adcsr-upscale --weights runs it as is). --resume OUT continues exactly;"
+                + " Ctrl-C or SIGTERM writes a checkpoint and exits 130 or 143.",
+            "",
+            "Example: adcsr-distill --student random --config tiny.json --decoder vae/decoder.safetensors"
+                + " --encoder vae/encoder.safetensors --teacher gt --disc-init random --disc-config disc.json"
+                + " --pairs pairs/pairs.csv --steps 300 --batch 4 -o run"
+        })
+public class DistillCommand implements Callable<Integer> {
+    @Mixin
+    CommonOptions common;
+
+    @Mixin
+    SeedOptions seed;
+
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = {"-o", "--output"}, paramLabel = "OUT", description = "The run directory (must not exist).")
+    Path out;
+
+    @Option(names = "--resume", paramLabel = "OUT", description = "Continue the run in OUT from its newest"
+            + " checkpoint; --steps may raise the total.")
+    Path resume;
+
+    @Option(names = "--student", paramLabel = "FILE|random", description = "The student's UNet: adcsr-prune's"
+            + " unet_init.safetensors (unet.* keys, its config in the metadata), or random (PyTorch's default"
+            + " initialisation of --config).")
+    String student;
+
+    @Option(names = "--config", paramLabel = "FILE", description = "AdcSR config JSON of the student and decoder"
+            + " (default: the student file's, else the paper's).")
+    Path config;
+
+    @Option(names = "--decoder", paramLabel = "FILE", description = "The Stage-1 decoder (adcsr-train-vae's"
+            + " decoder.safetensors: decoder.* from conv_in to conv_out). Its mid block initialises the student's;"
+            + " all of it stays frozen for f_GT and the output's up blocks.")
+    Path decoder;
+
+    @Option(names = "--encoder", paramLabel = "FILE", description = "The frozen encoder for f_GT (encoder.*,"
+            + " quant_conv.*, post_quant_conv.*): a diffusers SD VAE file, adcsr-prune's vae_encoder.safetensors or"
+            + " adcsr-train-vae's encoder.safetensors (its shape from its metadata).")
+    Path encoder;
+
+    @Option(names = "--teacher", paramLabel = "gt", description = "gt: f_teacher = f_GT.")
+    String teacher;
+
+    @Option(names = "--teacher-features", paramLabel = "DIR", description = "Precomputed teacher features:"
+            + " DIR/<pair id>.safetensors, tensor 'features' [C, h, w].")
+    Path teacherFeatures;
+
+    @Option(names = "--disc-unet", paramLabel = "FILE|DIR", description = "D's SD UNet in diffusers names"
+            + " (unet/diffusion_pytorch_model.safetensors, or a folder holding it and config.json; default"
+            + " config SD2.1-base).")
+    Path discUnet;
+
+    @Option(names = "--disc-init", paramLabel = "random", description = "random: D from PyTorch's default"
+            + " initialisation of --disc-config (for configs without a pretrained UNet).")
+    String discInit;
+
+    @Option(names = "--disc-config", paramLabel = "FILE", description = "D's UNet config.json (diffusers keys;"
+            + " default: SD2.1-base's).")
+    Path discConfig;
+
+    @Option(names = "--disc", paramLabel = "lora|full", description = "Train D's LoRA and conv_in (default, as"
+            + " train.py) or all of D (the full fine-tune ablation).")
+    String disc = "lora";
+
+    @Option(names = "--lora-rank", paramLabel = "R", converter = Values.Positive.class,
+            description = "LoRA rank (default: 4).")
+    int loraRank = Discriminator.RANK;
+
+    @Option(names = "--lora-alpha", paramLabel = "A", description = "LoRA alpha; scale alpha/rank (default: PEFT's"
+            + " 8).")
+    double loraAlpha = LoraOps.PEFT_DEFAULT_ALPHA;
+
+    @Option(names = "--prompt-embeddings", paramLabel = "FILE", description = "Text embeddings for D: one tensor"
+            + " [N, tokens, cross width], N = 1 (every pair) or one row per pair of --pairs (default: zeros"
+            + " [1, 77, width], no text conditioning).")
+    Path promptEmbeddings;
+
+    @Option(names = "--pairs", paramLabel = "CSV", description = "adcsr-degrade's pairs.csv (one LR size; HR 4x).")
+    Path pairs;
+
+    @Option(names = "--steps", paramLabel = "N", converter = Values.PositiveLong.class,
+            description = "Total iterations (required for a new run).")
+    Long steps;
+
+    @Option(names = "--batch", paramLabel = "B", converter = Values.Positive.class,
+            description = "Pairs per iteration (default: 8, train.py's per GPU).")
+    int batch = 8;
+
+    @Option(names = "--lr", paramLabel = "X", description = "The student's learning rate (default: 1e-4).")
+    double lr = 1e-4;
+
+    @Option(names = "--disc-lr", paramLabel = "X", description = "D's learning rate (default: 1e-6).")
+    double discLr = 1e-6;
+
+    @Option(names = "--lr-milestones", paramLabel = "LIST", split = ",", description = "Iterations after which the"
+            + " student's rate is multiplied by --lr-gamma (default: 100000, train.py's epoch 100).")
+    long[] milestones = {100_000};
+
+    @Option(names = "--lr-gamma", paramLabel = "X", description = "Multiplier at each milestone (default: 0.5).")
+    double gamma = 0.5;
+
+    @Option(names = "--lambda-adv", paramLabel = "X", description = "Weight of the adversarial term (default: 1).")
+    double lambdaAdv = 1;
+
+    @Option(names = "--adv-real", paramLabel = "gt|teacher", description = "What D learns to accept as real"
+            + " (default: gt, as train.py).")
+    String advReal = "gt";
+
+    @Option(names = "--on-nan", paramLabel = "stop|skip", description = "A non-finite loss or gradient stops the"
+            + " run (exit 6; the newest checkpoint is the last good state) or skips that update (default: stop).")
+    String onNan = "stop";
+
+    @Option(names = "--checkpoint-every", paramLabel = "N", converter = Values.Positive.class,
+            description = "Iterations between checkpoints (default: 1000; one is always written at the end).")
+    int checkpointEvery = 1000;
+
+    @Option(names = "--keep", paramLabel = "K", converter = Values.Positive.class,
+            description = "Checkpoints kept (default: 3).")
+    int keep = 3;
+
+    public static void main(String[] a) {
+        System.exit(Cli.execute(new DistillCommand(), a));
+    }
+
+    @Override
+    public Integer call() throws IOException {
+        PrintWriter err = spec.commandLine().getErr();
+        if ((out == null) == (resume == null)) {
+            throw new UsageException("give -o OUT for a new run or --resume OUT to continue one");
+        }
+        for (String[] choice : new String[][] {{"--disc", disc, "lora", "full"}, {"--adv-real", advReal, "gt",
+            "teacher"}, {"--on-nan", onNan, "stop", "skip"}}) {
+            if (!choice[1].equals(choice[2]) && !choice[1].equals(choice[3])) {
+                throw new UsageException(choice[0] + " must be " + choice[2] + " or " + choice[3] + ", not "
+                        + choice[1]);
+            }
+        }
+        Path run = resume != null ? resume : out;
+        DistillTraining.Settings settings;
+        if (resume != null) {
+            settings = DistillTraining.resumed(resume, steps, checkpointEvery, keep);
+        } else {
+            settings = newRun();
+            if (Files.exists(out)) {
+                throw BadInputException.of(out, "exists; give a new directory, or --resume it");
+            }
+        }
+        Engine engine = Engines.start(common.device(), common.threads());
+        try (NDManager m = engine.newBaseManager(Engines.device(common.device()));
+                Progress progress = Progress.of(common, err, "iterations")) {
+            if (resume == null) {
+                Files.createDirectories(out);
+            }
+            DistillTraining.writeSettings(run, settings);
+            StopSignal.install();
+            DistillTraining training = new DistillTraining(line -> {
+                if (!common.quiet()) {
+                    err.println("adcsr-distill: " + line);
+                }
+            });
+            long done;
+            try {
+                done = training.run(settings, run, m, step -> progress.update(step, settings.steps()));
+            } catch (RuntimeException | IOException | Error e) {
+                if (resume == null) {
+                    removeIfNoCheckpoint(out);
+                }
+                throw e;
+            }
+            String signal = StopSignal.requested();
+            if (signal != null) {
+                err.println("adcsr-distill: stopped by SIG" + signal + " after iteration " + done + "; checkpoint"
+                        + " written, continue with --resume " + run);
+                return StopSignal.exitCode(signal);
+            }
+        }
+        return ExitCodes.OK;
+    }
+
+    private DistillTraining.Settings newRun() {
+        if (steps == null) {
+            throw new UsageException("--steps N is required for a new run");
+        }
+        if (student == null || decoder == null || encoder == null || pairs == null) {
+            throw new UsageException("a new run needs --student, --decoder, --encoder and --pairs");
+        }
+        if ((teacher != null) == (teacherFeatures != null)) {
+            throw new UsageException("give --teacher gt or --teacher-features DIR");
+        }
+        if (teacher != null && !teacher.equals("gt")) {
+            throw new UsageException("--teacher " + teacher + ": only gt is implemented (reading OSEDiff's"
+                    + " osediff.pkl is not yet); precomputed features go to --teacher-features DIR");
+        }
+        if ((discUnet != null) == (discInit != null)) {
+            throw new UsageException("give --disc-unet FILE|DIR or --disc-init random");
+        }
+        if (discInit != null && !discInit.equals("random")) {
+            throw new UsageException("--disc-init must be random, not " + discInit);
+        }
+        if (advReal.equals("teacher") && teacher != null) {
+            throw new UsageException("--adv-real teacher needs a teacher other than gt");
+        }
+        if (teacherFeatures != null && !Files.isDirectory(teacherFeatures)) {
+            throw BadInputException.of(teacherFeatures, "no such directory");
+        }
+        Path studentFile = student.equals("random") ? null : Path.of(student);
+        AdcsrConfig c = config != null ? AdcsrConfig.read(config)
+                : studentFile != null ? configOf(studentFile) : AdcsrConfig.paper();
+        Path discFile = discUnet;
+        SdConfig dc = SdConfig.sd21Base();
+        if (discUnet != null && Files.isDirectory(discUnet)) {
+            Path dir = Files.isDirectory(discUnet.resolve("unet")) ? discUnet.resolve("unet") : discUnet;
+            discFile = dir.resolve("diffusion_pytorch_model.safetensors");
+            if (discConfig == null && Files.isRegularFile(dir.resolve("config.json"))) {
+                dc = SdConfigs.read(dir.resolve("config.json"));
+            }
+        }
+        if (discConfig != null) {
+            dc = SdConfigs.read(discConfig);
+        }
+        VaeEncoder.Config enc = DistillTraining.encoderConfigOf(encoder);
+        return new DistillTraining.Settings(c, studentFile, decoder, encoder, enc,
+                teacher != null ? DistillTraining.Teacher.GT : DistillTraining.Teacher.FEATURES, teacherFeatures, dc,
+                discFile, disc.equals("full"), loraRank, loraAlpha, promptEmbeddings, pairs, steps, batch,
+                seed.seed(), lr, discLr, milestones, gamma, lambdaAdv, advReal.equals("teacher"),
+                onNan.equals("skip"), checkpointEvery, keep);
+    }
+
+    private static AdcsrConfig configOf(Path file) {
+        try (SafetensorsReader r = SafetensorsReader.open(file)) {
+            String json = r.metadata().get(ModelFiles.CONFIG_KEY);
+            return json == null ? AdcsrConfig.paper() : AdcsrConfig.fromJson(json);
+        }
+    }
+
+    /** A new run that failed before its first checkpoint leaves nothing behind (no run to resume). */
+    private static void removeIfNoCheckpoint(Path out) throws IOException {
+        if (Checkpoints.latest(out) != null) {
+            return;
+        }
+        try (Stream<Path> walk = Files.walk(out)) {
+            for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        }
+    }
+}
