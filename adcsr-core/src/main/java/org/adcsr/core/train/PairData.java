@@ -85,7 +85,7 @@ public final class PairData {
             }
         } catch (NoSuchFileException e) {
             throw BadInputException.of(csv, "no such file");
-        } catch (IOException | IllegalStateException | IllegalArgumentException e) {
+        } catch (IOException | java.io.UncheckedIOException | IllegalStateException | IllegalArgumentException e) {
             throw BadInputException.of(csv, "not a readable pairs CSV (" + e.getMessage() + ")");
         }
         if (out.isEmpty()) {

@@ -1,0 +1,147 @@
+package org.adcsr.distill;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.stream.Collectors;
+import org.adcsr.cli.Cli;
+import org.adcsr.core.io.SafetensorsReader;
+import org.adcsr.core.model.AdcsrConfig;
+import org.adcsr.core.model.AdcsrModel;
+import org.adcsr.core.model.ModelFiles;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+/** adcsr-distill end to end on tiny networks: the output model, exact resume, divergence, bad input. */
+class DistillCommandTest {
+    @TempDir
+    static Path shared;
+    static Path in;
+
+    @TempDir
+    Path tmp;
+
+    @BeforeAll
+    static void inputs() throws IOException {
+        in = shared.resolve("in");
+        DistillFixtures.write(in);
+    }
+
+    record Run(int code, String err) {}
+
+    static Run run(List<String> args) {
+        CommandLine cl = Cli.commandLine(new DistillCommand());
+        StringWriter err = new StringWriter();
+        cl.setOut(new PrintWriter(new StringWriter(), true));
+        cl.setErr(new PrintWriter(err, true));
+        return new Run(Cli.execute(cl, args.toArray(new String[0])), err.toString());
+    }
+
+    static List<String> tiny(String... more) {
+        List<String> a = DistillFixtures.args(in);
+        a.addAll(Arrays.asList(more));
+        return a;
+    }
+
+    static List<String> losses(Path csv) throws IOException {
+        return Files.readAllLines(csv).stream().map(l -> String.join(",", Arrays.copyOf(l.split(","), 9)))
+                .collect(Collectors.toList()); // without the timing columns
+    }
+
+    @Test
+    void stoppedAndResumedEqualsUninterruptedByteForByte() throws IOException {
+        Path straight = tmp.resolve("straight");
+        Path resumed = tmp.resolve("resumed");
+        Run a = run(tiny("--steps", "4", "--checkpoint-every", "2", "-o", straight.toString()));
+        assertEquals(0, a.code(), a.err());
+        assertTrue(a.err().contains("teacher: gt"), a.err());
+        assertEquals(0, run(tiny("--steps", "2", "-o", resumed.toString())).code());
+        Run r = run(List.of("--threads", "1", "--resume", resumed.toString(), "--steps", "4"));
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.err().contains("resuming " + resumed + " at step 2 of 4"), r.err());
+        assertArrayEquals(Files.readAllBytes(straight.resolve("model.safetensors")),
+                Files.readAllBytes(resumed.resolve("model.safetensors")));
+        assertEquals(losses(straight.resolve("train.csv")), losses(resumed.resolve("train.csv")));
+        assertEquals("step,distil,adv,loss,D,logits_real,logits_fake,lr,lr_d,seconds,images_per_s",
+                Files.readAllLines(straight.resolve("train.csv")).get(0));
+    }
+
+    @Test
+    void theModelIsTheWholeInferenceNetworkWithItsConfig() throws IOException {
+        Path out = tmp.resolve("run");
+        assertEquals(0, run(tiny("--steps", "1", "-o", out.toString())).code());
+        AdcsrConfig c = AdcsrConfig.fromJson(DistillFixtures.MINI);
+        try (SafetensorsReader r = SafetensorsReader.open(out.resolve("model.safetensors"))) {
+            assertEquals(AdcsrModel.parameterList(c).stream().map(t -> t.name()).sorted().collect(Collectors.toList()),
+                    r.names().stream().sorted().collect(Collectors.toList()));
+            assertEquals(c, AdcsrConfig.fromJson(r.metadata().get(ModelFiles.CONFIG_KEY)));
+            assertTrue(r.metadata().get("adcsr.teacher").startsWith("gt"));
+            // the up blocks are the frozen decoder's, the mid block was trained
+            try (SafetensorsReader d = SafetensorsReader.open(in.resolve("decoder.safetensors"))) {
+                assertArrayEquals(d.readFloats("decoder.conv_out.weight"), r.readFloats("decoder.conv_out.weight"));
+                assertFalse(Arrays.equals(d.readFloats("decoder.mid_block.resnets.0.conv1.weight"),
+                        r.readFloats("decoder.mid_block.resnets.0.conv1.weight")));
+            }
+        }
+    }
+
+    @Test
+    void aDivergingRunStopsWithExit6OrSkipsWithOnNanSkip() throws IOException {
+        Path out = tmp.resolve("nan");
+        List<String> a = tiny("--steps", "3", "--checkpoint-every", "1", "-o", out.toString());
+        a.set(a.indexOf("--lr") + 1, "1e38");
+        Run r = run(a);
+        assertEquals(6, r.code(), r.err());
+        assertTrue(r.err().matches("(?s).*adcsr-distill: step \\d: the (loss term|gradient) .*"), r.err());
+        assertFalse(Files.exists(out.resolve("model.safetensors")), "no result from a diverged run");
+        Path skip = tmp.resolve("skip");
+        List<String> b = new ArrayList<>(a);
+        b.set(b.indexOf("-o") + 1, skip.toString());
+        b.addAll(List.of("--on-nan", "skip"));
+        Run s = run(b);
+        assertEquals(0, s.code(), s.err());
+        assertTrue(s.err().contains("is skipped (--on-nan skip)"), s.err());
+    }
+
+    @Test
+    void badCommandLinesAndInputs() throws IOException {
+        Path out = tmp.resolve("bad");
+        assertEquals(2, run(tiny("-o", out.toString())).code(), "no --steps");
+        List<String> both = tiny("--steps", "1", "--teacher-features", in.toString(), "-o", out.toString());
+        assertEquals(2, run(both).code(), "two teachers");
+        Run pkl = run(tiny("--steps", "1", "-o", out.toString()).stream()
+                .map(x -> x.equals("gt") ? "osediff.pkl" : x).collect(Collectors.toList()));
+        assertEquals(2, pkl.code(), pkl.err());
+        assertTrue(pkl.err().contains("only gt is implemented"), pkl.err());
+        // a decoder of another config than the student
+        List<String> wide = tiny("--steps", "1", "-o", out.toString());
+        Path tinyJson = Files.writeString(tmp.resolve("tiny.json"), AdcsrConfig.tiny().toJson());
+        wide.set(wide.indexOf("--config") + 1, tinyJson.toString());
+        Run w = run(wide);
+        assertEquals(3, w.code(), w.err());
+        assertTrue(w.err().contains("decoder.safetensors") && w.err().contains("has shape"), w.err());
+        assertFalse(Files.exists(out), "nothing left of a run that could not start");
+        // prompt embeddings of the wrong width
+        Path emb = tmp.resolve("emb.safetensors");
+        DistillFixtures.weights(emb, List.of(new org.adcsr.core.io.TensorInfo("e", org.adcsr.core.io.DType.F32,
+                new long[] {1, 77, 5})), java.util.Map.of(), 3);
+        Run e = run(tiny("--steps", "1", "--prompt-embeddings", emb.toString(), "-o", out.toString()));
+        assertEquals(3, e.code(), e.err());
+        assertTrue(e.err().contains("needs [1 or 3"), e.err());
+        Run notRun = run(List.of("--resume", in.toString()));
+        assertEquals(3, notRun.code(), notRun.err());
+        assertTrue(notRun.err().contains("not an adcsr-distill run"), notRun.err());
+    }
+}
