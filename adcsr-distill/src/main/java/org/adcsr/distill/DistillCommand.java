@@ -169,6 +169,15 @@ public class DistillCommand implements Callable<Integer> {
             + " run (exit 6; the newest checkpoint is the last good state) or skips that update (default: stop).")
     String onNan = "stop";
 
+    @Option(names = "--val", paramLabel = "CSV", description = "Held-out pairs (a pairs.csv of the same LR size):"
+            + " their mean distillation loss |f_s - f_t| goes to OUT/val.csv before the first iteration, every"
+            + " --val-every iterations and at the end.")
+    Path val;
+
+    @Option(names = "--val-every", paramLabel = "N", converter = Values.Positive.class,
+            description = "Iterations between validations (default: 100).")
+    int valEvery = 100;
+
     @Option(names = "--checkpoint-every", paramLabel = "N", converter = Values.Positive.class,
             description = "Iterations between checkpoints (default: 1000; one is always written at the end).")
     int checkpointEvery = 1000;
@@ -282,7 +291,7 @@ public class DistillCommand implements Callable<Integer> {
                 teacher != null ? DistillTraining.Teacher.GT : DistillTraining.Teacher.FEATURES, teacherFeatures, dc,
                 discFile, disc.equals("full"), loraRank, loraAlpha, promptEmbeddings, pairs, steps, batch,
                 seed.seed(), lr, discLr, milestones, gamma, lambdaAdv, advReal.equals("teacher"),
-                onNan.equals("skip"), checkpointEvery, keep);
+                onNan.equals("skip"), checkpointEvery, keep, val, valEvery);
     }
 
     private static AdcsrConfig configOf(Path file) {

@@ -64,16 +64,23 @@ class DistillCommandTest {
     void stoppedAndResumedEqualsUninterruptedByteForByte() throws IOException {
         Path straight = tmp.resolve("straight");
         Path resumed = tmp.resolve("resumed");
-        Run a = run(tiny("--steps", "4", "--checkpoint-every", "2", "-o", straight.toString()));
+        String val = in.resolve("pairs.csv").toString();
+        Run a = run(tiny("--steps", "4", "--checkpoint-every", "2", "--val", val, "--val-every", "2", "-o",
+                straight.toString()));
         assertEquals(0, a.code(), a.err());
         assertTrue(a.err().contains("teacher: gt"), a.err());
-        assertEquals(0, run(tiny("--steps", "2", "-o", resumed.toString())).code());
+        assertEquals(0, run(tiny("--steps", "2", "--val", val, "--val-every", "2", "-o", resumed.toString())).code());
         Run r = run(List.of("--threads", "1", "--resume", resumed.toString(), "--steps", "4"));
         assertEquals(0, r.code(), r.err());
         assertTrue(r.err().contains("resuming " + resumed + " at step 2 of 4"), r.err());
         assertArrayEquals(Files.readAllBytes(straight.resolve("model.safetensors")),
                 Files.readAllBytes(resumed.resolve("model.safetensors")));
         assertEquals(losses(straight.resolve("train.csv")), losses(resumed.resolve("train.csv")));
+        List<String> v = Files.readAllLines(straight.resolve("val.csv"));
+        assertEquals(v, Files.readAllLines(resumed.resolve("val.csv")));
+        assertEquals(List.of("step", "0", "2", "4"), v.stream().map(l -> l.split(",")[0]).collect(Collectors.toList()));
+        assertTrue(Double.parseDouble(v.get(3).split(",")[1]) < Double.parseDouble(v.get(1).split(",")[1]),
+                "4 iterations lower the held-out distillation loss: " + v);
         assertEquals("step,distil,adv,loss,D,logits_real,logits_fake,lr,lr_d,seconds,images_per_s",
                 Files.readAllLines(straight.resolve("train.csv")).get(0));
     }

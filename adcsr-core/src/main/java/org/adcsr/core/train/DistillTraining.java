@@ -71,15 +71,18 @@ public final class DistillTraining {
      * @param discFull train all of D (the full fine-tune ablation) instead of LoRA + conv_in
      * @param promptEmbeddings safetensors with one tensor [N, M, cross width] (N = 1 or one row per pair), or null
      *     for a zero text embedding [1, 77, cross width]
+     * @param val held-out pairs (a pairs.csv), or null: their mean distillation loss goes to {@code val.csv} before
+     *     the first step, every {@code valEvery} steps and at the end
      */
     public record Settings(AdcsrConfig config, Path studentFile, Path decoderFile, Path encoderFile,
             VaeEncoder.Config encoder, Teacher teacher, Path teacherFeatures, SdConfig disc, Path discUnet,
             boolean discFull, int loraRank, double loraAlpha, Path promptEmbeddings, Path pairs, long steps, int batch,
             long seed, double lr, double discLr, long[] milestones, double gamma, double lambdaAdv,
-            boolean advRealTeacher, boolean skipNonFinite, int checkpointEvery, int keep) {}
+            boolean advRealTeacher, boolean skipNonFinite, int checkpointEvery, int keep, Path val, int valEvery) {}
 
     static final List<String> COLUMNS = List.of("step", "distil", "adv", "loss", "D", "logits_real", "logits_fake",
             "lr", "lr_d", "seconds", "images_per_s");
+    static final List<String> VAL_COLUMNS = List.of("step", "distil", "pairs");
     /** Length of the zero text embedding when no prompt embeddings are given (CLIP's 77 tokens). */
     static final int TOKENS = 77;
 
@@ -124,7 +127,13 @@ public final class DistillTraining {
             } else {
                 warn.accept("teacher: " + describeTeacher(s) + "; discriminator: " + describeDisc(s));
             }
-            try (MetricsLog log = MetricsLog.open(out.resolve("train.csv"), COLUMNS, step)) {
+            PairData val = s.val() == null ? null : PairData.open(s.val(), s.seed());
+            try (MetricsLog log = MetricsLog.open(out.resolve("train.csv"), COLUMNS, step);
+                    MetricsLog valLog = val == null ? null : MetricsLog.open(out.resolve("val.csv"), VAL_COLUMNS,
+                            step)) {
+                if (val != null && step == 0) {
+                    valLog.append(0, validate(s, nets, val, parent), val.size());
+                }
                 while (step < s.steps()) {
                     long t0 = System.nanoTime();
                     long next = step + 1;
@@ -148,6 +157,9 @@ public final class DistillTraining {
                     log.append(step, v[0], v[1], v[2], v[3], v[4], v[5], lrG.lr(step), s.discLr(), seconds,
                             s.batch() / seconds);
                     progress.accept(step);
+                    if (val != null && (step % s.valEvery() == 0 || step == s.steps())) {
+                        valLog.append(step, validate(s, nets, val, parent), val.size());
+                    }
                     boolean stop = StopSignal.requested() != null;
                     if (step % s.checkpointEvery() == 0 || step == s.steps() || stop) {
                         Checkpoints.save(out, step, store, List.of(optG, optD), Map.of(),
@@ -161,6 +173,31 @@ public final class DistillTraining {
             writeModel(s, store, frozen, out.resolve("model.safetensors"));
             return step;
         }
+    }
+
+    /** The mean of {@code |f_s − f_t|} over the held-out pairs, in batches of the run's size, without gradients. */
+    private static double validate(Settings s, Stage2.Nets nets, PairData val, NDManager parent) {
+        double sum = 0;
+        int n = val.size();
+        int[] size = val.lrSize();
+        for (int start = 0; start < n; start += s.batch()) {
+            int[] idx = new int[Math.min(s.batch(), n - start)];
+            for (int j = 0; j < idx.length; j++) {
+                idx[j] = start + j;
+            }
+            try (NDManager m = parent.newSubManager()) {
+                PairData.Batch b = val.load(idx);
+                NDArray lr = m.create(b.lr(), new Shape(idx.length, 3, size[0], size[1]));
+                NDArray hr = m.create(b.hr(), new Shape(idx.length, 3, 4 * size[0], 4 * size[1]));
+                NDArray fGt = Stage2.groundTruthFeatures(nets, hr);
+                NDArray fT = s.teacher() == Teacher.GT ? fGt : teacherFeatures(s, val, idx, m, fGt);
+                NDArray fs = Stage2.studentFeatures(nets, lr);
+                // per-pair means, weighted by pair, so batches of any size give the same mean
+                long per = fs.getShape().size() / idx.length;
+                sum += fs.sub(fT).abs().sum().toType(DataType.FLOAT64, false).getDouble() / per;
+            }
+        }
+        return sum / n;
     }
 
     private Stage2.Guard guard(Settings s, ParameterStore store) {
@@ -428,6 +465,8 @@ public final class DistillTraining {
         v.put("lambda_adv", Double.toString(s.lambdaAdv()));
         v.put("adv_real", s.advRealTeacher() ? "teacher" : "gt");
         v.put("on_nan", s.skipNonFinite() ? "skip" : "stop");
+        v.put("val", s.val() == null ? "" : s.val().toAbsolutePath().toString());
+        v.put("val_every", Integer.toString(s.valEvery()));
         StringBuilder sb = new StringBuilder("# adcsr-distill run settings; --resume continues with these\n");
         v.forEach((k, x) -> sb.append(k).append('=').append(x).append('\n'));
         return sb.toString();
@@ -477,7 +516,7 @@ public final class DistillTraining {
                     Double.parseDouble(p.getProperty("disc_lr")), milestones,
                     Double.parseDouble(p.getProperty("gamma")), Double.parseDouble(p.getProperty("lambda_adv")),
                     p.getProperty("adv_real").equals("teacher"), p.getProperty("on_nan").equals("skip"),
-                    checkpointEvery, keep);
+                    checkpointEvery, keep, pathOrNull(p, "val", ""), Integer.parseInt(p.getProperty("val_every")));
         } catch (RuntimeException e) {
             throw BadInputException.of(f, "damaged (" + e.getMessage() + ")");
         }
