@@ -20,6 +20,7 @@ import org.adcsr.cli.Values;
 import org.adcsr.core.BadInputException;
 import org.adcsr.core.Engines;
 import org.adcsr.core.image.Images;
+import org.adcsr.core.io.torch.PicklePolicy;
 import org.adcsr.core.io.torch.TorchCheckpoint;
 import org.adcsr.core.model.AdcsrConfig;
 import org.adcsr.core.model.VaeEncoder;
@@ -78,9 +79,24 @@ public class TrainVaeCommand implements Callable<Integer> {
             + " (default: the paper's half decoder).")
     Path config;
 
-    @Option(names = "--encoder", paramLabel = "FILE", description = "A diffusers VAE safetensors file"
-            + " (vae/diffusion_pytorch_model.safetensors: encoder.*, quant_conv.*, post_quant_conv.*), frozen.")
+    @Option(names = "--encoder", paramLabel = "PATH", description = "The SD VAE whose encoder, quant_conv and"
+            + " post_quant_conv are frozen: a diffusers model directory or its vae/ directory, a diffusers VAE file"
+            + " (vae/diffusion_pytorch_model[.fp16].safetensors), adcsr-prune's vae_encoder.safetensors, or a"
+            + " single-file SD checkpoint (.safetensors or .ckpt, first_stage_model.* LDM names); fp32 or fp16.")
     Path encoder;
+
+    @Option(names = "--decoder-init", paramLabel = "random|slice|FILE", description = "Where the decoder starts:"
+            + " PyTorch's default initialisation (the paper trains it from scratch), slice (the first channels of"
+            + " the SD VAE decoder in --encoder's file, as adcsr-prune cuts it; needs a full VAE), or a decoder"
+            + " file: adcsr-prune's decoder_init.safetensors, an earlier decoder.safetensors, or the official"
+            + " halfDecoder.ckpt; its recorded config is the default --config (a file named random or slice: give"
+            + " ./random). Default: random.")
+    String decoderInit = "random";
+
+    @Option(names = "--allow-unknown-globals", description = "Accept pickle globals of unknown classes in a PyTorch"
+            + " checkpoint (--encoder, --decoder-init) as inert data; calls and code-running modules are still"
+            + " refused.")
+    boolean allowUnknownGlobals;
 
     @Option(names = "--train-encoder", description = "Train a KL encoder jointly instead (no pretrained one).")
     boolean trainEncoder;
@@ -150,6 +166,9 @@ public class TrainVaeCommand implements Callable<Integer> {
     @Option(names = "--strict", description = "Refuse unreadable or too small images instead of skipping them.")
     boolean strict;
 
+    /** The SD VAE's shape for a frozen --encoder (tests set a small one). */
+    VaeEncoder.Config sdVae = VaeEncoder.Config.sd();
+
     public static void main(String[] a) {
         System.exit(Cli.execute(new TrainVaeCommand(), a));
     }
@@ -170,6 +189,7 @@ public class TrainVaeCommand implements Callable<Integer> {
         VaeTraining.Settings settings;
         List<Path> images;
         if (resume != null) {
+            refuseRunOptions();
             images = VaeTraining.images(resume);
             long total = steps != null ? steps
                     : Long.parseLong(VaeTraining.settings(resume).getProperty("steps", "0"));
@@ -191,16 +211,29 @@ public class TrainVaeCommand implements Callable<Integer> {
             if (crop % 8 != 0) {
                 throw new UsageException("--crop must be a multiple of 8, not " + crop);
             }
+            VaeTraining.DecoderInit init = switch (decoderInit) {
+                case "random" -> VaeTraining.DecoderInit.RANDOM;
+                case "slice" -> VaeTraining.DecoderInit.SLICE;
+                default -> VaeTraining.DecoderInit.FILE;
+            };
+            if (init == VaeTraining.DecoderInit.SLICE && trainEncoder) {
+                throw new UsageException("--decoder-init slice cuts the decoder of --encoder's SD VAE; with"
+                        + " --train-encoder there is none (give random or a decoder file)");
+            }
+            Path decoderFile = init == VaeTraining.DecoderInit.FILE ? Path.of(decoderInit) : null;
             images = imageList(inputs);
-            AdcsrConfig decoder = config == null ? AdcsrConfig.paper() : AdcsrConfig.read(config);
+            AdcsrConfig recorded = decoderFile == null || config != null ? null
+                    : VaeTraining.recordedConfig(decoderFile, picklePolicy());
+            AdcsrConfig decoder = config != null ? AdcsrConfig.read(config)
+                    : recorded != null ? recorded : AdcsrConfig.paper();
             VaeEncoder.Config enc = trainEncoder
                     ? new VaeEncoder.Config(encoderWidths, encoderLayers, 4, decoder.decoderNormGroups())
-                    : VaeEncoder.Config.sd();
+                    : sdVae;
             if (enc.blockOutChannels().length != decoder.decoderBlockOutChannels().length) {
                 throw new BadInputException("the encoder has " + enc.blockOutChannels().length + " levels, the"
                         + " decoder " + decoder.decoderBlockOutChannels().length + ": the latent would not match");
             }
-            settings = new VaeTraining.Settings(decoder, enc, trainEncoder, encoder, steps, batch, crop,
+            settings = new VaeTraining.Settings(decoder, enc, trainEncoder, encoder, init, decoderFile, steps, batch, crop,
                     seed.seed(), lr, discStart, discWeight, klWeight, perceptual.equals("none") ? 0 : 1, discWidth,
                     discLayers, posterior.equals("sample"), checkpointEvery, keep, strict);
             VaeTraining.checkImages(images, crop);
@@ -221,7 +254,7 @@ public class TrainVaeCommand implements Callable<Integer> {
                 if (!common.quiet()) {
                     err.println("adcsr-train-vae: " + line);
                 }
-            });
+            }, picklePolicy());
             long done;
             try {
                 done = training.run(settings, images, run, m, step -> progress.update(step, settings.steps()));
@@ -239,6 +272,34 @@ public class TrainVaeCommand implements Callable<Integer> {
             }
         }
         return ExitCodes.OK;
+    }
+
+    /** What --resume may be given with; everything else is the run's, in its run.settings. */
+    static final java.util.Set<String> RESUME_OPTIONS = java.util.Set.of("--resume", "--steps", "--checkpoint-every",
+            "--keep", "--weights-dir", "--allow-unknown-globals");
+
+    /** --resume continues the run as it was set up: an option that would change it is a usage error. */
+    private void refuseRunOptions() {
+        List<String> refused = new ArrayList<>();
+        java.util.Set<picocli.CommandLine.Model.OptionSpec> common = new java.util.HashSet<>(
+                spec.mixins().get("common").options());
+        for (picocli.CommandLine.Model.OptionSpec o : spec.commandLine().getParseResult().matchedOptions()) {
+            if (!common.contains(o) && !RESUME_OPTIONS.contains(o.longestName())) {
+                refused.add(o.longestName());
+            }
+        }
+        if (!inputs.isEmpty()) {
+            refused.add("IMAGES");
+        }
+        if (!refused.isEmpty()) {
+            throw new UsageException("--resume continues with the settings in " + resume.resolve("run.settings")
+                    + "; " + String.join(", ", refused) + " cannot change them (start a new run with -o)");
+        }
+    }
+
+    private PicklePolicy picklePolicy() {
+        return allowUnknownGlobals ? PicklePolicy.allowingUnknownClasses()
+                : PicklePolicy.strictWithHint(" (if it is a data-only class, --allow-unknown-globals accepts it)");
     }
 
     /** A new run that failed before its first checkpoint leaves nothing behind (no run to resume). */

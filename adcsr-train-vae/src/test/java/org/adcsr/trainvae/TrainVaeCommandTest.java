@@ -36,7 +36,15 @@ class TrainVaeCommandTest {
 
     @BeforeAll
     static void inputs() throws IOException {
-        images = Files.createDirectories(shared.resolve("images"));
+        inputs(shared);
+    }
+
+    /** Three small photos-like images in {@code where}/images and the tiny config (once per test run). */
+    static synchronized void inputs(Path where) throws IOException {
+        if (images != null && Files.isDirectory(images)) {
+            return;
+        }
+        images = Files.createDirectories(where.resolve("images"));
         for (int k = 0; k < 3; k++) {
             int w = 48 + 8 * k;
             Image img = Image.blank(w, 40, 3, 255);
@@ -49,7 +57,7 @@ class TrainVaeCommandTest {
             }
             Images.write(img, images.resolve("i" + k + ".png"), 95);
         }
-        config = Files.writeString(shared.resolve("tiny.json"), AdcsrConfig.tiny().toJson());
+        config = Files.writeString(where.resolve("tiny.json"), AdcsrConfig.tiny().toJson());
     }
 
     /** The tiny run's options plus {@code more}. */
@@ -61,9 +69,9 @@ class TrainVaeCommandTest {
         return a;
     }
 
-    private static String configPath() {
+    static String configPath() {
         try {
-            if (config == null) { // the contract test runs without this class's @BeforeAll
+            if (config == null || !Files.exists(config)) { // the contract test runs without this @BeforeAll
                 config = Files.writeString(Files.createTempFile("tiny", ".json"), AdcsrConfig.tiny().toJson());
             }
             return config.toString();
@@ -157,5 +165,37 @@ class TrainVaeCommandTest {
         Run notRun = run(List.of("--resume", images.toString()));
         assertEquals(3, notRun.code(), notRun.err());
         assertTrue(notRun.err().contains("not an adcsr-train-vae run"), notRun.err());
+    }
+
+    @Test
+    void resumeRefusesOtherSettingsAndADamagedCheckpoint() throws IOException {
+        Path out = tmp.resolve("run");
+        assertEquals(0, run(tiny(List.of("--steps", "2", "--checkpoint-every", "1", "-o", out.toString(),
+                images.toString()))).code());
+        Run batch = run(List.of("--resume", out.toString(), "--steps", "3", "--batch", "4", "--seed", "1"));
+        assertEquals(2, batch.code(), batch.err());
+        assertTrue(batch.err().contains("--batch, --seed cannot change them"), batch.err());
+        Run more = run(List.of("--resume", out.toString(), "--steps", "3", images.toString()));
+        assertEquals(2, more.code(), more.err());
+
+        // run.settings edited behind the checkpoints' back
+        Path settings = out.resolve("run.settings");
+        String original = Files.readString(settings);
+        Files.writeString(settings, original.replace("seed=0", "seed=7"));
+        Run edited = run(List.of("--threads", "1", "--resume", out.toString(), "--steps", "3"));
+        assertEquals(3, edited.code(), edited.err());
+        assertTrue(edited.err().contains("step-00000002.safetensors: was written by a run with other settings"),
+                edited.err());
+        Files.writeString(settings, original);
+
+        // a truncated newest checkpoint: named, exit 3, and nothing else changes
+        Path newest = out.resolve("checkpoints").resolve("step-00000002.safetensors");
+        byte[] b = Files.readAllBytes(newest);
+        Files.write(newest, java.util.Arrays.copyOf(b, b.length - 100));
+        Run truncated = run(List.of("--threads", "1", "--resume", out.toString(), "--steps", "3"));
+        assertEquals(3, truncated.code(), truncated.err());
+        assertTrue(truncated.err().startsWith("adcsr-train-vae: " + newest), truncated.err());
+        assertEquals(1, truncated.err().strip().lines().count(), truncated.err());
+        assertEquals(3, Files.readAllLines(out.resolve("train.csv")).size(), "train.csv untouched");
     }
 }

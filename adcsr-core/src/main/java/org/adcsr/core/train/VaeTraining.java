@@ -23,13 +23,17 @@ import org.adcsr.core.Rng;
 import org.adcsr.core.image.Images;
 import org.adcsr.core.io.AtomicFiles;
 import org.adcsr.core.io.DType;
-import org.adcsr.core.io.SafetensorsReader;
 import org.adcsr.core.io.SafetensorsWriter;
 import org.adcsr.core.io.TensorInfo;
 import org.adcsr.core.model.AdcsrConfig;
+import org.adcsr.core.io.torch.PicklePolicy;
 import org.adcsr.core.model.DjlOps;
+import org.adcsr.core.model.KeyCheck;
 import org.adcsr.core.model.ModelFiles;
 import org.adcsr.core.model.VaeEncoder;
+import org.adcsr.core.sd.DecoderSlices;
+import org.adcsr.core.sd.SdConfig;
+import org.adcsr.core.sd.SdInputs;
 
 /**
  * Stage 1 as a resumable run (spec ADCSR.md §6): the pruned decoder (and, with {@code trainEncoder}, a KL encoder)
@@ -42,26 +46,38 @@ public final class VaeTraining {
     /**
      * Everything that defines a run; stored in {@code run.settings} and compared on resume.
      *
-     * @param encoderFile a diffusers VAE safetensors file (keys {@code encoder.*}, {@code quant_conv.*},
-     *     {@code post_quant_conv.*}) whose encoder is frozen, or null with {@code trainEncoder}
+     * @param encoderFile the SD VAE whose encoder, {@code quant_conv} and {@code post_quant_conv} are frozen, in any
+     *     form {@link SdInputs#openVae} reads (adcsr-prune's {@code vae_encoder.safetensors} too), or null with
+     *     {@code trainEncoder}
+     * @param decoderFile with {@link DecoderInit#FILE}: the decoder to start from ({@link ModelFiles#withDecoder})
      * @param perceptualWeight LPIPS-VGG's weight; 0 for none
      */
     public record Settings(AdcsrConfig decoder, VaeEncoder.Config encoder, boolean trainEncoder, Path encoderFile,
-            long steps, int batch, int crop, long seed, double lr, long discStart, double discWeight,
+            DecoderInit decoderInit, Path decoderFile, long steps, int batch, int crop, long seed, double lr, long discStart, double discWeight,
             double klWeight, double perceptualWeight, int discWidth, int discLayers, boolean samplePosterior,
             int checkpointEvery, int keep, boolean strict) {}
+
+    /**
+     * Where the decoder starts: PyTorch's default initialisation (the paper trains it from scratch), the first
+     * channels of the SD VAE decoder of the encoder file (what adcsr-prune writes, {@link DecoderSlices}), or a
+     * decoder file.
+     */
+    public enum DecoderInit { RANDOM, SLICE, FILE }
 
     /** The perceptual network, when {@code perceptualWeight > 0}: LPIPS distance of images in [−1, 1]. */
     private final AutoencoderLoss.Perceptual perceptual;
     private final Consumer<String> warn;
+    private final PicklePolicy picklePolicy;
 
     /**
      * @param perceptual the perceptual distance (LPIPS-VGG), or null for none
      * @param warn one-line warnings (skipped images, the run resuming)
+     * @param picklePolicy for a PyTorch checkpoint among the inputs (the official halfDecoder.ckpt)
      */
-    public VaeTraining(AutoencoderLoss.Perceptual perceptual, Consumer<String> warn) {
+    public VaeTraining(AutoencoderLoss.Perceptual perceptual, Consumer<String> warn, PicklePolicy picklePolicy) {
         this.perceptual = perceptual;
         this.warn = warn;
+        this.picklePolicy = picklePolicy;
     }
 
     static final List<String> COLUMNS = List.of("step", "rec", "nll", "kl", "g", "d_weight", "disc_factor", "loss",
@@ -103,12 +119,31 @@ public final class VaeTraining {
             for (TensorInfo t : params) {
                 (t.name().startsWith("decoder.") ? decoderParams : encoderParams).add(t);
             }
+            Path latest = Checkpoints.latest(out);
             if (s.trainEncoder()) {
                 Stage1.initialise(store, encoderParams, init, true);
             } else {
-                loadFrozen(store, encoderParams, s.encoderFile());
+                // the checkpoint has the decoder: the VAE's decoder is needed only to start a sliced one
+                boolean slice = s.decoderInit() == DecoderInit.SLICE && latest == null;
+                try (SdInputs vae = SdInputs.openVae(s.encoderFile(), sdConfig(s.encoder()), slice)) {
+                    for (TensorInfo t : encoderParams) {
+                        store.add(t.name(), store.manager().create(vae.vae().readFloats(t.name()),
+                                new Shape(t.shape())), false);
+                    }
+                    Stage1.initialise(store, decoderParams, init, true);
+                    if (slice) {
+                        for (DecoderSlices.Cut cut : DecoderSlices.plan(sdConfig(s.encoder()), s.decoder())) {
+                            store.get(cut.key()).set(cut.read(vae.vae()));
+                        }
+                    }
+                }
             }
-            Stage1.initialise(store, decoderParams, init, true);
+            if (s.trainEncoder()) {
+                Stage1.initialise(store, decoderParams, init, true);
+            }
+            if (s.decoderInit() == DecoderInit.FILE && latest == null) {
+                loadDecoder(store, decoderParams, s.decoderFile(), picklePolicy);
+            }
             List<String> ae = new ArrayList<>(store.trainable());
             PatchDiscriminator disc = new PatchDiscriminator("discriminator", s.discWidth(), s.discLayers(), store,
                     init);
@@ -119,9 +154,13 @@ public final class VaeTraining {
             CropSampler data = new CropSampler(images, s.crop(), true, s.seed(), s.strict(), warn);
             Rng noise = new Rng(Rng.pairSeed(s.seed(), -2));
             long step = 0;
-            Path latest = Checkpoints.latest(out);
             if (latest != null) {
                 Checkpoints.State state = Checkpoints.load(latest, store, List.of(optAe, optD));
+                String digest = state.metadata().get(SETTINGS_DIGEST);
+                if (digest != null && !digest.equals(digest(s, images))) {
+                    throw BadInputException.of(latest, "was written by a run with other settings or images than "
+                            + out.resolve("run.settings") + " now holds (edited?); resume with the run's own");
+                }
                 step = state.step();
                 data.restore(state.rngs().get("data"));
                 noise = Rng.restore(state.rngs().get("noise"));
@@ -173,7 +212,7 @@ public final class VaeTraining {
                     if (step % s.checkpointEvery() == 0 || step == s.steps() || stop) {
                         Checkpoints.save(out, step, store, List.of(optAe, optD),
                                 Map.of("data", data.position(), "noise", noise.state()),
-                                Map.of("adcsr.run", "adcsr-train-vae"), s.keep());
+                                Map.of("adcsr.run", "adcsr-train-vae", SETTINGS_DIGEST, digest(s, images)), s.keep());
                     }
                     if (stop) {
                         return step;
@@ -188,24 +227,36 @@ public final class VaeTraining {
         }
     }
 
-    private static void loadFrozen(ParameterStore store, List<TensorInfo> params, Path file) {
-        if (file == null) {
-            throw new BadInputException("give a pretrained encoder (--encoder FILE) or --train-encoder");
+    /**
+     * The SD architecture whose VAE has this encoder: SD2.1-base itself for its encoder (so that messages name it),
+     * else the same with the encoder's widths (tests use small ones).
+     */
+    public static SdConfig sdConfig(VaeEncoder.Config e) {
+        SdConfig sd = SdConfig.sd21Base();
+        VaeEncoder.Config ref = VaeEncoder.Config.sd();
+        if (Arrays.equals(e.blockOutChannels(), ref.blockOutChannels()) && e.layersPerBlock() == ref.layersPerBlock()
+                && e.latentChannels() == ref.latentChannels() && e.normGroups() == ref.normGroups()) {
+            return sd;
         }
-        try (SafetensorsReader r = SafetensorsReader.open(file)) {
+        return new SdConfig("SD-shaped VAE " + Arrays.toString(e.blockOutChannels()), sd.unetWidths(),
+                sd.unetHeads(), sd.unetLayers(), sd.unetAttention(), sd.crossAttentionDim(), e.latentChannels(),
+                e.blockOutChannels(), e.layersPerBlock(), e.normGroups());
+    }
+
+    /** The architecture a decoder file records (adcsr-prune's and our outputs do), or null (halfDecoder.ckpt). */
+    public static AdcsrConfig recordedConfig(Path decoderFile, PicklePolicy policy) {
+        return ModelFiles.withDecoder(decoderFile, policy, (v, c) -> c);
+    }
+
+    /** Overwrites the decoder's parameters with those of a decoder file, every key and shape checked first. */
+    private static void loadDecoder(ParameterStore store, List<TensorInfo> params, Path file, PicklePolicy policy) {
+        ModelFiles.withDecoder(file, policy, (v, recorded) -> {
+            KeyCheck.check(v, params, n -> false);
             for (TensorInfo t : params) {
-                TensorInfo have = r.info(t.name());
-                if (have == null) {
-                    throw BadInputException.of(file, "has no " + t.name() + " (a diffusers VAE file has encoder.*,"
-                            + " quant_conv.* and post_quant_conv.*)");
-                }
-                if (!Arrays.equals(have.shape(), t.shape())) {
-                    throw BadInputException.of(file, t.name() + " has shape " + have.shapeString() + ", the encoder"
-                            + " needs " + t.shapeString());
-                }
-                store.add(t.name(), store.manager().create(r.readFloats(t.name()), new Shape(t.shape())), false);
+                store.get(t.name()).set(v.readFloats(t.name()));
             }
-        }
+            return null;
+        });
     }
 
     /** {@code decoder.safetensors} (keys {@code decoder.*}, the config in its metadata), and the encoder if trained. */
@@ -247,12 +298,29 @@ public final class VaeTraining {
 
     // ---- run.settings ----------------------------------------------------------------------------------------
 
+    /** Checkpoint metadata: SHA-256 of the run's settings but the step count ({@link #digest}). */
+    static final String SETTINGS_DIGEST = "adcsr.run.settings_sha256";
+
+    /** SHA-256 of {@link #describe} without the total step count (which --resume may raise). */
+    static String digest(Settings s, List<Path> images) {
+        String text = describe(s, images).lines().filter(l -> !l.startsWith("steps="))
+                .collect(java.util.stream.Collectors.joining("\n"));
+        try {
+            return java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256")
+                    .digest(text.getBytes(StandardCharsets.UTF_8)));
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
     /** The settings and the image list as {@code key=value} lines, in a fixed order. */
     public static String describe(Settings s, List<Path> images) {
         StringBuilder sb = new StringBuilder("# adcsr-train-vae run settings; --resume continues with these\n");
         Map<String, String> v = new LinkedHashMap<>();
         v.put("decoder_config", s.decoder().toJson().replaceAll("\\s+", ""));
-        v.put("encoder", s.trainEncoder() ? "train" : String.valueOf(s.encoderFile()));
+        v.put("encoder", s.trainEncoder() ? "train" : String.valueOf(s.encoderFile().toAbsolutePath()));
+        v.put("decoder_init", s.decoderInit() == DecoderInit.FILE ? "file:" + s.decoderFile().toAbsolutePath()
+                : s.decoderInit().name().toLowerCase(java.util.Locale.ROOT));
         v.put("encoder_widths", join(s.encoder().blockOutChannels()));
         v.put("encoder_layers", Integer.toString(s.encoder().layersPerBlock()));
         v.put("latent_channels", Integer.toString(s.encoder().latentChannels()));
@@ -329,7 +397,11 @@ public final class VaeTraining {
             VaeEncoder.Config enc = new VaeEncoder.Config(widths, Integer.parseInt(p.getProperty("encoder_layers")),
                     Integer.parseInt(p.getProperty("latent_channels")), Integer.parseInt(p.getProperty("encoder_groups")));
             boolean train = p.getProperty("encoder").equals("train");
-            return new Settings(decoder, enc, train, train ? null : Path.of(p.getProperty("encoder")), steps,
+            String init = p.getProperty("decoder_init", "random");
+            DecoderInit decoderInit = init.startsWith("file:") ? DecoderInit.FILE
+                    : DecoderInit.valueOf(init.toUpperCase(java.util.Locale.ROOT));
+            return new Settings(decoder, enc, train, train ? null : Path.of(p.getProperty("encoder")), decoderInit,
+                    decoderInit == DecoderInit.FILE ? Path.of(init.substring("file:".length())) : null, steps,
                     Integer.parseInt(p.getProperty("batch")), Integer.parseInt(p.getProperty("crop")),
                     Long.parseLong(p.getProperty("seed")), Double.parseDouble(p.getProperty("lr")),
                     Long.parseLong(p.getProperty("disc_start")), Double.parseDouble(p.getProperty("disc_weight")),
