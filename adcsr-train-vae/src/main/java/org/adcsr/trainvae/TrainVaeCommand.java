@@ -65,7 +65,8 @@ public class TrainVaeCommand implements Callable<Integer> {
     CommandSpec spec;
 
     @Parameters(paramLabel = "IMAGES", arity = "0..*",
-            description = "Training images: files or directories (walked recursively, sorted).")
+            description = "Training images: files or directories (walked recursively, sorted); - reads a list of"
+                    + " them from stdin, one per line (blank lines and lines starting with # are skipped).")
     List<Path> inputs = new ArrayList<>();
 
     @Option(names = {"-o", "--output"}, paramLabel = "OUT", description = "The run directory (must not exist).")
@@ -221,7 +222,7 @@ public class TrainVaeCommand implements Callable<Integer> {
                         + " --train-encoder there is none (give random or a decoder file)");
             }
             Path decoderFile = init == VaeTraining.DecoderInit.FILE ? Path.of(decoderInit) : null;
-            images = imageList(inputs);
+            images = imageList(inputs, stdin);
             AdcsrConfig recorded = decoderFile == null || config != null ? null
                     : VaeTraining.recordedConfig(decoderFile, picklePolicy());
             AdcsrConfig decoder = config != null ? AdcsrConfig.read(config)
@@ -236,7 +237,7 @@ public class TrainVaeCommand implements Callable<Integer> {
             settings = new VaeTraining.Settings(decoder, enc, trainEncoder, encoder, init, decoderFile, steps, batch, crop,
                     seed.seed(), lr, discStart, discWeight, klWeight, perceptual.equals("none") ? 0 : 1, discWidth,
                     discLayers, posterior.equals("sample"), checkpointEvery, keep, strict);
-            VaeTraining.checkImages(images, crop);
+            VaeTraining.checkImages(images, crop, strict);
             if (Files.exists(out)) {
                 throw BadInputException.of(out, "exists; give a new directory, or --resume it");
             }
@@ -333,13 +334,48 @@ public class TrainVaeCommand implements Callable<Integer> {
         }
     }
 
-    /** Files and directories (recursively, sorted) of images, by extension. */
-    static List<Path> imageList(List<Path> inputs) throws IOException {
+    /** Where IMAGES {@code -} reads its list (tests set another). */
+    java.io.InputStream stdin = System.in;
+
+    /** Files and directories (recursively, sorted) of images, by extension; {@code -} reads a list from {@code in}. */
+    static List<Path> imageList(List<Path> inputs, java.io.InputStream in) throws IOException {
         if (inputs.isEmpty()) {
             throw new UsageException("no IMAGES given");
         }
         List<Path> images = new ArrayList<>();
+        boolean stdinRead = false;
         for (Path p : inputs) {
+            if (p.toString().equals("-")) {
+                if (stdinRead) {
+                    throw new UsageException("- (the list on stdin) given twice");
+                }
+                stdinRead = true;
+                List<Path> listed = new ArrayList<>();
+                int n = 0;
+                for (String line : new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8)
+                        .split("\r?\n")) {
+                    n++;
+                    String name = line.strip();
+                    if (name.isEmpty() || name.startsWith("#")) {
+                        continue;
+                    }
+                    Path f;
+                    try {
+                        f = Path.of(name);
+                    } catch (java.nio.file.InvalidPathException e) {
+                        throw new BadInputException("stdin line " + n + ": not a path (" + e.getReason() + ")");
+                    }
+                    if (!Files.exists(f)) {
+                        throw new BadInputException("stdin line " + n + ": " + name + ": no such file or directory");
+                    }
+                    listed.add(f);
+                }
+                if (listed.isEmpty()) {
+                    throw new BadInputException("stdin: the image list (IMAGES -) is empty");
+                }
+                images.addAll(imageList(listed, in));
+                continue;
+            }
             if (Files.isDirectory(p)) {
                 List<Path> found;
                 try (Stream<Path> walk = Files.walk(p)) {

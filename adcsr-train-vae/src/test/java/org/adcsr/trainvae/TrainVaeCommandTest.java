@@ -83,7 +83,14 @@ class TrainVaeCommandTest {
     record Run(int code, String err) {}
 
     static Run run(List<String> args) {
-        CommandLine cl = Cli.commandLine(new TrainVaeCommand());
+        return run(args, "");
+    }
+
+    /** Runs the tool with {@code stdin} as its standard input. */
+    static Run run(List<String> args, String stdin) {
+        TrainVaeCommand c = new TrainVaeCommand();
+        c.stdin = new java.io.ByteArrayInputStream(stdin.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        CommandLine cl = Cli.commandLine(c);
         StringWriter err = new StringWriter();
         cl.setOut(new PrintWriter(new StringWriter(), true));
         cl.setErr(new PrintWriter(err, true));
@@ -197,5 +204,46 @@ class TrainVaeCommandTest {
         assertTrue(truncated.err().startsWith("adcsr-train-vae: " + newest), truncated.err());
         assertEquals(1, truncated.err().strip().lines().count(), truncated.err());
         assertEquals(3, Files.readAllLines(out.resolve("train.csv")).size(), "train.csv untouched");
+    }
+
+    @Test
+    void imagesFromAListOnStdinAndUnusableImagesSkippedOrRefused() throws IOException {
+        Path out = tmp.resolve("listed");
+        String list = images.resolve("i2.png") + "\n\n# a comment\n" + images.resolve("i0.png") + "\n";
+        Run r = run(tiny(List.of("--steps", "1", "-o", out.toString(), "-")), list);
+        assertEquals(0, r.code(), r.err());
+        String settings = Files.readString(out.resolve("run.settings"));
+        assertTrue(settings.contains("image.0=" + images.resolve("i2.png").toAbsolutePath())
+                && settings.contains("image.1=" + images.resolve("i0.png").toAbsolutePath())
+                && !settings.contains("image.2="), settings);
+
+        Run missing = run(tiny(List.of("--steps", "1", "-o", tmp.resolve("m").toString(), "-")),
+                images.resolve("i0.png") + "\nnot-there.png\n");
+        assertEquals(3, missing.code(), missing.err());
+        assertTrue(missing.err().contains("stdin line 2: not-there.png: no such file"), missing.err());
+        Run empty = run(tiny(List.of("--steps", "1", "-o", tmp.resolve("m").toString(), "-")), "\n");
+        assertEquals(3, empty.code(), empty.err());
+        Path none = Files.createDirectories(tmp.resolve("empty"));
+        Run noImages = run(tiny(List.of("--steps", "1", "-o", tmp.resolve("m").toString(), none.toString())));
+        assertEquals(3, noImages.code(), noImages.err());
+        assertTrue(noImages.err().contains(none + ": no images"), noImages.err());
+        assertFalse(Files.exists(tmp.resolve("m")));
+
+        // a corrupt image among good ones: skipped once with a warning and counted, or refused with --strict
+        Path mixed = Files.createDirectories(tmp.resolve("mixed"));
+        for (String f : new String[] {"i0.png", "i1.png", "i2.png"}) {
+            Files.copy(images.resolve(f), mixed.resolve(f));
+        }
+        Path corrupt = Files.writeString(mixed.resolve("corrupt.png"), "not a PNG at all");
+        Run skipped = run(tiny(List.of("--steps", "3", "-o", tmp.resolve("skip").toString(), mixed.toString())));
+        assertEquals(0, skipped.code(), skipped.err());
+        assertTrue(skipped.err().contains(corrupt.toString()) && skipped.err().contains("(skipped)"), skipped.err());
+        assertEquals(1, skipped.err().lines().filter(l -> l.contains("(skipped)")).count(), skipped.err());
+        assertTrue(skipped.err().contains("1 of 4 images were skipped"), skipped.err());
+        Run strict = run(tiny(List.of("--steps", "3", "--strict", "-o", tmp.resolve("strict").toString(),
+                mixed.toString())));
+        assertEquals(3, strict.code(), strict.err());
+        assertTrue(strict.err().startsWith("adcsr-train-vae: " + corrupt), strict.err());
+        assertFalse(Files.exists(tmp.resolve("strict")));
     }
 }

@@ -83,24 +83,40 @@ public final class VaeTraining {
     static final List<String> COLUMNS = List.of("step", "rec", "nll", "kl", "g", "d_weight", "disc_factor", "loss",
             "d_loss", "logits_real", "logits_fake", "lr", "seconds", "images_per_s");
 
-    /** Refuses a run that cannot start, before anything is written: no image can give a crop. */
-    public static void checkImages(List<Path> images, int crop) {
+    /**
+     * Refuses a run that cannot start, before anything is written: no image can give a crop, or, with
+     * {@code strict}, one image cannot (its header is unreadable or it is smaller than the crop).
+     */
+    public static void checkImages(List<Path> images, int crop, boolean strict) {
         if (images.isEmpty()) {
             throw new BadInputException("no training images");
         }
+        boolean usable = false;
         for (Path p : images) {
+            int[] s;
             try {
-                int[] s = Images.size(p);
-                if (s[0] >= crop && s[1] >= crop) {
+                s = Images.size(p);
+            } catch (BadInputException e) {
+                if (strict) {
+                    throw e;
+                }
+                continue; // the sampler warns about it when it meets it
+            }
+            if (s[0] >= crop && s[1] >= crop) {
+                usable = true;
+                if (!strict) {
                     return;
                 }
-            } catch (BadInputException e) {
-                // the sampler warns about it when it meets it
+            } else if (strict) {
+                throw BadInputException.of(p, "is " + s[0] + "x" + s[1] + ", smaller than the " + crop
+                        + "-pixel crop (--strict)");
             }
         }
-        throw new BadInputException(images.size() == 1 ? images.get(0) + ": unreadable or smaller than the "
-                + crop + "-pixel crop" : "no usable training image: all " + images.size()
-                        + " are unreadable or smaller than the " + crop + "-pixel crop");
+        if (!usable) {
+            throw new BadInputException(images.size() == 1 ? images.get(0) + ": unreadable or smaller than the "
+                    + crop + "-pixel crop" : "no usable training image: all " + images.size()
+                            + " are unreadable or smaller than the " + crop + "-pixel crop");
+        }
     }
 
     /**
