@@ -19,7 +19,6 @@ import org.adcsr.cli.UsageException;
 import org.adcsr.cli.Values;
 import org.adcsr.core.BadInputException;
 import org.adcsr.core.Engines;
-import org.adcsr.core.image.Images;
 import org.adcsr.core.io.torch.PicklePolicy;
 import org.adcsr.core.io.torch.TorchCheckpoint;
 import org.adcsr.core.model.AdcsrConfig;
@@ -164,6 +163,20 @@ public class TrainVaeCommand implements Callable<Integer> {
             description = "Checkpoints kept (default: 3).")
     int keep = 3;
 
+    @Option(names = "--val", paramLabel = "DIR", description = "Held-out images (walked recursively): at step 0,"
+            + " every --val-every steps and at the end, their centre crops are reconstructed (posterior mean) and"
+            + " OUT/val.csv gets step, psnr (dB, mean over images), lpips (LPIPS-VGG when --weights-dir has it,"
+            + " else nan) and l1 (in [-1, 1], as the loss's L1).")
+    Path valDir;
+
+    @Option(names = "--val-every", paramLabel = "N", converter = Values.Positive.class,
+            description = "Steps between validations (default: 1000).")
+    int valEvery = 1000;
+
+    @Option(names = "--val-crop", paramLabel = "C", converter = Values.Positive.class,
+            description = "Validation crop size, a multiple of 8 (default: --crop).")
+    Integer valCrop;
+
     @Option(names = "--strict", description = "Refuse unreadable or too small images instead of skipping them.")
     boolean strict;
 
@@ -236,8 +249,20 @@ public class TrainVaeCommand implements Callable<Integer> {
             }
             settings = new VaeTraining.Settings(decoder, enc, trainEncoder, encoder, init, decoderFile, steps, batch, crop,
                     seed.seed(), lr, discStart, discWeight, klWeight, perceptual.equals("none") ? 0 : 1, discWidth,
-                    discLayers, posterior.equals("sample"), checkpointEvery, keep, strict);
+                    discLayers, posterior.equals("sample"), checkpointEvery, keep, strict, valDir, valEvery,
+                    valCrop != null ? valCrop : crop);
             VaeTraining.checkImages(images, crop, strict);
+            int vc = valCrop != null ? valCrop : crop;
+            if (valDir == null && (valCrop != null
+                    || spec.commandLine().getParseResult().hasMatchedOption("--val-every"))) {
+                throw new UsageException("--val-every and --val-crop need --val DIR");
+            }
+            if (vc % 8 != 0) {
+                throw new UsageException("--val-crop must be a multiple of 8, not " + vc);
+            }
+            if (valDir != null) {
+                org.adcsr.core.train.Validation.check(VaeTraining.imagesIn(valDir), vc);
+            }
             if (Files.exists(out)) {
                 throw BadInputException.of(out, "exists; give a new directory, or --resume it");
             }
@@ -245,13 +270,15 @@ public class TrainVaeCommand implements Callable<Integer> {
         Engine engine = Engines.start(common.device(), common.threads());
         try (NDManager m = engine.newBaseManager(Engines.device(common.device()));
                 Progress progress = Progress.of(common, err, "steps")) {
-            AutoencoderLoss.Perceptual lpips = settings.perceptualWeight() > 0 ? lpips(m) : null;
+            // the loss needs LPIPS; validation measures it when the weights are at hand
+            AutoencoderLoss.Perceptual lpips = settings.perceptualWeight() > 0
+                    || settings.valDir() != null && weightsDir != null ? lpips(m) : null;
             if (resume == null) {
                 Files.createDirectories(out);
             }
             VaeTraining.writeSettings(run, settings, images); // on resume: the new --steps, if given
             StopSignal.install();
-            VaeTraining training = new VaeTraining(lpips, line -> {
+            VaeTraining training = new VaeTraining(settings.perceptualWeight() > 0 ? lpips : null, lpips, line -> {
                 if (!common.quiet()) {
                     err.println("adcsr-train-vae: " + line);
                 }
@@ -377,15 +404,7 @@ public class TrainVaeCommand implements Callable<Integer> {
                 continue;
             }
             if (Files.isDirectory(p)) {
-                List<Path> found;
-                try (Stream<Path> walk = Files.walk(p)) {
-                    found = walk.filter(Files::isRegularFile).filter(f -> Images.isImageName(f)).sorted().toList();
-                }
-                if (found.isEmpty()) {
-                    throw BadInputException.of(p, "no images (" + String.join(", ", new java.util.TreeSet<>(
-                        Images.EXTENSIONS)) + ")");
-                }
-                images.addAll(found);
+                images.addAll(VaeTraining.imagesIn(p));
             } else if (Files.isRegularFile(p)) {
                 images.add(p);
             } else {

@@ -246,4 +246,46 @@ class TrainVaeCommandTest {
         assertTrue(strict.err().startsWith("adcsr-train-vae: " + corrupt), strict.err());
         assertFalse(Files.exists(tmp.resolve("strict")));
     }
+
+    @Test
+    void validationRowsAreResumeExactAndLeaveTrainingAlone() throws IOException {
+        Path plain = tmp.resolve("plain");
+        Path straight = tmp.resolve("straight");
+        Path resumed = tmp.resolve("resumed");
+        List<String> val = List.of("--val", images.toString(), "--val-every", "2", "--val-crop", "24");
+        assertEquals(0, run(tiny(List.of("--steps", "4", "-o", plain.toString(), images.toString()))).code());
+        List<String> a = new ArrayList<>(val);
+        a.addAll(List.of("--steps", "4", "--checkpoint-every", "2", "-o", straight.toString(), images.toString()));
+        Run r = run(tiny(a));
+        assertEquals(0, r.code(), r.err());
+        List<String> b = new ArrayList<>(val);
+        b.addAll(List.of("--steps", "3", "-o", resumed.toString(), images.toString()));
+        assertEquals(0, run(tiny(b)).code());
+        List<String> rows = Files.readAllLines(resumed.resolve("val.csv"));
+        assertEquals(List.of("step,psnr,lpips,l1", "0", "2", "3"), rows.stream().map(l -> l.split(",")[0]
+                .replace("step", "step,psnr,lpips,l1")).toList(), rows.toString());
+        r = run(List.of("--threads", "1", "--resume", resumed.toString(), "--steps", "4"));
+        assertEquals(0, r.code(), r.err());
+
+        List<String> v = Files.readAllLines(straight.resolve("val.csv"));
+        assertEquals(4, v.size(), v.toString()); // steps 0, 2, 4
+        assertEquals(v, Files.readAllLines(resumed.resolve("val.csv")), "the shorter run's end row is dropped");
+        String[] first = v.get(1).split(",");
+        assertTrue(Double.parseDouble(first[1]) > 0 && first[2].equals("nan") && Double.parseDouble(first[3]) > 0,
+                v.get(1));
+        assertTrue(Double.parseDouble(v.get(3).split(",")[3]) < Double.parseDouble(first[3]),
+                "the L1 on the held-out crops falls: " + v);
+        for (Path p : new Path[] {straight, resumed}) {
+            assertArrayEquals(Files.readAllBytes(plain.resolve("decoder.safetensors")),
+                    Files.readAllBytes(p.resolve("decoder.safetensors")), p.toString());
+        }
+
+        Run small = run(tiny(List.of("--val", images.toString(), "--val-crop", "48", "--steps", "1", "-o",
+                tmp.resolve("v").toString(), images.toString())));
+        assertEquals(3, small.code(), small.err());
+        assertTrue(small.err().contains("smaller than the 48-pixel validation crop"), small.err());
+        assertEquals(2, run(tiny(List.of("--val-every", "3", "--steps", "1", "-o", tmp.resolve("v").toString(),
+                images.toString()))).code());
+        assertFalse(Files.exists(tmp.resolve("v")));
+    }
 }

@@ -51,11 +51,13 @@ public final class VaeTraining {
      *     {@code trainEncoder}
      * @param decoderFile with {@link DecoderInit#FILE}: the decoder to start from ({@link ModelFiles#withDecoder})
      * @param perceptualWeight LPIPS-VGG's weight; 0 for none
+     * @param valDir images for {@link Validation} every {@code valEvery} steps, at step 0 and at the end, centre
+     *     crops of {@code valCrop} pixels, into {@code val.csv}; null for none
      */
     public record Settings(AdcsrConfig decoder, VaeEncoder.Config encoder, boolean trainEncoder, Path encoderFile,
             DecoderInit decoderInit, Path decoderFile, long steps, int batch, int crop, long seed, double lr, long discStart, double discWeight,
             double klWeight, double perceptualWeight, int discWidth, int discLayers, boolean samplePosterior,
-            int checkpointEvery, int keep, boolean strict) {}
+            int checkpointEvery, int keep, boolean strict, Path valDir, int valEvery, int valCrop) {}
 
     /**
      * Where the decoder starts: PyTorch's default initialisation (the paper trains it from scratch), the first
@@ -68,14 +70,18 @@ public final class VaeTraining {
     private final AutoencoderLoss.Perceptual perceptual;
     private final Consumer<String> warn;
     private final PicklePolicy picklePolicy;
+    private final AutoencoderLoss.Perceptual valLpips;
 
     /**
-     * @param perceptual the perceptual distance (LPIPS-VGG), or null for none
+     * @param perceptual the perceptual distance (LPIPS-VGG) of the loss, or null for none
+     * @param valLpips LPIPS for {@code val.csv}, or null (then its column is NaN)
      * @param warn one-line warnings (skipped images, the run resuming)
      * @param picklePolicy for a PyTorch checkpoint among the inputs (the official halfDecoder.ckpt)
      */
-    public VaeTraining(AutoencoderLoss.Perceptual perceptual, Consumer<String> warn, PicklePolicy picklePolicy) {
+    public VaeTraining(AutoencoderLoss.Perceptual perceptual, AutoencoderLoss.Perceptual valLpips,
+            Consumer<String> warn, PicklePolicy picklePolicy) {
         this.perceptual = perceptual;
+        this.valLpips = valLpips;
         this.warn = warn;
         this.picklePolicy = picklePolicy;
     }
@@ -184,7 +190,14 @@ public final class VaeTraining {
             }
             DjlOps ops = new DjlOps(store.all());
             int shape = s.crop();
-            try (MetricsLog log = MetricsLog.open(out.resolve("train.csv"), COLUMNS, step)) {
+            Validation val = s.valDir() == null ? null : Validation.load(imagesIn(s.valDir()), s.valCrop());
+            long total = s.steps();
+            try (MetricsLog log = MetricsLog.open(out.resolve("train.csv"), COLUMNS, step);
+                    MetricsLog valLog = val == null ? null : MetricsLog.open(out.resolve("val.csv"),
+                            Validation.COLUMNS, step, st -> st % s.valEvery() == 0 || st == total)) {
+                if (val != null && step == 0) {
+                    valLog.append(0, validate(val, s, store, ops, parent));
+                }
                 while (step < s.steps()) {
                     long t0 = System.nanoTime();
                     double[] row;
@@ -223,6 +236,9 @@ public final class VaeTraining {
                     }
                     step++;
                     log.append(step, row);
+                    if (val != null && (step % s.valEvery() == 0 || step == s.steps())) {
+                        valLog.append(step, validate(val, s, store, ops, parent)); // before the checkpoint
+                    }
                     progress.accept(step);
                     boolean stop = StopSignal.requested() != null;
                     if (step % s.checkpointEvery() == 0 || step == s.steps() || stop) {
@@ -241,6 +257,27 @@ public final class VaeTraining {
             }
             return step;
         }
+    }
+
+    private double[] validate(Validation val, Settings s, ParameterStore store, DjlOps ops, NDManager parent) {
+        return val.evaluate(parent, ops, s.encoder(), s.decoder(), store.get("decoder.conv_out.weight"),
+                store.get("decoder.conv_out.bias"), valLpips);
+    }
+
+    /** The images under {@code dir} (recursively, sorted), by extension; refuses a directory without any. */
+    public static List<Path> imagesIn(Path dir) throws IOException {
+        if (!Files.isDirectory(dir)) {
+            throw BadInputException.of(dir, Files.exists(dir) ? "not a directory" : "no such directory");
+        }
+        List<Path> found;
+        try (java.util.stream.Stream<Path> walk = Files.walk(dir)) {
+            found = walk.filter(Files::isRegularFile).filter(Images::isImageName).sorted().toList();
+        }
+        if (found.isEmpty()) {
+            throw BadInputException.of(dir, "no images (" + String.join(", ", new java.util.TreeSet<>(
+                    Images.EXTENSIONS)) + ")");
+        }
+        return found;
     }
 
     /**
@@ -354,6 +391,11 @@ public final class VaeTraining {
         v.put("disc_layers", Integer.toString(s.discLayers()));
         v.put("posterior", s.samplePosterior() ? "sample" : "mean");
         v.put("strict", Boolean.toString(s.strict()));
+        if (s.valDir() != null) {
+            v.put("val", s.valDir().toAbsolutePath().toString());
+            v.put("val_every", Integer.toString(s.valEvery()));
+            v.put("val_crop", Integer.toString(s.valCrop()));
+        }
         for (Map.Entry<String, String> e : v.entrySet()) {
             sb.append(e.getKey()).append('=').append(e.getValue()).append('\n');
         }
@@ -425,7 +467,9 @@ public final class VaeTraining {
                     Double.parseDouble(p.getProperty("perceptual_weight")),
                     Integer.parseInt(p.getProperty("disc_width")), Integer.parseInt(p.getProperty("disc_layers")),
                     p.getProperty("posterior").equals("sample"), checkpointEvery, keep,
-                    Boolean.parseBoolean(p.getProperty("strict")));
+                    Boolean.parseBoolean(p.getProperty("strict")),
+                    p.getProperty("val") == null ? null : Path.of(p.getProperty("val")),
+                    Integer.parseInt(p.getProperty("val_every", "1")), Integer.parseInt(p.getProperty("val_crop", "8")));
         } catch (RuntimeException e) {
             throw BadInputException.of(out.resolve("run.settings"), "damaged (" + e.getMessage() + ")");
         }
