@@ -41,16 +41,23 @@ import picocli.CommandLine.Spec;
                 + " hinge PatchGAN from --disc-start, the adaptive weight on decoder.conv_out, Adam betas (0.5, 0.9))"
                 + " on random crops of IMAGES, resumably. The decoder's input is post_quant_conv(z) of the VAE"
                 + " encoder's posterior (our reading of the unpublished recipe: Stage 2 feeds the decoder exactly"
-                + " that). The encoder is a pretrained diffusers VAE file (--encoder, frozen) or trained jointly"
-                + " (--train-encoder, with the KL term), for configs without a pretrained encoder.",
+                + " that). The encoder is SD's, frozen, read from any form of the SD VAE (--encoder), or trained"
+                + " jointly (--train-encoder, with the KL term), for configs without a pretrained encoder. The"
+                + " decoder starts random (as in the paper), sliced from the SD decoder as adcsr-prune cuts it, or"
+                + " from a decoder file (--decoder-init).",
             "",
             "OUT gets run.settings, train.csv (one row per step), checkpoints/step-N.safetensors (the newest"
-                + " --keep), and at the end decoder.safetensors (decoder.* keys, the config in its metadata: give"
-                + " it to adcsr-upscale --decoder) and, with --train-encoder, encoder.safetensors. --resume OUT"
-                + " continues from the newest checkpoint to --steps, exactly as an uninterrupted run. Ctrl-C or"
-                + " SIGTERM writes a checkpoint and exits 130 or 143.",
+                + " --keep), with --val val.csv, and at the end decoder.safetensors (decoder.* keys, the config in"
+                + " its metadata: give it to adcsr-upscale --decoder) and, with --train-encoder,"
+                + " encoder.safetensors. --resume OUT continues from the newest checkpoint to --steps, exactly as an"
+                + " uninterrupted run; it takes its settings from OUT/run.settings and refuses options that would"
+                + " change them. Ctrl-C or SIGTERM writes a checkpoint and exits 130 or 143.",
             "",
-            "Example: adcsr-train-vae --train-encoder --config tiny.json --steps 2000 --batch 4 --crop 128"
+            "Examples: adcsr-train-vae --encoder stable-diffusion-2-1-base --weights-dir weights --steps 250000"
+                + " --val held-out/ -o run photos/",
+            "  find photos -name '*.jpg' | adcsr-train-vae --encoder v2-1_512-ema-pruned.safetensors"
+                + " --decoder-init slice --perceptual none --steps 1000 -o run -",
+            "  adcsr-train-vae --train-encoder --config tiny.json --steps 2000 --batch 4 --crop 128"
                 + " --perceptual none -o run photos/"
         })
 public class TrainVaeCommand implements Callable<Integer> {
