@@ -144,6 +144,7 @@ public final class VaeTraining {
             Path latest = Checkpoints.latest(out);
             if (s.trainEncoder()) {
                 Stage1.initialise(store, encoderParams, init, true);
+                Stage1.initialise(store, decoderParams, init, true);
             } else {
                 // the checkpoint has the decoder: the VAE's decoder is needed only to start a sliced one
                 boolean slice = s.decoderInit() == DecoderInit.SLICE && latest == null;
@@ -159,9 +160,6 @@ public final class VaeTraining {
                         }
                     }
                 }
-            }
-            if (s.trainEncoder()) {
-                Stage1.initialise(store, decoderParams, init, true);
             }
             if (s.decoderInit() == DecoderInit.FILE && latest == null) {
                 loadDecoder(store, decoderParams, s.decoderFile(), picklePolicy);
