@@ -55,8 +55,8 @@ import picocli.CommandLine.Spec;
             "",
             "Examples: adcsr-train-vae --encoder stable-diffusion-2-1-base --weights-dir weights --steps 250000"
                 + " --val held-out/ -o run photos/",
-            "  find photos -name '*.jpg' | adcsr-train-vae --encoder v2-1_512-ema-pruned.safetensors"
-                + " --decoder-init slice --perceptual none --steps 1000 -o run -",
+            "  adcsr-train-vae --encoder v2-1_512-ema-pruned.safetensors --decoder-init slice --perceptual none"
+                + " --steps 1000 -o run - < photo-list.txt",
             "  adcsr-train-vae --train-encoder --config tiny.json --steps 2000 --batch 4 --crop 128"
                 + " --perceptual none -o run photos/"
         })
