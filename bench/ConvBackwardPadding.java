@@ -23,9 +23,10 @@ import org.adcsr.core.engine.LibTorchSwitches;
  */
 public class ConvBackwardPadding {
     static final int[][] PROBES = { // batch, in, out, h, w, kernel, stride, padding
-        {2, 24, 24, 8, 12, 3, 1, 1}, {2, 16, 8, 8, 12, 3, 1, 1}, {2, 48, 16, 8, 8, 3, 2, 1}, {1, 16, 24, 40, 40, 3, 1, 1},
-        {2, 48, 24, 6, 6, 1, 1, 0}, {4, 64, 3, 64, 64, 3, 1, 1}, {4, 256, 4, 16, 16, 3, 1, 1}, {4, 8, 8, 32, 32, 3, 1, 1},
-        {4, 16, 32, 33, 33, 4, 2, 1}, {4, 64, 64, 32, 32, 3, 2, 1}, {4, 128, 1, 16, 16, 4, 1, 1}};
+        {2, 24, 24, 8, 12, 3, 1, 1}, {2, 16, 8, 8, 12, 3, 1, 1}, {2, 48, 16, 8, 8, 3, 2, 1},
+        {1, 16, 24, 40, 40, 3, 1, 1}, {2, 48, 24, 6, 6, 1, 1, 0}, {4, 64, 3, 64, 64, 3, 1, 1},
+        {4, 256, 4, 16, 16, 3, 1, 1}, {4, 8, 8, 32, 32, 3, 1, 1}, {4, 16, 32, 33, 33, 4, 2, 1},
+        {4, 64, 64, 32, 32, 3, 2, 1}, {4, 128, 1, 16, 16, 4, 1, 1}};
     static final int[][] SPEED = {{4, 64, 64, 256, 256, 3, 1, 1}, {4, 128, 128, 128, 128, 3, 1, 1},
         {4, 256, 256, 64, 64, 3, 1, 1}};
 
@@ -103,7 +104,8 @@ public class ConvBackwardPadding {
         try (NDManager m = NDManager.newBaseManager()) {
             Random r = new Random(1);
             if (!what.equals("speed")) {
-                System.out.println("probe (batch, in, out, h, w, k, stride, pad),onednn_rel_error,onednn_padded_rel_error");
+                System.out.println("probe (batch, in, out, h, w, k, stride, pad),onednn_rel_error,"
+                        + "onednn_padded_rel_error");
                 for (int[] q : PROBES) {
                     float[][] v = inputs(r, q);
                     float[][] ref = gradients(m, v, q, false, false);

@@ -254,7 +254,8 @@ public class TrainVaeCommand implements Callable<Integer> {
                 throw new BadInputException("the encoder has " + enc.blockOutChannels().length + " levels, the"
                         + " decoder " + decoder.decoderBlockOutChannels().length + ": the latent would not match");
             }
-            settings = new VaeTraining.Settings(decoder, enc, trainEncoder, encoder, init, decoderFile, steps, batch, crop,
+            settings = new VaeTraining.Settings(decoder, enc, trainEncoder, encoder, init, decoderFile, steps, batch,
+                    crop,
                     seed.seed(), lr, discStart, discWeight, klWeight, perceptual.equals("none") ? 0 : 1, discWidth,
                     discLayers, posterior.equals("sample"), checkpointEvery, keep, strict, valDir, valEvery,
                     valCrop != null ? valCrop : crop);

@@ -55,9 +55,10 @@ public final class VaeTraining {
      *     crops of {@code valCrop} pixels, into {@code val.csv}; null for none
      */
     public record Settings(AdcsrConfig decoder, VaeEncoder.Config encoder, boolean trainEncoder, Path encoderFile,
-            DecoderInit decoderInit, Path decoderFile, long steps, int batch, int crop, long seed, double lr, long discStart, double discWeight,
-            double klWeight, double perceptualWeight, int discWidth, int discLayers, boolean samplePosterior,
-            int checkpointEvery, int keep, boolean strict, Path valDir, int valEvery, int valCrop) {}
+            DecoderInit decoderInit, Path decoderFile, long steps, int batch, int crop, long seed, double lr,
+            long discStart, double discWeight, double klWeight, double perceptualWeight, int discWidth,
+            int discLayers, boolean samplePosterior, int checkpointEvery, int keep, boolean strict, Path valDir,
+            int valEvery, int valCrop) {}
 
     /**
      * Where the decoder starts: PyTorch's default initialisation (the paper trains it from scratch), the first
@@ -467,7 +468,8 @@ public final class VaeTraining {
                     p.getProperty("posterior").equals("sample"), checkpointEvery, keep,
                     Boolean.parseBoolean(p.getProperty("strict")),
                     p.getProperty("val") == null ? null : Path.of(p.getProperty("val")),
-                    Integer.parseInt(p.getProperty("val_every", "1")), Integer.parseInt(p.getProperty("val_crop", "8")));
+                    Integer.parseInt(p.getProperty("val_every", "1")),
+                    Integer.parseInt(p.getProperty("val_crop", "8")));
         } catch (RuntimeException e) {
             throw BadInputException.of(out.resolve("run.settings"), "damaged (" + e.getMessage() + ")");
         }
