@@ -24,6 +24,7 @@ import org.adcsr.core.io.torch.TorchCheckpoint;
 import org.adcsr.core.model.AdcsrConfig;
 import org.adcsr.core.model.ModelFiles;
 import org.adcsr.core.model.VaeEncoder;
+import org.adcsr.core.sd.LdmNames;
 import org.adcsr.core.sd.SdConfig;
 import org.adcsr.core.sd.SdFixtures;
 import org.adcsr.core.sd.SdLayout;
@@ -90,6 +91,14 @@ class SdInputsTest {
         Path encoderOnly = tmp.resolve("vae_encoder.safetensors"); // adcsr-prune's third output
         SafetensorsWriter.write(encoderOnly, Map.of(), SdFixtures.entries(SdLayout.vae(sd).stream()
                 .filter(t -> !t.name().startsWith("decoder.")).toList()), DType.F32);
+        Path ldm = tmp.resolve("vae-ft-ema.safetensors"); // an LDM autoencoder alone: LDM names, no prefix
+        List<SafetensorsWriter.Entry> e = new ArrayList<>();
+        for (TensorInfo t : SdLayout.vae(sd)) {
+            e.add(new SafetensorsWriter.Entry(LdmNames.vae(t.name(), sd), t.shape(),
+                    () -> SdFixtures.values(t.name(), t.numel())));
+        }
+        e.add(SafetensorsWriter.Entry.of("loss.logvar", new long[] {1}, new float[1])); // LDM's loss, ignored
+        SafetensorsWriter.write(ldm, Map.of(), e, DType.F32);
         Path fp16 = tmp.resolve("vae.fp16.safetensors");
         SdFixtures.writeDiffusers(null, fp16, sd, DType.F16);
 
@@ -97,7 +106,7 @@ class SdInputsTest {
         assertEquals(0, r.code(), r.err());
         byte[] expected = decoderOf(tmp.resolve("a"));
         int k = 0;
-        for (Path p : new Path[] {tmp.resolve("model"), model, single, encoderOnly}) {
+        for (Path p : new Path[] {tmp.resolve("model"), model, single, encoderOnly, ldm}) {
             Path out = tmp.resolve("run" + k++);
             r = run(step(p, out, "--config", halfConfig.toString()));
             assertEquals(0, r.code(), p + ": " + r.err());
