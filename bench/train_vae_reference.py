@@ -5,9 +5,10 @@ tools/fixtures/make_vae_encoder_fixture.py), post_quant_conv, the AdcSR half dec
 tools/fixtures/make_parity_fixture.py), LDM's loss without LPIPS (L1, KL, hinge PatchGAN with the adaptive weight via
 torch.autograd.grad, as LDM computes it) and Adam (0.5, 0.9) for both optimizers. Random weights; times only.
 
-    /usr/bin/python3 bench/train_vae_reference.py tiny|paper BATCH CROP STEPS THREADS
+    /usr/bin/python3 bench/train_vae_reference.py tiny|paper BATCH CROP STEPS THREADS [--times]
 
-Prints one line: config,batch,crop,seconds_per_step (the median of STEPS steps after one warm-up step).
+Prints one line: config,batch,crop,median_s,min_s (seconds per step over STEPS steps after one warm-up step); with
+--times, one line step_s,SECONDS per timed step before it.
 """
 import importlib.util
 import json
@@ -80,7 +81,10 @@ def main():
         opt_d.step()
         if step > 0:
             times.append(time.perf_counter() - t0)
-    print("%s,%d,%d,%.3f" % (which, batch, crop, statistics.median(times)))
+    if "--times" in sys.argv[6:]:
+        for t in times:
+            print("step_s,%.4f" % t)
+    print("%s,%d,%d,%.3f,%.3f" % (which, batch, crop, statistics.median(times), min(times)))
 
 
 if __name__ == "__main__":

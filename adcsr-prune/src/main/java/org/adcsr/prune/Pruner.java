@@ -1,5 +1,6 @@
 package org.adcsr.prune;
 
+import org.adcsr.core.sd.DecoderSlices;
 import org.adcsr.core.sd.SdConfig;
 import org.adcsr.core.sd.SdInputs;
 import org.adcsr.core.sd.SdLayout;
@@ -193,39 +194,30 @@ public final class Pruner {
 
     private static Output decoder(SdInputs in, SdConfig sd, Options o, AdcsrConfig config, List<Row> rows) {
         double r = o.decoderKeep();
-        ShapeOps s = new ShapeOps();
-        long[] x = AdcsrNetwork.decoderConvIn(s, config, new long[] {1, sd.latentChannels(), 8, 8});
-        AdcsrNetwork.decoderUp(s, config, AdcsrNetwork.decoderMid(s, config, x));
+        List<DecoderSlices.Cut> cuts = DecoderSlices.plan(sd, config);
         Map<String, long[]> want = new LinkedHashMap<>();
-        s.parameters().forEach(t -> want.put(t.name(), t.shape()));
+        cuts.forEach(c -> want.put(c.key(), c.after()));
         TensorSource src = in.vae();
-        Map<String, SafetensorsWriter.Entry> entries = new HashMap<>();
-        for (TensorInfo t : SdLayout.vae(sd)) {
-            String key = t.name();
-            if (!key.startsWith(AdcsrNetwork.DECODER)) {
-                continue;
-            }
-            long[] before = t.shape();
-            long[] after = want.get(key);
+        List<SafetensorsWriter.Entry> entries = new ArrayList<>();
+        for (DecoderSlices.Cut cut : cuts) {
+            String key = cut.key();
+            long[] before = cut.before();
+            long[] after = cut.after();
             long[] rule = before.clone();
             for (int d = 0; d < Math.min(2, rule.length); d++) {
                 boolean fixed = d == 1 && key.equals("decoder.conv_in.weight")
                         || d == 0 && key.startsWith("decoder.conv_out.");
                 rule[d] = fixed ? before[d] : (long) (before[d] * r);
             }
-            if (after == null || !Arrays.equals(rule, after)) {
+            if (!Arrays.equals(rule, after)) {
                 throw new BadInputException("--decoder-keep " + r + " is not supported: the pruning rule gives "
                         + key + " " + Arrays.toString(rule) + " but the pruned decoder needs "
-                        + (after == null ? "no such tensor" : Arrays.toString(after)));
+                        + Arrays.toString(after));
             }
             Supplier<float[]> data;
             String action;
             if (o.decoderInit() == DecoderInit.SLICE) {
-                int[][] maps = new int[before.length][];
-                for (int d = 0; d < before.length; d++) {
-                    maps[d] = Slices.first(after[d]);
-                }
-                data = () -> Slices.gather(src.readFloats(key), before, maps);
+                data = () -> cut.read(src);
                 action = "sliced";
             } else {
                 long seed = o.seed();
@@ -233,18 +225,11 @@ public final class Pruner {
                 action = "random";
             }
             rows.add(new Row("decoder", in.vaeOrigin(key), key, action, before, after));
-            entries.put(key, new SafetensorsWriter.Entry(key, after, data));
-        }
-        if (entries.size() != want.size()) {
-            throw new IllegalStateException("decoder tensors " + entries.keySet() + " vs " + want.keySet());
-        }
-        List<SafetensorsWriter.Entry> ordered = new ArrayList<>();
-        for (String key : want.keySet()) {
-            ordered.add(entries.get(key));
+            entries.add(new SafetensorsWriter.Entry(key, after, data));
         }
         Map<String, String> meta = metadata(config, o);
         meta.put("adcsr.decoder_init", o.decoderInit().name().toLowerCase(Locale.ROOT));
-        return new Output(DECODER_FILE, meta, ordered);
+        return new Output(DECODER_FILE, meta, entries);
     }
 
     private static Output encoder(SdInputs in, SdConfig sd, List<Row> rows) {

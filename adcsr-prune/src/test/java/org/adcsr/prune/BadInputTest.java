@@ -1,5 +1,6 @@
 package org.adcsr.prune;
 
+import org.adcsr.core.sd.SdFixtures;
 import org.adcsr.core.sd.SdConfig;
 import org.adcsr.core.sd.SdInputs;
 import org.adcsr.core.sd.SdLayout;

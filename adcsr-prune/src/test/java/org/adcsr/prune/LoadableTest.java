@@ -1,5 +1,6 @@
 package org.adcsr.prune;
 
+import org.adcsr.core.sd.SdFixtures;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 

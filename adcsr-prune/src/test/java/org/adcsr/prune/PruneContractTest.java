@@ -1,5 +1,6 @@
 package org.adcsr.prune;
 
+import org.adcsr.core.sd.SdFixtures;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

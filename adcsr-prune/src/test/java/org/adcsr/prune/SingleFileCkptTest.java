@@ -2,6 +2,7 @@ package org.adcsr.prune;
 
 import org.adcsr.core.sd.LdmNames;
 import org.adcsr.core.sd.SdConfig;
+import org.adcsr.core.sd.SdInputs;
 import org.adcsr.core.sd.SdLayout;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -90,6 +91,25 @@ class SingleFileCkptTest {
         run(c, "--unet", unet.toString(), "--vae", vae.toString(), "-o", b.toString());
         for (String f : new String[] {Pruner.UNET_FILE, Pruner.DECODER_FILE, Pruner.ENCODER_FILE}) {
             assertArrayEquals(Files.readAllBytes(b.resolve(f)), Files.readAllBytes(a.resolve(f)), f);
+        }
+    }
+
+    /** adcsr-train-vae's reader of the VAE alone (SdInputs.openVae) finds the same tensors in the .ckpt. */
+    @Test
+    void theVaeAloneReadsTheSameFromTheCkpt() throws IOException {
+        SdConfig c = tiny();
+        Path ckpt = dir.resolve("v2-1_512-ema-pruned.ckpt");
+        try (InputStream in = getClass().getResourceAsStream("/fixtures/sd_tiny_ldm.ckpt")) {
+            Files.copy(in, ckpt);
+        }
+        try (SdInputs model = SdInputs.openModel(ckpt, c); SdInputs vae = SdInputs.openVae(ckpt, c, true);
+                SdInputs encoder = SdInputs.openVae(ckpt, c, false)) {
+            assertEquals(model.vae().names(), vae.vae().names());
+            for (String n : model.vae().names()) {
+                assertArrayEquals(model.vae().readFloats(n), vae.vae().readFloats(n), n);
+            }
+            assertEquals(model.vae().names().stream().filter(n -> !n.startsWith("decoder.")).toList(),
+                    encoder.vae().names());
         }
     }
 }

@@ -19,7 +19,7 @@ import org.adcsr.cli.UsageException;
 import org.adcsr.cli.Values;
 import org.adcsr.core.BadInputException;
 import org.adcsr.core.Engines;
-import org.adcsr.core.image.Images;
+import org.adcsr.core.io.torch.PicklePolicy;
 import org.adcsr.core.io.torch.TorchCheckpoint;
 import org.adcsr.core.model.AdcsrConfig;
 import org.adcsr.core.model.VaeEncoder;
@@ -41,16 +41,23 @@ import picocli.CommandLine.Spec;
                 + " hinge PatchGAN from --disc-start, the adaptive weight on decoder.conv_out, Adam betas (0.5, 0.9))"
                 + " on random crops of IMAGES, resumably. The decoder's input is post_quant_conv(z) of the VAE"
                 + " encoder's posterior (our reading of the unpublished recipe: Stage 2 feeds the decoder exactly"
-                + " that). The encoder is a pretrained diffusers VAE file (--encoder, frozen) or trained jointly"
-                + " (--train-encoder, with the KL term), for configs without a pretrained encoder.",
+                + " that). The encoder is SD's, frozen, read from any form of the SD VAE (--encoder), or trained"
+                + " jointly (--train-encoder, with the KL term), for configs without a pretrained encoder. The"
+                + " decoder starts random (as in the paper), sliced from the SD decoder as adcsr-prune cuts it, or"
+                + " from a decoder file (--decoder-init).",
             "",
             "OUT gets run.settings, train.csv (one row per step), checkpoints/step-N.safetensors (the newest"
-                + " --keep), and at the end decoder.safetensors (decoder.* keys, the config in its metadata: give"
-                + " it to adcsr-upscale --decoder) and, with --train-encoder, encoder.safetensors. --resume OUT"
-                + " continues from the newest checkpoint to --steps, exactly as an uninterrupted run. Ctrl-C or"
-                + " SIGTERM writes a checkpoint and exits 130 or 143.",
+                + " --keep), with --val val.csv, and at the end decoder.safetensors (decoder.* keys, the config in"
+                + " its metadata: give it to adcsr-upscale --decoder) and, with --train-encoder,"
+                + " encoder.safetensors. --resume OUT continues from the newest checkpoint to --steps, exactly as an"
+                + " uninterrupted run; it takes its settings from OUT/run.settings and refuses options that would"
+                + " change them. Ctrl-C or SIGTERM writes a checkpoint and exits 130 or 143.",
             "",
-            "Example: adcsr-train-vae --train-encoder --config tiny.json --steps 2000 --batch 4 --crop 128"
+            "Examples: adcsr-train-vae --encoder stable-diffusion-2-1-base --weights-dir weights --steps 250000"
+                + " --val held-out/ -o run photos/",
+            "  adcsr-train-vae --encoder v2-1_512-ema-pruned.safetensors --decoder-init slice --perceptual none"
+                + " --steps 1000 -o run - < photo-list.txt",
+            "  adcsr-train-vae --train-encoder --config tiny.json --steps 2000 --batch 4 --crop 128"
                 + " --perceptual none -o run photos/"
         })
 public class TrainVaeCommand implements Callable<Integer> {
@@ -64,7 +71,8 @@ public class TrainVaeCommand implements Callable<Integer> {
     CommandSpec spec;
 
     @Parameters(paramLabel = "IMAGES", arity = "0..*",
-            description = "Training images: files or directories (walked recursively, sorted).")
+            description = "Training images: files or directories (walked recursively, sorted); - reads a list of"
+                    + " them from stdin, one per line (blank lines and lines starting with # are skipped).")
     List<Path> inputs = new ArrayList<>();
 
     @Option(names = {"-o", "--output"}, paramLabel = "OUT", description = "The run directory (must not exist).")
@@ -78,9 +86,24 @@ public class TrainVaeCommand implements Callable<Integer> {
             + " (default: the paper's half decoder).")
     Path config;
 
-    @Option(names = "--encoder", paramLabel = "FILE", description = "A diffusers VAE safetensors file"
-            + " (vae/diffusion_pytorch_model.safetensors: encoder.*, quant_conv.*, post_quant_conv.*), frozen.")
+    @Option(names = "--encoder", paramLabel = "PATH", description = "The SD VAE whose encoder, quant_conv and"
+            + " post_quant_conv are frozen: a diffusers model directory or its vae/ directory, a diffusers VAE file"
+            + " (vae/diffusion_pytorch_model[.fp16].safetensors), adcsr-prune's vae_encoder.safetensors, or a"
+            + " single-file SD checkpoint (.safetensors or .ckpt, first_stage_model.* LDM names); fp32 or fp16.")
     Path encoder;
+
+    @Option(names = "--decoder-init", paramLabel = "random|slice|FILE", description = "Where the decoder starts:"
+            + " PyTorch's default initialisation (the paper trains it from scratch), slice (the first channels of"
+            + " the SD VAE decoder in --encoder's file, as adcsr-prune cuts it; needs a full VAE), or a decoder"
+            + " file: adcsr-prune's decoder_init.safetensors, an earlier decoder.safetensors, or the official"
+            + " halfDecoder.ckpt; its recorded config is the default --config (a file named random or slice: give"
+            + " ./random). Default: random.")
+    String decoderInit = "random";
+
+    @Option(names = "--allow-unknown-globals", description = "Accept pickle globals of unknown classes in a PyTorch"
+            + " checkpoint (--encoder, --decoder-init) as inert data; calls and code-running modules are still"
+            + " refused.")
+    boolean allowUnknownGlobals;
 
     @Option(names = "--train-encoder", description = "Train a KL encoder jointly instead (no pretrained one).")
     boolean trainEncoder;
@@ -147,8 +170,25 @@ public class TrainVaeCommand implements Callable<Integer> {
             description = "Checkpoints kept (default: 3).")
     int keep = 3;
 
+    @Option(names = "--val", paramLabel = "DIR", description = "Held-out images (walked recursively): at step 0,"
+            + " every --val-every steps and at the end, their centre crops are reconstructed (posterior mean) and"
+            + " OUT/val.csv gets step, psnr (dB, mean over images), lpips (LPIPS-VGG when --weights-dir has it,"
+            + " else nan) and l1 (in [-1, 1], as the loss's L1).")
+    Path valDir;
+
+    @Option(names = "--val-every", paramLabel = "N", converter = Values.Positive.class,
+            description = "Steps between validations (default: 1000).")
+    int valEvery = 1000;
+
+    @Option(names = "--val-crop", paramLabel = "C", converter = Values.Positive.class,
+            description = "Validation crop size, a multiple of 8 (default: --crop).")
+    Integer valCrop;
+
     @Option(names = "--strict", description = "Refuse unreadable or too small images instead of skipping them.")
     boolean strict;
+
+    /** The SD VAE's shape for a frozen --encoder (tests set a small one). */
+    VaeEncoder.Config sdVae = VaeEncoder.Config.sd();
 
     public static void main(String[] a) {
         System.exit(Cli.execute(new TrainVaeCommand(), a));
@@ -170,6 +210,7 @@ public class TrainVaeCommand implements Callable<Integer> {
         VaeTraining.Settings settings;
         List<Path> images;
         if (resume != null) {
+            refuseRunOptions();
             images = VaeTraining.images(resume);
             long total = steps != null ? steps
                     : Long.parseLong(VaeTraining.settings(resume).getProperty("steps", "0"));
@@ -191,19 +232,45 @@ public class TrainVaeCommand implements Callable<Integer> {
             if (crop % 8 != 0) {
                 throw new UsageException("--crop must be a multiple of 8, not " + crop);
             }
-            images = imageList(inputs);
-            AdcsrConfig decoder = config == null ? AdcsrConfig.paper() : AdcsrConfig.read(config);
+            VaeTraining.DecoderInit init = switch (decoderInit) {
+                case "random" -> VaeTraining.DecoderInit.RANDOM;
+                case "slice" -> VaeTraining.DecoderInit.SLICE;
+                default -> VaeTraining.DecoderInit.FILE;
+            };
+            if (init == VaeTraining.DecoderInit.SLICE && trainEncoder) {
+                throw new UsageException("--decoder-init slice cuts the decoder of --encoder's SD VAE; with"
+                        + " --train-encoder there is none (give random or a decoder file)");
+            }
+            Path decoderFile = init == VaeTraining.DecoderInit.FILE ? Path.of(decoderInit) : null;
+            images = imageList(inputs, stdin);
+            AdcsrConfig recorded = decoderFile == null || config != null ? null
+                    : VaeTraining.recordedConfig(decoderFile, picklePolicy());
+            AdcsrConfig decoder = config != null ? AdcsrConfig.read(config)
+                    : recorded != null ? recorded : AdcsrConfig.paper();
             VaeEncoder.Config enc = trainEncoder
                     ? new VaeEncoder.Config(encoderWidths, encoderLayers, 4, decoder.decoderNormGroups())
-                    : VaeEncoder.Config.sd();
+                    : sdVae;
             if (enc.blockOutChannels().length != decoder.decoderBlockOutChannels().length) {
                 throw new BadInputException("the encoder has " + enc.blockOutChannels().length + " levels, the"
                         + " decoder " + decoder.decoderBlockOutChannels().length + ": the latent would not match");
             }
-            settings = new VaeTraining.Settings(decoder, enc, trainEncoder, encoder, steps, batch, crop,
+            settings = new VaeTraining.Settings(decoder, enc, trainEncoder, encoder, init, decoderFile, steps, batch,
+                    crop,
                     seed.seed(), lr, discStart, discWeight, klWeight, perceptual.equals("none") ? 0 : 1, discWidth,
-                    discLayers, posterior.equals("sample"), checkpointEvery, keep, strict);
-            VaeTraining.checkImages(images, crop);
+                    discLayers, posterior.equals("sample"), checkpointEvery, keep, strict, valDir, valEvery,
+                    valCrop != null ? valCrop : crop);
+            VaeTraining.checkImages(images, crop, strict);
+            int vc = valCrop != null ? valCrop : crop;
+            if (valDir == null && (valCrop != null
+                    || spec.commandLine().getParseResult().hasMatchedOption("--val-every"))) {
+                throw new UsageException("--val-every and --val-crop need --val DIR");
+            }
+            if (vc % 8 != 0) {
+                throw new UsageException("--val-crop must be a multiple of 8, not " + vc);
+            }
+            if (valDir != null) {
+                org.adcsr.core.train.Validation.check(VaeTraining.imagesIn(valDir), vc);
+            }
             if (Files.exists(out)) {
                 throw BadInputException.of(out, "exists; give a new directory, or --resume it");
             }
@@ -211,17 +278,19 @@ public class TrainVaeCommand implements Callable<Integer> {
         Engine engine = Engines.start(common.device(), common.threads());
         try (NDManager m = engine.newBaseManager(Engines.device(common.device()));
                 Progress progress = Progress.of(common, err, "steps")) {
-            AutoencoderLoss.Perceptual lpips = settings.perceptualWeight() > 0 ? lpips(m) : null;
+            // the loss needs LPIPS; validation measures it when the weights are at hand
+            AutoencoderLoss.Perceptual lpips = settings.perceptualWeight() > 0
+                    || settings.valDir() != null && weightsDir != null ? lpips(m) : null;
             if (resume == null) {
                 Files.createDirectories(out);
             }
             VaeTraining.writeSettings(run, settings, images); // on resume: the new --steps, if given
             StopSignal.install();
-            VaeTraining training = new VaeTraining(lpips, line -> {
+            VaeTraining training = new VaeTraining(settings.perceptualWeight() > 0 ? lpips : null, lpips, line -> {
                 if (!common.quiet()) {
                     err.println("adcsr-train-vae: " + line);
                 }
-            });
+            }, picklePolicy());
             long done;
             try {
                 done = training.run(settings, images, run, m, step -> progress.update(step, settings.steps()));
@@ -239,6 +308,34 @@ public class TrainVaeCommand implements Callable<Integer> {
             }
         }
         return ExitCodes.OK;
+    }
+
+    /** What --resume may be given with; everything else is the run's, in its run.settings. */
+    static final java.util.Set<String> RESUME_OPTIONS = java.util.Set.of("--resume", "--steps", "--checkpoint-every",
+            "--keep", "--weights-dir", "--allow-unknown-globals");
+
+    /** --resume continues the run as it was set up: an option that would change it is a usage error. */
+    private void refuseRunOptions() {
+        List<String> refused = new ArrayList<>();
+        java.util.Set<picocli.CommandLine.Model.OptionSpec> common = new java.util.HashSet<>(
+                spec.mixins().get("common").options());
+        for (picocli.CommandLine.Model.OptionSpec o : spec.commandLine().getParseResult().matchedOptions()) {
+            if (!common.contains(o) && !RESUME_OPTIONS.contains(o.longestName())) {
+                refused.add(o.longestName());
+            }
+        }
+        if (!inputs.isEmpty()) {
+            refused.add("IMAGES");
+        }
+        if (!refused.isEmpty()) {
+            throw new UsageException("--resume continues with the settings in " + resume.resolve("run.settings")
+                    + "; " + String.join(", ", refused) + " cannot change them (start a new run with -o)");
+        }
+    }
+
+    private PicklePolicy picklePolicy() {
+        return allowUnknownGlobals ? PicklePolicy.allowingUnknownClasses()
+                : PicklePolicy.strictWithHint(" (if it is a data-only class, --allow-unknown-globals accepts it)");
     }
 
     /** A new run that failed before its first checkpoint leaves nothing behind (no run to resume). */
@@ -272,23 +369,50 @@ public class TrainVaeCommand implements Callable<Integer> {
         }
     }
 
-    /** Files and directories (recursively, sorted) of images, by extension. */
-    static List<Path> imageList(List<Path> inputs) throws IOException {
+    /** Where IMAGES {@code -} reads its list (tests set another). */
+    java.io.InputStream stdin = System.in;
+
+    /** Files and directories (recursively, sorted) of images, by extension; {@code -} reads a list from {@code in}. */
+    static List<Path> imageList(List<Path> inputs, java.io.InputStream in) throws IOException {
         if (inputs.isEmpty()) {
             throw new UsageException("no IMAGES given");
         }
         List<Path> images = new ArrayList<>();
+        boolean stdinRead = false;
         for (Path p : inputs) {
+            if (p.toString().equals("-")) {
+                if (stdinRead) {
+                    throw new UsageException("- (the list on stdin) given twice");
+                }
+                stdinRead = true;
+                List<Path> listed = new ArrayList<>();
+                int n = 0;
+                for (String line : new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8)
+                        .split("\r?\n")) {
+                    n++;
+                    String name = line.strip();
+                    if (name.isEmpty() || name.startsWith("#")) {
+                        continue;
+                    }
+                    Path f;
+                    try {
+                        f = Path.of(name);
+                    } catch (java.nio.file.InvalidPathException e) {
+                        throw new BadInputException("stdin line " + n + ": not a path (" + e.getReason() + ")");
+                    }
+                    if (!Files.exists(f)) {
+                        throw new BadInputException("stdin line " + n + ": " + name + ": no such file or directory");
+                    }
+                    listed.add(f);
+                }
+                if (listed.isEmpty()) {
+                    throw new BadInputException("stdin: the image list (IMAGES -) is empty");
+                }
+                images.addAll(imageList(listed, in));
+                continue;
+            }
             if (Files.isDirectory(p)) {
-                List<Path> found;
-                try (Stream<Path> walk = Files.walk(p)) {
-                    found = walk.filter(Files::isRegularFile).filter(f -> Images.isImageName(f)).sorted().toList();
-                }
-                if (found.isEmpty()) {
-                    throw BadInputException.of(p, "no images (" + String.join(", ", new java.util.TreeSet<>(
-                        Images.EXTENSIONS)) + ")");
-                }
-                images.addAll(found);
+                images.addAll(VaeTraining.imagesIn(p));
             } else if (Files.isRegularFile(p)) {
                 images.add(p);
             } else {

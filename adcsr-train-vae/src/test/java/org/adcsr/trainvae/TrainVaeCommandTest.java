@@ -36,7 +36,15 @@ class TrainVaeCommandTest {
 
     @BeforeAll
     static void inputs() throws IOException {
-        images = Files.createDirectories(shared.resolve("images"));
+        inputs(shared);
+    }
+
+    /** Three small photos-like images in {@code where}/images and the tiny config (once per test run). */
+    static synchronized void inputs(Path where) throws IOException {
+        if (images != null && Files.isDirectory(images)) {
+            return;
+        }
+        images = Files.createDirectories(where.resolve("images"));
         for (int k = 0; k < 3; k++) {
             int w = 48 + 8 * k;
             Image img = Image.blank(w, 40, 3, 255);
@@ -49,7 +57,7 @@ class TrainVaeCommandTest {
             }
             Images.write(img, images.resolve("i" + k + ".png"), 95);
         }
-        config = Files.writeString(shared.resolve("tiny.json"), AdcsrConfig.tiny().toJson());
+        config = Files.writeString(where.resolve("tiny.json"), AdcsrConfig.tiny().toJson());
     }
 
     /** The tiny run's options plus {@code more}. */
@@ -61,9 +69,9 @@ class TrainVaeCommandTest {
         return a;
     }
 
-    private static String configPath() {
+    static String configPath() {
         try {
-            if (config == null) { // the contract test runs without this class's @BeforeAll
+            if (config == null || !Files.exists(config)) { // the contract test runs without this @BeforeAll
                 config = Files.writeString(Files.createTempFile("tiny", ".json"), AdcsrConfig.tiny().toJson());
             }
             return config.toString();
@@ -75,7 +83,14 @@ class TrainVaeCommandTest {
     record Run(int code, String err) {}
 
     static Run run(List<String> args) {
-        CommandLine cl = Cli.commandLine(new TrainVaeCommand());
+        return run(args, "");
+    }
+
+    /** Runs the tool with {@code stdin} as its standard input. */
+    static Run run(List<String> args, String stdin) {
+        TrainVaeCommand c = new TrainVaeCommand();
+        c.stdin = new java.io.ByteArrayInputStream(stdin.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        CommandLine cl = Cli.commandLine(c);
         StringWriter err = new StringWriter();
         cl.setOut(new PrintWriter(new StringWriter(), true));
         cl.setErr(new PrintWriter(err, true));
@@ -157,5 +172,120 @@ class TrainVaeCommandTest {
         Run notRun = run(List.of("--resume", images.toString()));
         assertEquals(3, notRun.code(), notRun.err());
         assertTrue(notRun.err().contains("not an adcsr-train-vae run"), notRun.err());
+    }
+
+    @Test
+    void resumeRefusesOtherSettingsAndADamagedCheckpoint() throws IOException {
+        Path out = tmp.resolve("run");
+        assertEquals(0, run(tiny(List.of("--steps", "2", "--checkpoint-every", "1", "-o", out.toString(),
+                images.toString()))).code());
+        Run batch = run(List.of("--resume", out.toString(), "--steps", "3", "--batch", "4", "--seed", "1"));
+        assertEquals(2, batch.code(), batch.err());
+        assertTrue(batch.err().contains("--batch, --seed cannot change them"), batch.err());
+        Run more = run(List.of("--resume", out.toString(), "--steps", "3", images.toString()));
+        assertEquals(2, more.code(), more.err());
+
+        // run.settings edited behind the checkpoints' back
+        Path settings = out.resolve("run.settings");
+        String original = Files.readString(settings);
+        Files.writeString(settings, original.replace("seed=0", "seed=7"));
+        Run edited = run(List.of("--threads", "1", "--resume", out.toString(), "--steps", "3"));
+        assertEquals(3, edited.code(), edited.err());
+        assertTrue(edited.err().contains("step-00000002.safetensors: was written by a run with other settings"),
+                edited.err());
+        Files.writeString(settings, original);
+
+        // a truncated newest checkpoint: named, exit 3, and nothing else changes
+        Path newest = out.resolve("checkpoints").resolve("step-00000002.safetensors");
+        byte[] b = Files.readAllBytes(newest);
+        Files.write(newest, java.util.Arrays.copyOf(b, b.length - 100));
+        Run truncated = run(List.of("--threads", "1", "--resume", out.toString(), "--steps", "3"));
+        assertEquals(3, truncated.code(), truncated.err());
+        assertTrue(truncated.err().startsWith("adcsr-train-vae: " + newest), truncated.err());
+        assertEquals(1, truncated.err().strip().lines().count(), truncated.err());
+        assertEquals(3, Files.readAllLines(out.resolve("train.csv")).size(), "train.csv untouched");
+    }
+
+    @Test
+    void imagesFromAListOnStdinAndUnusableImagesSkippedOrRefused() throws IOException {
+        Path out = tmp.resolve("listed");
+        String list = images.resolve("i2.png") + "\n\n# a comment\n" + images.resolve("i0.png") + "\n";
+        Run r = run(tiny(List.of("--steps", "1", "-o", out.toString(), "-")), list);
+        assertEquals(0, r.code(), r.err());
+        String settings = Files.readString(out.resolve("run.settings"));
+        assertTrue(settings.contains("image.0=" + images.resolve("i2.png").toAbsolutePath())
+                && settings.contains("image.1=" + images.resolve("i0.png").toAbsolutePath())
+                && !settings.contains("image.2="), settings);
+
+        Run missing = run(tiny(List.of("--steps", "1", "-o", tmp.resolve("m").toString(), "-")),
+                images.resolve("i0.png") + "\nnot-there.png\n");
+        assertEquals(3, missing.code(), missing.err());
+        assertTrue(missing.err().contains("stdin line 2: not-there.png: no such file"), missing.err());
+        Run empty = run(tiny(List.of("--steps", "1", "-o", tmp.resolve("m").toString(), "-")), "\n");
+        assertEquals(3, empty.code(), empty.err());
+        Path none = Files.createDirectories(tmp.resolve("empty"));
+        Run noImages = run(tiny(List.of("--steps", "1", "-o", tmp.resolve("m").toString(), none.toString())));
+        assertEquals(3, noImages.code(), noImages.err());
+        assertTrue(noImages.err().contains(none + ": no images"), noImages.err());
+        assertFalse(Files.exists(tmp.resolve("m")));
+
+        // a corrupt image among good ones: skipped once with a warning and counted, or refused with --strict
+        Path mixed = Files.createDirectories(tmp.resolve("mixed"));
+        for (String f : new String[] {"i0.png", "i1.png", "i2.png"}) {
+            Files.copy(images.resolve(f), mixed.resolve(f));
+        }
+        Path corrupt = Files.writeString(mixed.resolve("corrupt.png"), "not a PNG at all");
+        Run skipped = run(tiny(List.of("--steps", "3", "-o", tmp.resolve("skip").toString(), mixed.toString())));
+        assertEquals(0, skipped.code(), skipped.err());
+        assertTrue(skipped.err().contains(corrupt.toString()) && skipped.err().contains("(skipped)"), skipped.err());
+        assertEquals(1, skipped.err().lines().filter(l -> l.contains("(skipped)")).count(), skipped.err());
+        assertTrue(skipped.err().contains("1 of 4 images were skipped"), skipped.err());
+        Run strict = run(tiny(List.of("--steps", "3", "--strict", "-o", tmp.resolve("strict").toString(),
+                mixed.toString())));
+        assertEquals(3, strict.code(), strict.err());
+        assertTrue(strict.err().startsWith("adcsr-train-vae: " + corrupt), strict.err());
+        assertFalse(Files.exists(tmp.resolve("strict")));
+    }
+
+    @Test
+    void validationRowsAreResumeExactAndLeaveTrainingAlone() throws IOException {
+        Path plain = tmp.resolve("plain");
+        Path straight = tmp.resolve("straight");
+        Path resumed = tmp.resolve("resumed");
+        List<String> val = List.of("--val", images.toString(), "--val-every", "2", "--val-crop", "24");
+        assertEquals(0, run(tiny(List.of("--steps", "4", "-o", plain.toString(), images.toString()))).code());
+        List<String> a = new ArrayList<>(val);
+        a.addAll(List.of("--steps", "4", "--checkpoint-every", "2", "-o", straight.toString(), images.toString()));
+        Run r = run(tiny(a));
+        assertEquals(0, r.code(), r.err());
+        List<String> b = new ArrayList<>(val);
+        b.addAll(List.of("--steps", "3", "-o", resumed.toString(), images.toString()));
+        assertEquals(0, run(tiny(b)).code());
+        List<String> rows = Files.readAllLines(resumed.resolve("val.csv"));
+        assertEquals(List.of("step,psnr,lpips,l1", "0", "2", "3"), rows.stream().map(l -> l.split(",")[0]
+                .replace("step", "step,psnr,lpips,l1")).toList(), rows.toString());
+        r = run(List.of("--threads", "1", "--resume", resumed.toString(), "--steps", "4"));
+        assertEquals(0, r.code(), r.err());
+
+        List<String> v = Files.readAllLines(straight.resolve("val.csv"));
+        assertEquals(4, v.size(), v.toString()); // steps 0, 2, 4
+        assertEquals(v, Files.readAllLines(resumed.resolve("val.csv")), "the shorter run's end row is dropped");
+        String[] first = v.get(1).split(",");
+        assertTrue(Double.parseDouble(first[1]) > 0 && first[2].equals("nan") && Double.parseDouble(first[3]) > 0,
+                v.get(1));
+        assertTrue(Double.parseDouble(v.get(3).split(",")[3]) < Double.parseDouble(first[3]),
+                "the L1 on the held-out crops falls: " + v);
+        for (Path p : new Path[] {straight, resumed}) {
+            assertArrayEquals(Files.readAllBytes(plain.resolve("decoder.safetensors")),
+                    Files.readAllBytes(p.resolve("decoder.safetensors")), p.toString());
+        }
+
+        Run small = run(tiny(List.of("--val", images.toString(), "--val-crop", "48", "--steps", "1", "-o",
+                tmp.resolve("v").toString(), images.toString())));
+        assertEquals(3, small.code(), small.err());
+        assertTrue(small.err().contains("smaller than the 48-pixel validation crop"), small.err());
+        assertEquals(2, run(tiny(List.of("--val-every", "3", "--steps", "1", "-o", tmp.resolve("v").toString(),
+                images.toString()))).code());
+        assertFalse(Files.exists(tmp.resolve("v")));
     }
 }

@@ -130,6 +130,36 @@ public final class ModelFiles {
         }
     }
 
+    /**
+     * A Stage-1 decoder's tensors under our names ({@code decoder.*}) for {@code user}: our safetensors files
+     * (adcsr-prune's {@code decoder_init.safetensors}, adcsr-train-vae's {@code decoder.safetensors}) or the
+     * official {@code halfDecoder.ckpt} ({@code [state_dict.]decoder.*}; its other entries are ignored). The user
+     * also gets the architecture the file records in its metadata, or null (the official file records none).
+     */
+    public static <T> T withDecoder(Path file, PicklePolicy policy,
+            java.util.function.BiFunction<TensorSource, AdcsrConfig, T> user) {
+        List<AutoCloseable> open = new ArrayList<>();
+        try {
+            TensorSource s = open(file, open, policy);
+            String prefix = OfficialLayout.decoderPrefix(s);
+            RenamedTensorSource v = new RenamedTensorSource(file);
+            for (String n : s.names()) {
+                if (n.startsWith(prefix)) {
+                    v.put(AdcsrNetwork.DECODER + n.substring(prefix.length()), s, n);
+                }
+            }
+            return user.apply(v, s.metadata().containsKey(CONFIG_KEY) ? configOf(s) : null);
+        } finally {
+            for (AutoCloseable c : open) {
+                try {
+                    c.close();
+                } catch (Exception ignored) {
+                    // read-only files
+                }
+            }
+        }
+    }
+
     /** The architecture recorded in a source's metadata, or the paper's when none is recorded. */
     static AdcsrConfig configOf(TensorSource source) {
         String json = source.metadata().get(CONFIG_KEY);

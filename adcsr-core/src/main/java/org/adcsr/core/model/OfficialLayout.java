@@ -67,7 +67,7 @@ public final class OfficialLayout {
     }
 
     /** {@code state_dict.decoder.} in a Lightning checkpoint, {@code decoder.} in a bare state dict. */
-    private static String decoderPrefix(TensorSource halfDecoder) {
+    static String decoderPrefix(TensorSource halfDecoder) {
         for (String prefix : new String[] {"state_dict.decoder.", "decoder."}) {
             if (halfDecoder.names().stream().anyMatch(n -> n.startsWith(prefix))) {
                 return prefix;

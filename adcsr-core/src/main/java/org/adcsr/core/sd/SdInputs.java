@@ -113,6 +113,63 @@ public final class SdInputs implements AutoCloseable {
         }
     }
 
+    /**
+     * An SD VAE alone, in any of the forms SD is published in: a diffusers model directory (its {@code vae/}), a
+     * diffusers {@code vae/} directory, a diffusers VAE file (also without the decoder: adcsr-prune's
+     * {@code vae_encoder.safetensors}), a single-file SD checkpoint ({@code first_stage_model.*}, LDM names, with or
+     * without the outer {@code state_dict.}), or a bare LDM autoencoder checkpoint; fp32 or fp16, safetensors or
+     * torch zip. Without {@code withDecoder} only the encoder, {@code quant_conv} and {@code post_quant_conv} are
+     * expected, and the file's decoder tensors, if any, are ignored.
+     */
+    public static SdInputs openVae(Path path, SdConfig c, boolean withDecoder) {
+        SdInputs in = new SdInputs();
+        try {
+            Path file = path;
+            if (Files.isDirectory(path)) {
+                Path abs = path.toAbsolutePath().normalize();
+                file = Files.isDirectory(path.resolve(VAE_FILE)) ? weightsIn(path, VAE_FILE)
+                        : abs.getParent() == null ? weightsIn(path, VAE_FILE)
+                        : weightsIn(abs.getParent(), abs.getFileName().toString());
+            }
+            TensorSource s = in.openFile(file);
+            String anchor = "encoder.conv_in.weight";
+            String outer = null;
+            for (String n : s.names()) {
+                if (n.endsWith(anchor) && (n.length() == anchor.length()
+                        || n.charAt(n.length() - anchor.length() - 1) == '.')) {
+                    outer = n.substring(0, n.length() - anchor.length());
+                    break;
+                }
+            }
+            if (outer == null) {
+                throw BadInputException.of(file, "not an SD VAE: no encoder.conv_in.weight (diffusers) nor "
+                        + LdmNames.VAE_PREFIX + "encoder.conv_in.weight (single-file checkpoint)"
+                        + (anyStartsWith(s, "down_blocks.") || unetPrefixed(s) ? "; is it a UNet?" : ""));
+            }
+            String prefix = outer;
+            boolean ldm = s.contains(prefix + "encoder.down.0.block.0.norm1.weight");
+            String decoder = prefix + "decoder.";
+            Predicate<String> owned = n -> n.startsWith(prefix) && !n.startsWith(prefix + "loss.")
+                    && !n.startsWith(prefix + LdmNames.UNET_PREFIX) && !n.startsWith(prefix + "cond_stage_model.")
+                    && !n.startsWith(prefix + "model_ema.") && (withDecoder || !n.startsWith(decoder))
+                    && (!prefix.isEmpty() || !n.startsWith("state_dict."));
+            List<TensorInfo> expected = SdLayout.vae(c).stream()
+                    .filter(t -> withDecoder || !t.name().startsWith("decoder.")).toList();
+            in.vae = in.view(s, c, expected, "VAE", owned, ldm ? d -> prefix + LdmNames.vae(d, c) : d -> {
+                String old = LdmNames.oldDiffusersVae(d);
+                return old != null && !s.contains(prefix + d) && s.contains(prefix + old) ? prefix + old : prefix + d;
+            });
+            return in;
+        } catch (RuntimeException e) {
+            in.close();
+            throw e;
+        }
+    }
+
+    private static boolean unetPrefixed(TensorSource s) {
+        return s.names().stream().anyMatch(n -> n.contains(LdmNames.UNET_PREFIX));
+    }
+
     private static Predicate<String> unetFilter(String outer) {
         return n -> n.startsWith(outer + LdmNames.UNET_PREFIX);
     }

@@ -34,6 +34,15 @@ public final class MetricsLog implements Closeable {
      * @throws BadInputException if an existing file has another header
      */
     public static MetricsLog open(Path file, List<String> columns, long upTo) throws IOException {
+        return open(file, columns, upTo, step -> true);
+    }
+
+    /**
+     * As {@link #open(Path, List, long)}, keeping only the rows up to {@code upTo} whose step {@code keepStep} accepts
+     * (a validation log drops the extra row an earlier, shorter run wrote at its end).
+     */
+    public static MetricsLog open(Path file, List<String> columns, long upTo, java.util.function.LongPredicate keepStep)
+            throws IOException {
         if (columns.isEmpty() || !columns.get(0).equals("step")) {
             throw new IllegalArgumentException("the first column must be step");
         }
@@ -48,7 +57,8 @@ public final class MetricsLog implements Closeable {
             for (String line : lines.subList(1, lines.size())) {
                 int comma = line.indexOf(',');
                 try {
-                    if (Long.parseLong(comma < 0 ? line : line.substring(0, comma)) <= upTo) {
+                    long step = Long.parseLong(comma < 0 ? line : line.substring(0, comma));
+                    if (step <= upTo && keepStep.test(step)) {
                         keep.add(line);
                     }
                 } catch (NumberFormatException e) {

@@ -23,13 +23,17 @@ import org.adcsr.core.Rng;
 import org.adcsr.core.image.Images;
 import org.adcsr.core.io.AtomicFiles;
 import org.adcsr.core.io.DType;
-import org.adcsr.core.io.SafetensorsReader;
 import org.adcsr.core.io.SafetensorsWriter;
 import org.adcsr.core.io.TensorInfo;
 import org.adcsr.core.model.AdcsrConfig;
+import org.adcsr.core.io.torch.PicklePolicy;
 import org.adcsr.core.model.DjlOps;
+import org.adcsr.core.model.KeyCheck;
 import org.adcsr.core.model.ModelFiles;
 import org.adcsr.core.model.VaeEncoder;
+import org.adcsr.core.sd.DecoderSlices;
+import org.adcsr.core.sd.SdConfig;
+import org.adcsr.core.sd.SdInputs;
 
 /**
  * Stage 1 as a resumable run (spec ADCSR.md §6): the pruned decoder (and, with {@code trainEncoder}, a KL encoder)
@@ -42,49 +46,84 @@ public final class VaeTraining {
     /**
      * Everything that defines a run; stored in {@code run.settings} and compared on resume.
      *
-     * @param encoderFile a diffusers VAE safetensors file (keys {@code encoder.*}, {@code quant_conv.*},
-     *     {@code post_quant_conv.*}) whose encoder is frozen, or null with {@code trainEncoder}
+     * @param encoderFile the SD VAE whose encoder, {@code quant_conv} and {@code post_quant_conv} are frozen, in any
+     *     form {@link SdInputs#openVae} reads (adcsr-prune's {@code vae_encoder.safetensors} too), or null with
+     *     {@code trainEncoder}
+     * @param decoderFile with {@link DecoderInit#FILE}: the decoder to start from ({@link ModelFiles#withDecoder})
      * @param perceptualWeight LPIPS-VGG's weight; 0 for none
+     * @param valDir images for {@link Validation} every {@code valEvery} steps, at step 0 and at the end, centre
+     *     crops of {@code valCrop} pixels, into {@code val.csv}; null for none
      */
     public record Settings(AdcsrConfig decoder, VaeEncoder.Config encoder, boolean trainEncoder, Path encoderFile,
-            long steps, int batch, int crop, long seed, double lr, long discStart, double discWeight,
-            double klWeight, double perceptualWeight, int discWidth, int discLayers, boolean samplePosterior,
-            int checkpointEvery, int keep, boolean strict) {}
+            DecoderInit decoderInit, Path decoderFile, long steps, int batch, int crop, long seed, double lr,
+            long discStart, double discWeight, double klWeight, double perceptualWeight, int discWidth,
+            int discLayers, boolean samplePosterior, int checkpointEvery, int keep, boolean strict, Path valDir,
+            int valEvery, int valCrop) {}
+
+    /**
+     * Where the decoder starts: PyTorch's default initialisation (the paper trains it from scratch), the first
+     * channels of the SD VAE decoder of the encoder file (what adcsr-prune writes, {@link DecoderSlices}), or a
+     * decoder file.
+     */
+    public enum DecoderInit { RANDOM, SLICE, FILE }
 
     /** The perceptual network, when {@code perceptualWeight > 0}: LPIPS distance of images in [−1, 1]. */
     private final AutoencoderLoss.Perceptual perceptual;
     private final Consumer<String> warn;
+    private final PicklePolicy picklePolicy;
+    private final AutoencoderLoss.Perceptual valLpips;
 
     /**
-     * @param perceptual the perceptual distance (LPIPS-VGG), or null for none
+     * @param perceptual the perceptual distance (LPIPS-VGG) of the loss, or null for none
+     * @param valLpips LPIPS for {@code val.csv}, or null (then its column is NaN)
      * @param warn one-line warnings (skipped images, the run resuming)
+     * @param picklePolicy for a PyTorch checkpoint among the inputs (the official halfDecoder.ckpt)
      */
-    public VaeTraining(AutoencoderLoss.Perceptual perceptual, Consumer<String> warn) {
+    public VaeTraining(AutoencoderLoss.Perceptual perceptual, AutoencoderLoss.Perceptual valLpips,
+            Consumer<String> warn, PicklePolicy picklePolicy) {
         this.perceptual = perceptual;
+        this.valLpips = valLpips;
         this.warn = warn;
+        this.picklePolicy = picklePolicy;
     }
 
     static final List<String> COLUMNS = List.of("step", "rec", "nll", "kl", "g", "d_weight", "disc_factor", "loss",
             "d_loss", "logits_real", "logits_fake", "lr", "seconds", "images_per_s");
 
-    /** Refuses a run that cannot start, before anything is written: no image can give a crop. */
-    public static void checkImages(List<Path> images, int crop) {
+    /**
+     * Refuses a run that cannot start, before anything is written: no image can give a crop, or, with
+     * {@code strict}, one image cannot (its header is unreadable or it is smaller than the crop).
+     */
+    public static void checkImages(List<Path> images, int crop, boolean strict) {
         if (images.isEmpty()) {
             throw new BadInputException("no training images");
         }
+        boolean usable = false;
         for (Path p : images) {
+            int[] s;
             try {
-                int[] s = Images.size(p);
-                if (s[0] >= crop && s[1] >= crop) {
+                s = Images.size(p);
+            } catch (BadInputException e) {
+                if (strict) {
+                    throw e;
+                }
+                continue; // the sampler warns about it when it meets it
+            }
+            if (s[0] >= crop && s[1] >= crop) {
+                usable = true;
+                if (!strict) {
                     return;
                 }
-            } catch (BadInputException e) {
-                // the sampler warns about it when it meets it
+            } else if (strict) {
+                throw BadInputException.of(p, "is " + s[0] + "x" + s[1] + ", smaller than the " + crop
+                        + "-pixel crop (--strict)");
             }
         }
-        throw new BadInputException(images.size() == 1 ? images.get(0) + ": unreadable or smaller than the "
-                + crop + "-pixel crop" : "no usable training image: all " + images.size()
-                        + " are unreadable or smaller than the " + crop + "-pixel crop");
+        if (!usable) {
+            throw new BadInputException(images.size() == 1 ? images.get(0) + ": unreadable or smaller than the "
+                    + crop + "-pixel crop" : "no usable training image: all " + images.size()
+                            + " are unreadable or smaller than the " + crop + "-pixel crop");
+        }
     }
 
     /**
@@ -103,12 +142,29 @@ public final class VaeTraining {
             for (TensorInfo t : params) {
                 (t.name().startsWith("decoder.") ? decoderParams : encoderParams).add(t);
             }
+            Path latest = Checkpoints.latest(out);
             if (s.trainEncoder()) {
                 Stage1.initialise(store, encoderParams, init, true);
+                Stage1.initialise(store, decoderParams, init, true);
             } else {
-                loadFrozen(store, encoderParams, s.encoderFile());
+                // the checkpoint has the decoder: the VAE's decoder is needed only to start a sliced one
+                boolean slice = s.decoderInit() == DecoderInit.SLICE && latest == null;
+                try (SdInputs vae = SdInputs.openVae(s.encoderFile(), sdConfig(s.encoder()), slice)) {
+                    for (TensorInfo t : encoderParams) {
+                        store.add(t.name(), store.manager().create(vae.vae().readFloats(t.name()),
+                                new Shape(t.shape())), false);
+                    }
+                    Stage1.initialise(store, decoderParams, init, true);
+                    if (slice) {
+                        for (DecoderSlices.Cut cut : DecoderSlices.plan(sdConfig(s.encoder()), s.decoder())) {
+                            store.get(cut.key()).set(cut.read(vae.vae()));
+                        }
+                    }
+                }
             }
-            Stage1.initialise(store, decoderParams, init, true);
+            if (s.decoderInit() == DecoderInit.FILE && latest == null) {
+                loadDecoder(store, decoderParams, s.decoderFile(), picklePolicy);
+            }
             List<String> ae = new ArrayList<>(store.trainable());
             PatchDiscriminator disc = new PatchDiscriminator("discriminator", s.discWidth(), s.discLayers(), store,
                     init);
@@ -119,9 +175,13 @@ public final class VaeTraining {
             CropSampler data = new CropSampler(images, s.crop(), true, s.seed(), s.strict(), warn);
             Rng noise = new Rng(Rng.pairSeed(s.seed(), -2));
             long step = 0;
-            Path latest = Checkpoints.latest(out);
             if (latest != null) {
                 Checkpoints.State state = Checkpoints.load(latest, store, List.of(optAe, optD));
+                String digest = state.metadata().get(SETTINGS_DIGEST);
+                if (digest != null && !digest.equals(digest(s, images))) {
+                    throw BadInputException.of(latest, "was written by a run with other settings or images than "
+                            + out.resolve("run.settings") + " now holds (edited?); resume with the run's own");
+                }
                 step = state.step();
                 data.restore(state.rngs().get("data"));
                 noise = Rng.restore(state.rngs().get("noise"));
@@ -129,7 +189,14 @@ public final class VaeTraining {
             }
             DjlOps ops = new DjlOps(store.all());
             int shape = s.crop();
-            try (MetricsLog log = MetricsLog.open(out.resolve("train.csv"), COLUMNS, step)) {
+            Validation val = s.valDir() == null ? null : Validation.load(imagesIn(s.valDir()), s.valCrop());
+            long total = s.steps();
+            try (MetricsLog log = MetricsLog.open(out.resolve("train.csv"), COLUMNS, step);
+                    MetricsLog valLog = val == null ? null : MetricsLog.open(out.resolve("val.csv"),
+                            Validation.COLUMNS, step, st -> st % s.valEvery() == 0 || st == total)) {
+                if (val != null && step == 0) {
+                    valLog.append(0, validate(val, s, store, ops, parent));
+                }
                 while (step < s.steps()) {
                     long t0 = System.nanoTime();
                     double[] row;
@@ -168,12 +235,15 @@ public final class VaeTraining {
                     }
                     step++;
                     log.append(step, row);
+                    if (val != null && (step % s.valEvery() == 0 || step == s.steps())) {
+                        valLog.append(step, validate(val, s, store, ops, parent)); // before the checkpoint
+                    }
                     progress.accept(step);
                     boolean stop = StopSignal.requested() != null;
                     if (step % s.checkpointEvery() == 0 || step == s.steps() || stop) {
                         Checkpoints.save(out, step, store, List.of(optAe, optD),
                                 Map.of("data", data.position(), "noise", noise.state()),
-                                Map.of("adcsr.run", "adcsr-train-vae"), s.keep());
+                                Map.of("adcsr.run", "adcsr-train-vae", SETTINGS_DIGEST, digest(s, images)), s.keep());
                     }
                     if (stop) {
                         return step;
@@ -188,24 +258,57 @@ public final class VaeTraining {
         }
     }
 
-    private static void loadFrozen(ParameterStore store, List<TensorInfo> params, Path file) {
-        if (file == null) {
-            throw new BadInputException("give a pretrained encoder (--encoder FILE) or --train-encoder");
+    private double[] validate(Validation val, Settings s, ParameterStore store, DjlOps ops, NDManager parent) {
+        return val.evaluate(parent, ops, s.encoder(), s.decoder(), store.get("decoder.conv_out.weight"),
+                store.get("decoder.conv_out.bias"), valLpips);
+    }
+
+    /** The images under {@code dir} (recursively, sorted), by extension; refuses a directory without any. */
+    public static List<Path> imagesIn(Path dir) throws IOException {
+        if (!Files.isDirectory(dir)) {
+            throw BadInputException.of(dir, Files.exists(dir) ? "not a directory" : "no such directory");
         }
-        try (SafetensorsReader r = SafetensorsReader.open(file)) {
+        List<Path> found;
+        try (java.util.stream.Stream<Path> walk = Files.walk(dir)) {
+            found = walk.filter(Files::isRegularFile).filter(Images::isImageName).sorted().toList();
+        }
+        if (found.isEmpty()) {
+            throw BadInputException.of(dir, "no images (" + String.join(", ", new java.util.TreeSet<>(
+                    Images.EXTENSIONS)) + ")");
+        }
+        return found;
+    }
+
+    /**
+     * The SD architecture whose VAE has this encoder: SD2.1-base itself for its encoder (so that messages name it),
+     * else the same with the encoder's widths (tests use small ones).
+     */
+    public static SdConfig sdConfig(VaeEncoder.Config e) {
+        SdConfig sd = SdConfig.sd21Base();
+        VaeEncoder.Config ref = VaeEncoder.Config.sd();
+        if (Arrays.equals(e.blockOutChannels(), ref.blockOutChannels()) && e.layersPerBlock() == ref.layersPerBlock()
+                && e.latentChannels() == ref.latentChannels() && e.normGroups() == ref.normGroups()) {
+            return sd;
+        }
+        return new SdConfig("SD-shaped VAE " + Arrays.toString(e.blockOutChannels()), sd.unetWidths(),
+                sd.unetHeads(), sd.unetLayers(), sd.unetAttention(), sd.crossAttentionDim(), e.latentChannels(),
+                e.blockOutChannels(), e.layersPerBlock(), e.normGroups());
+    }
+
+    /** The architecture a decoder file records (adcsr-prune's and our outputs do), or null (halfDecoder.ckpt). */
+    public static AdcsrConfig recordedConfig(Path decoderFile, PicklePolicy policy) {
+        return ModelFiles.withDecoder(decoderFile, policy, (v, c) -> c);
+    }
+
+    /** Overwrites the decoder's parameters with those of a decoder file, every key and shape checked first. */
+    private static void loadDecoder(ParameterStore store, List<TensorInfo> params, Path file, PicklePolicy policy) {
+        ModelFiles.withDecoder(file, policy, (v, recorded) -> {
+            KeyCheck.check(v, params, n -> false);
             for (TensorInfo t : params) {
-                TensorInfo have = r.info(t.name());
-                if (have == null) {
-                    throw BadInputException.of(file, "has no " + t.name() + " (a diffusers VAE file has encoder.*,"
-                            + " quant_conv.* and post_quant_conv.*)");
-                }
-                if (!Arrays.equals(have.shape(), t.shape())) {
-                    throw BadInputException.of(file, t.name() + " has shape " + have.shapeString() + ", the encoder"
-                            + " needs " + t.shapeString());
-                }
-                store.add(t.name(), store.manager().create(r.readFloats(t.name()), new Shape(t.shape())), false);
+                store.get(t.name()).set(v.readFloats(t.name()));
             }
-        }
+            return null;
+        });
     }
 
     /** {@code decoder.safetensors} (keys {@code decoder.*}, the config in its metadata), and the encoder if trained. */
@@ -247,12 +350,29 @@ public final class VaeTraining {
 
     // ---- run.settings ----------------------------------------------------------------------------------------
 
+    /** Checkpoint metadata: SHA-256 of the run's settings but the step count ({@link #digest}). */
+    static final String SETTINGS_DIGEST = "adcsr.run.settings_sha256";
+
+    /** SHA-256 of {@link #describe} without the total step count (which --resume may raise). */
+    static String digest(Settings s, List<Path> images) {
+        String text = describe(s, images).lines().filter(l -> !l.startsWith("steps="))
+                .collect(java.util.stream.Collectors.joining("\n"));
+        try {
+            return java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256")
+                    .digest(text.getBytes(StandardCharsets.UTF_8)));
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
     /** The settings and the image list as {@code key=value} lines, in a fixed order. */
     public static String describe(Settings s, List<Path> images) {
         StringBuilder sb = new StringBuilder("# adcsr-train-vae run settings; --resume continues with these\n");
         Map<String, String> v = new LinkedHashMap<>();
         v.put("decoder_config", s.decoder().toJson().replaceAll("\\s+", ""));
-        v.put("encoder", s.trainEncoder() ? "train" : String.valueOf(s.encoderFile()));
+        v.put("encoder", s.trainEncoder() ? "train" : String.valueOf(s.encoderFile().toAbsolutePath()));
+        v.put("decoder_init", s.decoderInit() == DecoderInit.FILE ? "file:" + s.decoderFile().toAbsolutePath()
+                : s.decoderInit().name().toLowerCase(java.util.Locale.ROOT));
         v.put("encoder_widths", join(s.encoder().blockOutChannels()));
         v.put("encoder_layers", Integer.toString(s.encoder().layersPerBlock()));
         v.put("latent_channels", Integer.toString(s.encoder().latentChannels()));
@@ -270,6 +390,11 @@ public final class VaeTraining {
         v.put("disc_layers", Integer.toString(s.discLayers()));
         v.put("posterior", s.samplePosterior() ? "sample" : "mean");
         v.put("strict", Boolean.toString(s.strict()));
+        if (s.valDir() != null) {
+            v.put("val", s.valDir().toAbsolutePath().toString());
+            v.put("val_every", Integer.toString(s.valEvery()));
+            v.put("val_crop", Integer.toString(s.valCrop()));
+        }
         for (Map.Entry<String, String> e : v.entrySet()) {
             sb.append(e.getKey()).append('=').append(e.getValue()).append('\n');
         }
@@ -329,7 +454,11 @@ public final class VaeTraining {
             VaeEncoder.Config enc = new VaeEncoder.Config(widths, Integer.parseInt(p.getProperty("encoder_layers")),
                     Integer.parseInt(p.getProperty("latent_channels")), Integer.parseInt(p.getProperty("encoder_groups")));
             boolean train = p.getProperty("encoder").equals("train");
-            return new Settings(decoder, enc, train, train ? null : Path.of(p.getProperty("encoder")), steps,
+            String init = p.getProperty("decoder_init", "random");
+            DecoderInit decoderInit = init.startsWith("file:") ? DecoderInit.FILE
+                    : DecoderInit.valueOf(init.toUpperCase(java.util.Locale.ROOT));
+            return new Settings(decoder, enc, train, train ? null : Path.of(p.getProperty("encoder")), decoderInit,
+                    decoderInit == DecoderInit.FILE ? Path.of(init.substring("file:".length())) : null, steps,
                     Integer.parseInt(p.getProperty("batch")), Integer.parseInt(p.getProperty("crop")),
                     Long.parseLong(p.getProperty("seed")), Double.parseDouble(p.getProperty("lr")),
                     Long.parseLong(p.getProperty("disc_start")), Double.parseDouble(p.getProperty("disc_weight")),
@@ -337,7 +466,10 @@ public final class VaeTraining {
                     Double.parseDouble(p.getProperty("perceptual_weight")),
                     Integer.parseInt(p.getProperty("disc_width")), Integer.parseInt(p.getProperty("disc_layers")),
                     p.getProperty("posterior").equals("sample"), checkpointEvery, keep,
-                    Boolean.parseBoolean(p.getProperty("strict")));
+                    Boolean.parseBoolean(p.getProperty("strict")),
+                    p.getProperty("val") == null ? null : Path.of(p.getProperty("val")),
+                    Integer.parseInt(p.getProperty("val_every", "1")),
+                    Integer.parseInt(p.getProperty("val_crop", "8")));
         } catch (RuntimeException e) {
             throw BadInputException.of(out.resolve("run.settings"), "damaged (" + e.getMessage() + ")");
         }

@@ -1,8 +1,5 @@
-package org.adcsr.prune;
+package org.adcsr.core.sd;
 
-import org.adcsr.core.sd.LdmNames;
-import org.adcsr.core.sd.SdConfig;
-import org.adcsr.core.sd.SdLayout;
 import com.google.gson.stream.JsonWriter;
 import java.io.IOException;
 import java.io.InputStream;
@@ -22,19 +19,19 @@ import org.adcsr.core.io.DType;
 import org.adcsr.core.io.SafetensorsWriter;
 import org.adcsr.core.io.TensorInfo;
 
-/** Small SD-shaped checkpoints with real key names, written by the tests. */
-final class SdFixtures {
+/** Small SD-shaped checkpoints with real key names, written by the tests (adcsr-prune's, adcsr-train-vae's). */
+public final class SdFixtures {
     private SdFixtures() {
     }
 
     /** SD2.1-base's structure at 1/40 of the UNet width and 1/16 of the VAE width. */
-    static SdConfig small() {
+    public static SdConfig small() {
         return new SdConfig("small SD", new int[] {8, 16, 32, 32}, new int[] {1, 2, 4, 4}, 2,
                 new boolean[] {true, true, true, false}, 8, 4, new int[] {8, 16, 32, 32}, 2, 4, 4);
     }
 
     /** The seeded values of a tensor: uniform in (−1, 1), a function of the name only. */
-    static float[] values(String name, long numel) {
+    public static float[] values(String name, long numel) {
         SplittableRandom r = new SplittableRandom(name.hashCode());
         float[] v = new float[Math.toIntExact(numel)];
         for (int i = 0; i < v.length; i++) {
@@ -43,7 +40,7 @@ final class SdFixtures {
         return v;
     }
 
-    static List<SafetensorsWriter.Entry> entries(List<TensorInfo> tensors) {
+    public static List<SafetensorsWriter.Entry> entries(List<TensorInfo> tensors) {
         List<SafetensorsWriter.Entry> e = new ArrayList<>();
         for (TensorInfo t : tensors) {
             e.add(new SafetensorsWriter.Entry(t.name(), t.shape(), () -> values(t.name(), t.numel())));
@@ -51,7 +48,7 @@ final class SdFixtures {
         return e;
     }
 
-    static void writeDiffusers(Path unet, Path vae, SdConfig c, DType type) throws IOException {
+    public static void writeDiffusers(Path unet, Path vae, SdConfig c, DType type) throws IOException {
         if (unet != null) {
             SafetensorsWriter.write(unet, Map.of(), entries(SdLayout.unet(c)), type);
         }
@@ -61,7 +58,7 @@ final class SdFixtures {
     }
 
     /** The same tensors under original LDM names, VAE attention as 1×1 convs, plus a text-encoder tensor. */
-    static void writeSingleFile(Path file, SdConfig c) throws IOException {
+    public static void writeSingleFile(Path file, SdConfig c) throws IOException {
         List<SafetensorsWriter.Entry> e = new ArrayList<>();
         e.add(SafetensorsWriter.Entry.of("cond_stage_model.model.token_embedding.weight", new long[] {3, 2},
                 new float[6]));
@@ -81,7 +78,7 @@ final class SdFixtures {
     }
 
     /** A valid F32 safetensors file of the given tensors whose data is a hole (zeros), so that it costs no disk. */
-    static void writeSparse(Path file, List<TensorInfo> tensors) throws IOException {
+    public static void writeSparse(Path file, List<TensorInfo> tensors) throws IOException {
         StringWriter json = new StringWriter();
         long offset = 0;
         try (JsonWriter w = new JsonWriter(json)) {
@@ -106,7 +103,7 @@ final class SdFixtures {
     }
 
     /** A reference key list from test resources as {@code name → shape}, in order. */
-    static Map<String, String> reference(String file) throws IOException {
+    public static Map<String, String> reference(String file) throws IOException {
         try (InputStream in = SdFixtures.class.getResourceAsStream("/fixtures/reference/" + file)) {
             Map<String, String> m = new LinkedHashMap<>();
             for (String l : new String(in.readAllBytes(), StandardCharsets.UTF_8).lines()
