@@ -365,7 +365,8 @@ public class TrainVaeCommand implements Callable<Integer> {
         }
         try (TorchCheckpoint h = TorchCheckpoint.open(heads); TorchCheckpoint b = TorchCheckpoint.open(backbone)) {
             Lpips net = Lpips.load(Lpips.Backbone.VGG, m, b.tensors(), h.tensors());
-            return (a, c) -> net.forward(a.add(1).div(2), c.add(1).div(2));
+            // Scalars, not div(Number): autograd keeps the divisor for the backward pass
+            return (a, c) -> net.forward(Scalars.mul(a.add(1), 0.5), Scalars.mul(c.add(1), 0.5));
         }
     }
 
