@@ -17,6 +17,7 @@ import org.adcsr.cli.Progress;
 import org.adcsr.cli.SeedOptions;
 import org.adcsr.cli.UsageException;
 import org.adcsr.cli.Values;
+import org.adcsr.core.engine.Scalars;
 import org.adcsr.core.BadInputException;
 import org.adcsr.core.Engines;
 import org.adcsr.core.io.torch.PicklePolicy;
