@@ -1,4 +1,4 @@
-package org.adcsr.qnn;
+package org.adcsr.onnx;
 
 import java.io.IOException;
 import java.nio.file.Path;
@@ -10,17 +10,17 @@ import org.adcsr.core.model.AdcsrConfig;
 import org.adcsr.core.model.AdcsrNetwork;
 
 /** The float ONNX graph of an AdcSR network: input {@code lr} [1,3,T,T] in [−1,1], output {@code sr} [1,3,4T,4T]. */
-final class OnnxExport {
-    static final String INPUT = "lr";
-    static final String OUTPUT = "sr";
+public final class OnnxExport {
+    public static final String INPUT = "lr";
+    public static final String OUTPUT = "sr";
     /** Float graph: opset 17, IR 8 (QNN.md §1). */
-    static final Graph.Version FLOAT = new Graph.Version(8, 17);
+    public static final Graph.Version FLOAT = new Graph.Version(8, 17);
 
     private OnnxExport() {
     }
 
     /** Builds the graph for a square LR tile of {@code tile} pixels. */
-    static Graph build(AdcsrConfig config, int tile, Function<String, float[]> params) {
+    public static Graph build(AdcsrConfig config, int tile, Function<String, float[]> params) {
         Graph g = new Graph();
         g.input(INPUT, new long[] {1, 3, tile, tile});
         OnnxOps ops = new OnnxOps(g, params);
@@ -31,7 +31,7 @@ final class OnnxExport {
     }
 
     /** Renames a node output (and its uses). */
-    static void rename(Graph g, String from, String to) {
+    public static void rename(Graph g, String from, String to) {
         for (int i = 0; i < g.nodes.size(); i++) {
             Graph.Node n = g.nodes.get(i);
             if (n.outputs().contains(from) || n.inputs().contains(from)) {
@@ -50,7 +50,7 @@ final class OnnxExport {
     }
 
     /** Writes {@code dir/adcsr.onnx} and {@code dir/adcsr.onnx.data}. */
-    static void write(Graph g, Path onnx, Map<String, String> meta) throws IOException {
+    public static void write(Graph g, Path onnx, Map<String, String> meta) throws IOException {
         g.write(onnx, onnx.getFileName() + ".data", FLOAT, List.of(), meta);
     }
 }
