@@ -173,6 +173,69 @@ public final class Graph {
      */
     public ModelProto write(Path onnxFile, String dataFile, Version v, List<String> extraOutputs,
             Map<String, String> metadata) throws IOException {
+        Path data = onnxFile.resolveSibling(dataFile);
+        ModelProto model;
+        try (OutputStream os = dataFile == null ? null
+                : new BufferedOutputStream(Files.newOutputStream(data), 1 << 20)) {
+            long[] offset = {0};
+            model = proto("adcsr-export-qnn", v, extraOutputs, metadata, (init, t) -> {
+                byte[] bytes = bytesOf(init);
+                if (os != null && bytes.length >= EXTERNAL_MIN_BYTES) {
+                    long pad = (64 - offset[0] % 64) % 64;
+                    os.write(new byte[(int) pad]);
+                    offset[0] += pad;
+                    os.write(bytes);
+                    t.setDataLocation(TensorProto.DataLocation.EXTERNAL)
+                            .addExternalData(kv("location", dataFile))
+                            .addExternalData(kv("offset", Long.toString(offset[0])))
+                            .addExternalData(kv("length", Long.toString(bytes.length)));
+                    offset[0] += bytes.length;
+                } else {
+                    t.setRawData(ByteString.copyFrom(bytes));
+                }
+            });
+        }
+        try (OutputStream os = new BufferedOutputStream(Files.newOutputStream(onnxFile))) {
+            model.writeTo(os);
+        }
+        return model;
+    }
+
+    /**
+     * The model in memory for a runtime that is handed the values of the initializers in {@code supplied} itself
+     * (ONNX Runtime's external initializers): those are declared with their type and shape and marked external, with
+     * no bytes; the other initializers carry their data.
+     */
+    public ModelProto inMemory(Version v, java.util.function.Predicate<Init> supplied) throws IOException {
+        return proto("adcsr", v, List.of(), Map.of(), (init, t) -> {
+            if (supplied.test(init)) {
+                t.setDataLocation(TensorProto.DataLocation.EXTERNAL)
+                        .addExternalData(kv("location", "supplied-in-memory"))
+                        .addExternalData(kv("offset", "0"))
+                        .addExternalData(kv("length", Long.toString(init.bytes())));
+            } else {
+                t.setRawData(ByteString.copyFrom(bytesOf(init)));
+            }
+        });
+    }
+
+    /** An initializer's bytes, checked against its shape. */
+    public static byte[] bytesOf(Init init) {
+        byte[] bytes = init.data.get();
+        if (bytes.length != init.bytes()) {
+            throw new IllegalStateException(init.name + ": " + bytes.length + " bytes for shape "
+                    + Arrays.toString(init.shape));
+        }
+        return bytes;
+    }
+
+    /** Where an initializer's data goes: {@code t} has its name, type and dims already. */
+    private interface InitData {
+        void fill(Init init, TensorProto.Builder t) throws IOException;
+    }
+
+    private ModelProto proto(String producer, Version v, List<String> extraOutputs, Map<String, String> metadata, InitData data)
+            throws IOException {
         GraphProto.Builder g = GraphProto.newBuilder().setName("adcsr");
         for (String in : inputs) {
             g.addInput(valueInfo(in, types.get(in).onnx, shapes.get(in)));
@@ -195,45 +258,19 @@ public final class Graph {
                 }
             }
         }
-        Path data = onnxFile.resolveSibling(dataFile);
-        try (OutputStream os = dataFile == null ? null
-                : new BufferedOutputStream(Files.newOutputStream(data), 1 << 20)) {
-            long offset = 0;
-            for (Init init : inits.values()) {
-                TensorProto.Builder t = TensorProto.newBuilder().setName(init.name).setDataType(init.type.onnx);
-                for (long d : init.shape) {
-                    t.addDims(d);
-                }
-                byte[] bytes = init.data.get();
-                if (bytes.length != init.bytes()) {
-                    throw new IllegalStateException(init.name + ": " + bytes.length + " bytes for shape "
-                            + Arrays.toString(init.shape));
-                }
-                if (os != null && bytes.length >= EXTERNAL_MIN_BYTES) {
-                    long pad = (64 - offset % 64) % 64;
-                    os.write(new byte[(int) pad]);
-                    offset += pad;
-                    os.write(bytes);
-                    t.setDataLocation(TensorProto.DataLocation.EXTERNAL)
-                            .addExternalData(kv("location", dataFile))
-                            .addExternalData(kv("offset", Long.toString(offset)))
-                            .addExternalData(kv("length", Long.toString(bytes.length)));
-                    offset += bytes.length;
-                } else {
-                    t.setRawData(ByteString.copyFrom(bytes));
-                }
-                g.addInitializer(t);
+        for (Init init : inits.values()) {
+            TensorProto.Builder t = TensorProto.newBuilder().setName(init.name).setDataType(init.type.onnx);
+            for (long d : init.shape) {
+                t.addDims(d);
             }
+            data.fill(init, t);
+            g.addInitializer(t);
         }
-        ModelProto.Builder m = ModelProto.newBuilder().setIrVersion(v.ir).setProducerName("adcsr-export-qnn")
+        ModelProto.Builder m = ModelProto.newBuilder().setIrVersion(v.ir).setProducerName(producer)
                 .setProducerVersion(version()).setGraph(g)
                 .addOpsetImport(OperatorSetIdProto.newBuilder().setDomain("").setVersion(v.opset));
         metadata.forEach((k, val) -> m.addMetadataProps(kv(k, val)));
-        ModelProto model = m.build();
-        try (OutputStream os = new BufferedOutputStream(Files.newOutputStream(onnxFile))) {
-            model.writeTo(os);
-        }
-        return model;
+        return m.build();
     }
 
     /**

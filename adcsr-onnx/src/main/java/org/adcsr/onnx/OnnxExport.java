@@ -9,7 +9,7 @@ import java.util.function.Function;
 import org.adcsr.core.model.AdcsrConfig;
 import org.adcsr.core.model.AdcsrNetwork;
 
-/** The float ONNX graph of an AdcSR network: input {@code lr} [1,3,T,T] in [−1,1], output {@code sr} [1,3,4T,4T]. */
+/** The float ONNX graph of an AdcSR network: input {@code lr} [1,3,H,W] in [−1,1], output {@code sr} [1,3,4H,4W]. */
 public final class OnnxExport {
     public static final String INPUT = "lr";
     public static final String OUTPUT = "sr";
@@ -21,10 +21,16 @@ public final class OnnxExport {
 
     /** Builds the graph for a square LR tile of {@code tile} pixels. */
     public static Graph build(AdcsrConfig config, int tile, Function<String, float[]> params) {
+        return build(config, tile, tile, params);
+    }
+
+    /** Builds the graph for an LR input of {@code height × width} pixels. */
+    public static Graph build(AdcsrConfig config, int height, int width, Function<String, float[]> params) {
         Graph g = new Graph();
-        g.input(INPUT, new long[] {1, 3, tile, tile});
+        long[] in = {1, 3, height, width};
+        g.input(INPUT, in);
         OnnxOps ops = new OnnxOps(g, params);
-        OnnxOps.V out = AdcsrNetwork.forward(ops, config, new OnnxOps.V(INPUT, new long[] {1, 3, tile, tile}, false));
+        OnnxOps.V out = AdcsrNetwork.forward(ops, config, new OnnxOps.V(INPUT, in, false));
         rename(g, out.name(), OUTPUT);
         g.outputs.add(OUTPUT);
         return g;
