@@ -35,6 +35,9 @@ public final class OrtNetwork implements Upscaler.Network, AutoCloseable {
     /** Where ONNX Runtime runs. */
     public enum Device { CPU, CUDA }
 
+    /** The ONNX Runtime release this build ships (the Java API's jar). */
+    public static final String ORT_VERSION = "1.29.0";
+
     private final AdcsrConfig config;
     private final int threads;
     private final Device device;
@@ -64,6 +67,7 @@ public final class OrtNetwork implements Upscaler.Network, AutoCloseable {
      * @param threads intra-op threads of every session
      */
     public static OrtNetwork load(AdcsrConfig config, TensorSource source, int threads, Device device) {
+        checkDevice(device);
         String[] implausible = {null};
         return fromParameters(config, name -> {
             float[] v = AdcsrModel.readFinite(source, name);
@@ -106,6 +110,22 @@ public final class OrtNetwork implements Upscaler.Network, AutoCloseable {
             throw new IllegalStateException("ONNX Runtime refused a weight tensor: " + e.getMessage(), e);
         }
         return new OrtNetwork(config, threads, device, w, implausible.get());
+    }
+
+    /**
+     * Starts the CUDA execution provider once, so that a GPU build without a usable CUDA fails before any weight is
+     * read, with one line.
+     */
+    static void checkDevice(Device device) {
+        if (device != Device.CUDA) {
+            return;
+        }
+        try (OrtSession.SessionOptions o = new OrtSession.SessionOptions()) {
+            o.addCUDA(0);
+        } catch (OrtException | RuntimeException | LinkageError e) {
+            throw new BadInputException("--device gpu: ONNX Runtime's CUDA execution provider did not start ("
+                    + String.valueOf(e.getMessage()).lines().findFirst().orElse("") + "); " + EngineChoice.GPU_HINT);
+        }
     }
 
     @Override
