@@ -202,19 +202,22 @@ public final class Graph {
     }
 
     /**
-     * The model in memory for a runtime that is handed the values of the initializers in {@code supplied} itself
-     * (ONNX Runtime's external initializers): those are declared with their type and shape and marked external, with
-     * no bytes; the other initializers carry their data.
+     * The model with some initializers given as ready protos (for example external-data references into a file
+     * written before): {@code given} returns the proto for an initializer of the same name, type and shape, or null
+     * to write that initializer's data inline.
      */
-    public ModelProto inMemory(Version v, java.util.function.Predicate<Init> supplied) throws IOException {
-        return proto("adcsr", v, List.of(), Map.of(), (init, t) -> {
-            if (supplied.test(init)) {
-                t.setDataLocation(TensorProto.DataLocation.EXTERNAL)
-                        .addExternalData(kv("location", "supplied-in-memory"))
-                        .addExternalData(kv("offset", "0"))
-                        .addExternalData(kv("length", Long.toString(init.bytes())));
-            } else {
+    public ModelProto withInitializers(String producer, Version v, Map<String, String> metadata,
+            java.util.function.Function<Init, TensorProto> given) throws IOException {
+        return proto(producer, v, List.of(), metadata, (init, t) -> {
+            TensorProto p = given.apply(init);
+            if (p == null) {
                 t.setRawData(ByteString.copyFrom(bytesOf(init)));
+            } else if (!p.getName().equals(init.name) || p.getDataType() != init.type.onnx
+                    || !Arrays.equals(p.getDimsList().stream().mapToLong(Long::longValue).toArray(), init.shape)) {
+                throw new IllegalStateException(init.name + ": the given initializer " + p.getName() + " "
+                        + p.getDimsList() + " does not match " + Arrays.toString(init.shape));
+            } else {
+                t.clear().mergeFrom(p);
             }
         });
     }
@@ -234,7 +237,8 @@ public final class Graph {
         void fill(Init init, TensorProto.Builder t) throws IOException;
     }
 
-    private ModelProto proto(String producer, Version v, List<String> extraOutputs, Map<String, String> metadata, InitData data)
+    private ModelProto proto(String producer, Version v, List<String> extraOutputs, Map<String, String> metadata,
+            InitData data)
             throws IOException {
         GraphProto.Builder g = GraphProto.newBuilder().setName("adcsr");
         for (String in : inputs) {

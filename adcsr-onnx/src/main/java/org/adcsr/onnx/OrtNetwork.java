@@ -1,21 +1,35 @@
 package org.adcsr.onnx;
 
 import ai.onnxruntime.OnnxTensor;
-import ai.onnxruntime.OnnxTensorLike;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.UncheckedIOException;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.util.Arrays;
+import java.util.Comparator;
+import java.util.HexFormat;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.function.Function;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
+import onnx.Onnx.ModelProto;
+import onnx.Onnx.StringStringEntryProto;
+import onnx.Onnx.TensorProto;
 import org.adcsr.core.BadInputException;
 import org.adcsr.core.engine.EngineFaultException;
+import org.adcsr.core.io.AtomicFiles;
 import org.adcsr.core.io.TensorInfo;
 import org.adcsr.core.io.TensorSource;
 import org.adcsr.core.model.AdcsrConfig;
@@ -24,11 +38,17 @@ import org.adcsr.core.upscale.Upscaler;
 
 /**
  * The AdcSR network run by ONNX Runtime: the graph {@link OnnxExport#build} writes from the one forward
- * ({@link org.adcsr.core.model.AdcsrNetwork}), built for the shape of the tiles in use and kept in memory, its
- * weights handed to ONNX Runtime as external initializers over direct (off-heap) buffers that every session shares,
- * so the weights are in memory once and never in the Java heap as a whole.
+ * ({@link org.adcsr.core.model.AdcsrNetwork}), built for the shape of the tiles in use.
  *
- * <p>Graphs have static shapes: one session per input shape, and only the newest is kept (tiles of one image all
+ * <p>The weights go to ONNX Runtime as external data, the way it loads them with the least memory: once per weights
+ * file and architecture, {@code weights.data} (every parameter as the graph stores it: the first conv's input
+ * channels permuted, linear weights transposed) and {@code weights.onnx} (the index: a graph whose initializers point
+ * into it) are written to a cache directory named by the SHA-256 of the weights files and the architecture; then
+ * each input shape's graph, {@code HxW.onnx} (a few hundred kB), refers to the same data. Every file is written
+ * under a temporary name and renamed. ONNX Runtime reads the data itself, re-lays the convolution weights and drops
+ * what it no longer needs, so the Java heap never holds more than one tensor and the weights are not held twice.
+ *
+ * <p>Graphs have static shapes: one session per input shape, and only the newest is kept (the tiles of an image all
  * have the tile's shape; images that fit one tile and differ in size each pay {@link #sessionSeconds()} again).
  */
 public final class OrtNetwork implements Upscaler.Network, AutoCloseable {
@@ -38,78 +58,153 @@ public final class OrtNetwork implements Upscaler.Network, AutoCloseable {
     /** The ONNX Runtime release this build ships (the Java API's jar). */
     public static final String ORT_VERSION = "1.29.0";
 
+    /** Bumped whenever the graph or the data layout written to the cache changes. */
+    static final String CACHE_FORMAT = "adcsr-onnx-cache/1";
+    static final String INDEX = "weights.onnx";
+    static final String DATA = "weights.data";
+    private static final String IMPLAUSIBLE_KEY = "adcsr.implausible_weight";
+
     private final AdcsrConfig config;
+    private final Path dir;
     private final int threads;
     private final Device device;
     private final OrtEnvironment env;
-    /** Every parameter-derived initializer of the graph (conv weights permuted, linear weights transposed). */
-    private final Map<String, OnnxTensor> weights;
+    /** Parameter initializers by name, as the index stores them (external references into {@link #DATA}). */
+    private final Map<String, TensorProto> weights;
     /** The first implausibly large weight ("name holds V at element I"), or null. */
     private final String implausible;
+    private final boolean written;
     private OrtSession session;
     private long[] sessionShape;
     private double sessionSeconds;
 
-    private OrtNetwork(AdcsrConfig config, int threads, Device device, Map<String, OnnxTensor> weights,
-            String implausible) {
+    private OrtNetwork(AdcsrConfig config, Path dir, int threads, Device device, boolean written) throws IOException {
         this.config = config;
+        this.dir = dir;
         this.threads = threads;
         this.device = device;
+        this.written = written;
         this.env = OrtEnvironment.getEnvironment();
-        this.weights = weights;
-        this.implausible = implausible;
+        ModelProto index;
+        try (InputStream in = Files.newInputStream(dir.resolve(INDEX))) {
+            index = ModelProto.parseFrom(in);
+        }
+        Set<String> names = parameterNames(config);
+        this.weights = index.getGraph().getInitializerList().stream().filter(t -> names.contains(t.getName()))
+                .collect(Collectors.toMap(TensorProto::getName, t -> t, (a, b) -> a, LinkedHashMap::new));
+        if (!weights.keySet().equals(names)) {
+            throw new IllegalStateException(dir.resolve(INDEX) + " lacks parameters of " + config.name());
+        }
+        this.implausible = index.getMetadataPropsList().stream().filter(e -> e.getKey().equals(IMPLAUSIBLE_KEY))
+                .map(StringStringEntryProto::getValue).findFirst().orElse(null);
+    }
+
+    private static Set<String> parameterNames(AdcsrConfig config) {
+        return AdcsrModel.parameterList(config).stream().map(TensorInfo::name).collect(Collectors.toSet());
     }
 
     /**
-     * Reads the parameters of {@code config} from {@code source} (already checked key by key and shape by shape)
-     * into direct buffers; weights holding NaN or infinity are refused as {@link AdcsrModel#load} refuses them.
+     * The network over {@code source} (already checked key by key and shape by shape), its weights cached under
+     * {@code cacheRoot}/{@code key}: written from {@code source} unless there already, with weights holding NaN or
+     * infinity refused as {@link AdcsrModel#load} refuses them.
      *
+     * @param key {@link #cacheKey} of the files behind {@code source} and {@code config}
      * @param threads intra-op threads of every session
      */
-    public static OrtNetwork load(AdcsrConfig config, TensorSource source, int threads, Device device) {
+    public static OrtNetwork open(AdcsrConfig config, TensorSource source, Path cacheRoot, String key, int threads,
+            Device device) {
         checkDevice(device);
         String[] implausible = {null};
-        return fromParameters(config, name -> {
+        return open(config, name -> {
             float[] v = AdcsrModel.readFinite(source, name);
             if (implausible[0] == null) {
                 implausible[0] = AdcsrModel.implausible(name, v);
             }
             return v;
-        }, threads, device, () -> implausible[0]);
+        }, () -> implausible[0], cacheRoot.resolve(key), threads, device);
     }
 
-    /** An network over parameter values by checkpoint key (tests: the parameters of a DJL model). */
-    public static OrtNetwork fromParameters(AdcsrConfig config, Function<String, float[]> params, int threads,
-            Device device) {
-        return fromParameters(config, params, threads, device, () -> null);
+    /** An network over parameter values by checkpoint key, cached in {@code dir} (tests: a DJL model's values). */
+    public static OrtNetwork fromParameters(AdcsrConfig config, Function<String, float[]> params, Path dir,
+            int threads, Device device) {
+        return open(config, params, () -> null, dir, threads, device);
     }
 
-    private static OrtNetwork fromParameters(AdcsrConfig config, Function<String, float[]> params, int threads,
-            Device device, java.util.function.Supplier<String> implausible) {
-        java.util.Set<String> names = new java.util.HashSet<>();
-        for (TensorInfo t : AdcsrModel.parameterList(config)) {
-            names.add(t.name());
-        }
-        // the smallest graph: the initializers' values do not depend on the input size
-        int m = config.sizeMultiple();
-        Graph g = OnnxExport.build(config, m, m, params);
-        Map<String, OnnxTensor> w = new LinkedHashMap<>();
-        OrtEnvironment env = OrtEnvironment.getEnvironment();
+    private static OrtNetwork open(AdcsrConfig config, Function<String, float[]> params,
+            java.util.function.Supplier<String> implausible, Path dir, int threads, Device device) {
         try {
-            for (Graph.Init init : g.inits.values()) {
-                if (!names.contains(init.name())) {
-                    continue;
-                }
-                byte[] bytes = Graph.bytesOf(init);
-                ByteBuffer direct = ByteBuffer.allocateDirect(bytes.length).order(ByteOrder.nativeOrder());
-                direct.asFloatBuffer().put(ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer());
-                w.put(init.name(), OnnxTensor.createTensor(env, direct.asFloatBuffer(), init.shape()));
+            boolean write = !Files.isRegularFile(dir.resolve(INDEX));
+            if (write) {
+                writeWeights(config, params, implausible, dir);
             }
-        } catch (OrtException e) {
-            w.values().forEach(OnnxTensor::close);
-            throw new IllegalStateException("ONNX Runtime refused a weight tensor: " + e.getMessage(), e);
+            return new OrtNetwork(config, dir, threads, device, write);
+        } catch (IOException e) {
+            throw BadInputException.of(dir, "cannot write or read ONNX Runtime's cached weights (" + e.getMessage()
+                    + ")", e);
         }
-        return new OrtNetwork(config, threads, device, w, implausible.get());
+    }
+
+    /** Writes the index and data into a fresh directory beside {@code dir}, then renames it to {@code dir}. */
+    private static void writeWeights(AdcsrConfig config, Function<String, float[]> params,
+            java.util.function.Supplier<String> implausible, Path dir) throws IOException {
+        Files.createDirectories(dir.toAbsolutePath().getParent());
+        Path tmp = Files.createTempDirectory(dir.toAbsolutePath().getParent(), "." + dir.getFileName() + ".");
+        try {
+            Set<String> names = parameterNames(config);
+            // the smallest graph: the parameters' values do not depend on the input size
+            int m = config.sizeMultiple();
+            Graph g = OnnxExport.build(config, m, m, params);
+            g.inits.keySet().retainAll(names);
+            Path index = tmp.resolve(INDEX);
+            g.write(index, DATA, OnnxExport.FLOAT, List.of(), Map.of());
+            String bad = implausible.get();
+            if (bad != null) {
+                ModelProto p;
+                try (InputStream in = Files.newInputStream(index)) {
+                    p = ModelProto.parseFrom(in);
+                }
+                Files.write(index, p.toBuilder().addMetadataProps(Graph.kv(IMPLAUSIBLE_KEY, bad)).build()
+                        .toByteArray());
+            }
+            try {
+                Files.move(tmp, dir, StandardCopyOption.ATOMIC_MOVE);
+            } catch (FileAlreadyExistsException | java.nio.file.DirectoryNotEmptyException e) {
+                // another process wrote the same weights meanwhile: theirs are as good
+            }
+        } finally {
+            if (Files.exists(tmp)) {
+                try (Stream<Path> files = Files.walk(tmp)) {
+                    for (Path f : files.sorted(Comparator.reverseOrder()).toList()) {
+                        Files.deleteIfExists(f);
+                    }
+                }
+            }
+        }
+    }
+
+    /**
+     * The cache key of a model: SHA-256 over the cache format, the architecture and the bytes of every file the
+     * weights come from (in order), as hex.
+     */
+    public static String cacheKey(AdcsrConfig config, List<Path> files) {
+        try {
+            MessageDigest sha = MessageDigest.getInstance("SHA-256");
+            sha.update((CACHE_FORMAT + "\n" + config.toJson() + "\n").getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            byte[] buf = new byte[1 << 20];
+            for (Path f : files) {
+                try (InputStream in = Files.newInputStream(f)) {
+                    for (int n; (n = in.read(buf)) > 0; ) {
+                        sha.update(buf, 0, n);
+                    }
+                } catch (IOException e) {
+                    throw BadInputException.of(f, "cannot read (" + e.getMessage() + ")", e);
+                }
+                sha.update((byte) 0);
+            }
+            return HexFormat.of().formatHex(sha.digest());
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     /**
@@ -167,17 +262,24 @@ public final class OrtNetwork implements Upscaler.Network, AutoCloseable {
         }
         closeSession();
         long t0 = System.nanoTime();
-        Graph g = OnnxExport.build(config, height, width, name -> {
-            throw new IllegalStateException("parameter " + name + " is supplied as an external initializer");
-        });
-        try (OrtSession.SessionOptions o = options()) {
-            byte[] model = g.inMemory(OnnxExport.FLOAT, init -> weights.containsKey(init.name())).toByteArray();
-            session = env.createSession(model, o);
+        Path model = dir.resolve(height + "x" + width + ".onnx");
+        try {
+            if (!Files.isRegularFile(model)) {
+                Graph g = OnnxExport.build(config, height, width, name -> {
+                    throw new IllegalStateException("parameter " + name + " is in " + DATA);
+                });
+                ModelProto p = g.withInitializers("adcsr-upscale", OnnxExport.FLOAT, Map.of(),
+                        init -> weights.get(init.name()));
+                AtomicFiles.writeStream(model, p::writeTo);
+            }
+            try (OrtSession.SessionOptions o = options()) {
+                session = env.createSession(model.toString(), o);
+            }
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         } catch (OrtException e) {
             throw new IllegalStateException("ONNX Runtime could not build the " + width + "x" + height
-                    + " session: " + e.getMessage(), e);
+                    + " session from " + model + ": " + e.getMessage(), e);
         }
         sessionShape = shape;
         sessionSeconds += (System.nanoTime() - t0) / 1e9;
@@ -189,16 +291,25 @@ public final class OrtNetwork implements Upscaler.Network, AutoCloseable {
         o.setIntraOpNumThreads(threads);
         o.setInterOpNumThreads(1);
         o.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
-        o.addExternalInitializers(new LinkedHashMap<String, OnnxTensorLike>(weights));
         if (device == Device.CUDA) {
             o.addCUDA(0);
         }
         return o;
     }
 
-    /** Seconds spent building sessions so far (graph, ONNX Runtime's optimisation and weight pre-packing). */
+    /** Seconds spent building sessions so far (graph, ONNX Runtime's optimisation and weight re-layout). */
     public double sessionSeconds() {
         return sessionSeconds;
+    }
+
+    /** Whether this run wrote the cached weights (else it found them). */
+    public boolean wroteCache() {
+        return written;
+    }
+
+    /** The cache directory of these weights. */
+    public Path cacheDir() {
+        return dir;
     }
 
     public Device device() {
@@ -234,6 +345,5 @@ public final class OrtNetwork implements Upscaler.Network, AutoCloseable {
     @Override
     public void close() {
         closeSession();
-        weights.values().forEach(OnnxTensor::close);
     }
 }

@@ -9,6 +9,7 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import java.nio.file.Path;
 import java.nio.file.Paths;
+import java.util.List;
 import java.util.Random;
 import org.adcsr.core.Engines;
 import org.adcsr.core.image.Image;
@@ -21,9 +22,12 @@ import org.adcsr.core.model.ModelFiles;
 import org.adcsr.core.upscale.ColorCorrection;
 import org.adcsr.core.upscale.Upscaler;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** ONNX Runtime against DJL and against the official procedure, on the tiny config. */
 class OrtNetworkTest {
+    @TempDir Path cache;
+
     private static Image random(int w, int h, long seed) {
         Random r = new Random(seed);
         Image img = Image.blank(w, h, 3, 255);
@@ -56,8 +60,8 @@ class OrtNetworkTest {
         Engine engine = Engines.start(Engines.Target.CPU, 1);
         AdcsrConfig c = AdcsrConfig.tiny();
         try (NDManager m = engine.newBaseManager(); AdcsrModel model = AdcsrModel.random(c, 7, m, DataType.FLOAT32);
-                OrtNetwork ort = OrtNetwork.fromParameters(c, k -> model.parameters().get(k).toFloatArray(), 1,
-                        OrtNetwork.Device.CPU)) {
+                OrtNetwork ort = OrtNetwork.fromParameters(c, k -> model.parameters().get(k).toFloatArray(),
+                        cache.resolve("a"), 1, OrtNetwork.Device.CPU)) {
             int h = 32;
             int w = 48;
             float[] x = new float[3 * h * w];
@@ -80,6 +84,25 @@ class OrtNetworkTest {
                 assertEquals(y[i], again[i], 1e-6f);
             }
             assertTrue(ort.sessionSeconds() > 0);
+            assertTrue(ort.wroteCache());
+
+            // the cache is found again and gives the same numbers; nothing else is left in it
+            try (OrtNetwork cached = OrtNetwork.fromParameters(c, k -> {
+                throw new AssertionError("weights read again: " + k);
+            }, cache.resolve("a"), 1, OrtNetwork.Device.CPU)) {
+                assertTrue(!cached.wroteCache());
+                float[] z = cached.run(x, h, w);
+                for (int i = 0; i < y.length; i++) {
+                    assertEquals(y[i], z[i], 1e-6f);
+                }
+            }
+            try (var files = java.nio.file.Files.list(cache)) {
+                assertEquals(List.of("a"), files.map(f -> f.getFileName().toString()).toList());
+            }
+            try (var files = java.nio.file.Files.list(cache.resolve("a"))) {
+                assertEquals(List.of("16x16.onnx", "32x48.onnx", "weights.data", "weights.onnx"),
+                        files.map(f -> f.getFileName().toString()).sorted().toList());
+            }
         }
     }
 
@@ -88,8 +111,8 @@ class OrtNetworkTest {
         Engine engine = Engines.start(Engines.Target.CPU, 1);
         AdcsrConfig c = AdcsrConfig.tiny();
         try (NDManager m = engine.newBaseManager(); AdcsrModel model = AdcsrModel.random(c, 9, m, DataType.FLOAT32);
-                OrtNetwork ort = OrtNetwork.fromParameters(c, k -> model.parameters().get(k).toFloatArray(), 1,
-                        OrtNetwork.Device.CPU)) {
+                OrtNetwork ort = OrtNetwork.fromParameters(c, k -> model.parameters().get(k).toFloatArray(),
+                        cache.resolve("b"), 1, OrtNetwork.Device.CPU)) {
             Image in = random(70, 45, 2); // padded to 80x48: 4x2 tiles of 32 overlapping by 16
             Upscaler.Result djl = Upscaler.of(model, m, new Upscaler.Options(32, 16, ColorCorrection.ADAIN))
                     .upscale(in, (d, t) -> { });
@@ -104,7 +127,7 @@ class OrtNetworkTest {
         Path dir = Paths.get(OrtNetworkTest.class.getResource("/fixtures/parity/config_tiny.json").toURI()).getParent();
         try (OrtNetwork ort = ModelFiles.read(dir.resolve("net_params_tiny.pkl"), dir.resolve("halfDecoder_tiny.ckpt"),
                 AdcsrConfig.tiny(), PicklePolicy.allowingUnknownClasses(),
-                (view, config) -> OrtNetwork.load(config, view, 1, OrtNetwork.Device.CPU));
+                (view, config) -> OrtNetwork.open(config, view, cache, "official", 1, OrtNetwork.Device.CPU));
                 TorchCheckpoint expected = TorchCheckpoint.open(dir.resolve("expected_tiny.pt"))) {
             TensorSource e = expected.tensors();
             float[] lr = e.readFloats("a.lr"); // [1,3,32,32], k/255

@@ -126,8 +126,10 @@ public class UpscaleCommand implements Callable<Integer> {
     @Option(names = "--engine", paramLabel = "auto|onnxruntime|djl", defaultValue = "auto",
             converter = EngineConverter.class,
             description = "What runs the network (default: ${DEFAULT-VALUE}). onnxruntime: ONNX Runtime on the "
-                    + "graph adcsr-export-qnn writes, built in memory for the tile shape in use (a few seconds per "
-                    + "new shape: one per run with tiles, one per size for images that fit a tile); djl: libtorch "
+                    + "graph adcsr-export-qnn writes, built for the tile shape in use, with the weights cached once "
+                    + "per weights file under ~/.cache/adcsr/onnx ($XDG_CACHE_HOME/adcsr/onnx; the size of the "
+                    + "weights in float32); a session takes seconds to start, once per run with tiles and once per "
+                    + "size for images that fit a tile; djl: libtorch "
                     + "through DJL; auto: ONNX Runtime where it loads (for --device gpu: where it has its CUDA "
                     + "provider), else DJL. Both give the same images up to float32 noise; -v and --report say "
                     + "which ran.")
@@ -193,10 +195,12 @@ public class UpscaleCommand implements Callable<Integer> {
         if (chosen == EngineChoice.ONNXRUNTIME) {
             int n = common.threads() != null ? common.threads() : Runtime.getRuntime().availableProcessors();
             OrtNetwork.Device device = gpu ? OrtNetwork.Device.CUDA : OrtNetwork.Device.CPU;
-            try (OrtNetwork net = model.read((view, config) -> OrtNetwork.load(config, view, n, device));
+            try (OrtNetwork net = model.read((view, config) -> OrtNetwork.open(config, view,
+                        Engines.cacheHome().resolve("onnx"), OrtNetwork.cacheKey(config, modelFiles()), n, device));
                     Report csv = Report.open(report, String.valueOf(model.weights()), chosen.label())) {
                 describe(err, net.config(), chosen.label() + " " + OrtNetwork.ORT_VERSION + " ("
-                        + device.name().toLowerCase(java.util.Locale.ROOT) + ", " + n + " threads)");
+                        + device.name().toLowerCase(java.util.Locale.ROOT) + ", " + n + " threads; weights "
+                        + (net.wroteCache() ? "written to " : "found in ") + net.cacheDir() + ")");
                 Upscaler upscaler = new Upscaler(net, options);
                 int code = run(jobs, csv, err, (job, in, progress) -> upscale(upscaler, job, in, progress));
                 if (common.verbosity() >= 1) {
@@ -225,6 +229,15 @@ public class UpscaleCommand implements Callable<Integer> {
             Upscaler upscaler = Upscaler.of(net, manager, options);
             return run(jobs, csv, err, (job, in, progress) -> upscale(upscaler, job, in, progress));
         }
+    }
+
+    /** The files the weights come from, for the cache key. */
+    private List<Path> modelFiles() {
+        List<Path> files = new ArrayList<>(List.of(model.weights()));
+        if (model.decoder() != null) {
+            files.add(model.decoder());
+        }
+        return files;
     }
 
     /** With -v: the model, its files and the engine that runs it. */

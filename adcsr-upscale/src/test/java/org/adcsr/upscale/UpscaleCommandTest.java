@@ -45,6 +45,7 @@ class UpscaleCommandTest {
 
     @BeforeAll
     static void tinyModel() throws Exception {
+        System.setProperty("adcsr.cache.dir", models.resolve("cache").toString()); // ONNX Runtime's weights
         weights = models.resolve("tiny.safetensors");
         try (NDManager m = NDManager.newBaseManager();
                 AdcsrModel model = AdcsrModel.random(AdcsrConfig.tiny(), 3, m, DataType.FLOAT32)) {
