@@ -36,10 +36,13 @@ if run cli; then
   for i in 0 1 2; do
     convert "$photo" -crop 512x512+$((512 * i))+512 +repage -filter box -resize 128x128 "$out/speed/crop$i.png"
   done
-  for engine in djl onnxruntime; do
-    timed "$engine" bin/adcsr-upscale -q --engine "$engine" --threads "$threads" --weights "$weights" --overwrite \
-      -v --report "$out/cli-$engine.csv" "$out/speed"/crop0.png "$out/speed"/crop1.png "$out/speed"/crop2.png \
-      -o "$out/cli-$engine"
+  # ONNX Runtime twice: first with an empty weight cache (written from the safetensors file), then finding it
+  rm -rf "$out/ort-cache"
+  export JAVA_OPTS="${JAVA_OPTS:-} -Dadcsr.cache.dir=$out/ort-cache"
+  for engine in djl onnxruntime onnxruntime-cached; do
+    timed "$engine" bin/adcsr-upscale -q --engine "${engine%-cached}" --threads "$threads" --weights "$weights" \
+      --overwrite --report "$out/cli-$engine.csv" "$out/speed"/crop0.png "$out/speed"/crop1.png \
+      "$out/speed"/crop2.png -o "$out/cli-$engine"
     cut -d, -f1,4,10,11,12 "$out/cli-$engine.csv"
   done
   java -cp 'lib/*' bench/ImageDiff.java "$out/cli-djl/crop0_x4.png" "$out/cli-onnxruntime/crop0_x4.png"
@@ -48,6 +51,7 @@ fi
 if run big; then
   echo "== big: LR 1024x1024 -> 4096x4096 in tiles (128, overlap 32, 121 tiles), once per engine"
   convert "$photo" -crop 2048x2048+512+0 +repage -filter box -resize 1024x1024 "$out/big-lr.png"
+  export JAVA_OPTS="${JAVA_OPTS:-} -Dadcsr.cache.dir=$out/ort-cache"
   for engine in onnxruntime djl; do
     timed "$engine" bin/adcsr-upscale -q --engine "$engine" --threads "$threads" --weights "$weights" --overwrite \
       --report "$out/big-$engine.csv" "$out/big-lr.png" -o "$out/big-sr-$engine.png"

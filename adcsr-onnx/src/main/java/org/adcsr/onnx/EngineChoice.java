@@ -25,9 +25,9 @@ public enum EngineChoice {
     }
 
     /** Where to find the GPU build of ONNX Runtime: said wherever CUDA is asked for and missing. */
-    public static final String GPU_HINT = "swap lib/onnxruntime-" + OrtNetwork.ORT_VERSION + ".jar for Maven Central's"
-            + " com.microsoft.onnxruntime:onnxruntime_gpu:" + OrtNetwork.ORT_VERSION + " and install the CUDA and cuDNN"
-            + " it needs (README, adcsr-upscale, GPU)";
+    public static final String GPU_HINT = "put Maven Central's com.microsoft.onnxruntime:onnxruntime_gpu:"
+            + OrtNetwork.ORT_VERSION + " first on the classpath (CLASSPATH_PREFIX=.../onnxruntime_gpu-"
+            + OrtNetwork.ORT_VERSION + ".jar) with the CUDA 12 and cuDNN 9 it needs (README: adcsr-upscale, GPU)";
 
     /** Loads ONNX Runtime's native library (once per process) and lists its execution providers. */
     public static OrtStatus probe() {

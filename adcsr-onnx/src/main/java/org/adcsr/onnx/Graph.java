@@ -223,7 +223,7 @@ public final class Graph {
     }
 
     /** An initializer's bytes, checked against its shape. */
-    public static byte[] bytesOf(Init init) {
+    private static byte[] bytesOf(Init init) {
         byte[] bytes = init.data.get();
         if (bytes.length != init.bytes()) {
             throw new IllegalStateException(init.name + ": " + bytes.length + " bytes for shape "

@@ -1,6 +1,7 @@
 package org.adcsr.onnx;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.engine.Engine;
@@ -11,6 +12,7 @@ import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.util.List;
 import java.util.Random;
+import org.adcsr.core.BadInputException;
 import org.adcsr.core.Engines;
 import org.adcsr.core.image.Image;
 import org.adcsr.core.io.TensorSource;
@@ -118,6 +120,44 @@ class OrtNetworkTest {
                     .upscale(in, (d, t) -> { });
             assertEquals(8, djl.tiles());
             assertSameUpToNoise(djl.image(), upscale(ort, in, 32, 16));
+        }
+    }
+
+    /**
+     * As with DJL: NaN in the weights is refused at load, a huge finite weight is a bad file once the output is not
+     * finite (ONNX Runtime stays finite at -6.1e36 where DJL overflows, so the weight here is larger).
+     */
+    @Test
+    void badWeightsAreBadInputsNotEngineFaults() throws Exception {
+        Engine engine = Engines.start(Engines.Target.CPU, 1);
+        AdcsrConfig c = AdcsrConfig.tiny();
+        String name = "unet.down_blocks.1.attentions.1.transformer_blocks.0.attn1.to_out.0.weight";
+        Image in = random(16, 16, 4);
+        for (float bad : new float[] {Float.NaN, -3.0e38f}) {
+            Path file = cache.resolve("bad" + bad + ".safetensors");
+            try (NDManager m = engine.newBaseManager();
+                    AdcsrModel model = AdcsrModel.random(c, 3, m, DataType.FLOAT32)) {
+                float[] w = model.parameters().get(name).toFloatArray();
+                w[205] = bad;
+                model.parameters().get(name).set(w);
+                ModelFiles.save(model, file, java.util.Map.of(), org.adcsr.core.io.DType.F32);
+            }
+            java.util.function.Supplier<OrtNetwork> open = () -> ModelFiles.read(file, null, null,
+                    PicklePolicy.STRICT, (view, config) -> OrtNetwork.open(config, view, cache, "k" + bad, 1,
+                            OrtNetwork.Device.CPU));
+            if (Float.isNaN(bad)) {
+                BadInputException e = assertThrows(BadInputException.class, open::get);
+                assertTrue(e.getMessage().startsWith(file + ": tensor " + name + " holds NaN at element 205"),
+                        e.getMessage());
+                assertTrue(!java.nio.file.Files.exists(cache.resolve("k" + bad)), "no cache left");
+                continue;
+            }
+            try (OrtNetwork ort = open.get()) {
+                BadInputException e = assertThrows(BadInputException.class, () -> upscale(ort, in, 16, 0));
+                assertEquals("the model's weights are finite but " + name + " holds -3.00e+38 at element 205, beyond"
+                        + " any trained weight (float16's 65504): a bad weights file, not an engine fault",
+                        e.getMessage());
+            }
         }
     }
 

@@ -132,7 +132,9 @@ public class UpscaleCommand implements Callable<Integer> {
                     + "size for images that fit a tile; djl: libtorch "
                     + "through DJL; auto: ONNX Runtime where it loads (for --device gpu: where it has its CUDA "
                     + "provider), else DJL. Both give the same images up to float32 noise; -v and --report say "
-                    + "which ran.")
+                    + "which ran. --device gpu runs ONNX Runtime's CUDA provider when the onnxruntime_gpu jar is put "
+                    + "first on the classpath (CLASSPATH_PREFIX; see the README), and is refused in one line "
+                    + "without it.")
     EngineChoice engine;
 
     @Option(names = "--precision", paramLabel = "fp32|fp16", defaultValue = "fp32",
