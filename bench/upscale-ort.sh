@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # adcsr-upscale's two engines side by side: DJL (libtorch) and ONNX Runtime. Run from anywhere after the build
 # (mvn -B -DskipTests package):
-#   bench/upscale-ort.sh [speed|cli|big|all]     (default: speed and cli, ~15 minutes on 2 loaded cores; big adds
-#                                                 the 1024x1024 -> 4096x4096 job once per engine, ~20-40 minutes)
+#   bench/upscale-ort.sh [speed|cli|tiled|big|all]  (default: all but big, about 10 minutes on 2 quiet cores and
+#                               several times that on loaded ones; big: 1024x1024 -> 4096x4096 once per engine, about
+#                               8 + 13 minutes quiet)
 # Writes into bench/out/ (the random-weight model is made once, 1.8 GB, shared with bench/upscale.sh).
 # Needs ImageMagick and the photos of ../shared/reference/PHOTOS.md, as bench/upscale.sh.
 set -euo pipefail
@@ -46,6 +47,18 @@ if run cli; then
     cut -d, -f1,4,10,11,12 "$out/cli-$engine.csv"
   done
   java -cp 'lib/*' bench/ImageDiff.java "$out/cli-djl/crop0_x4.png" "$out/cli-onnxruntime/crop0_x4.png"
+fi
+
+if run tiled; then
+  echo "== tiled: LR 256x256 -> 1024x1024 in 9 tiles (128, overlap 32), once per engine"
+  convert "$photo" -crop 1024x1024+1024+512 +repage -filter box -resize 256x256 "$out/tiled-lr.png"
+  export JAVA_OPTS="${JAVA_OPTS:-} -Dadcsr.cache.dir=$out/ort-cache"
+  for engine in onnxruntime djl; do
+    timed "$engine" bin/adcsr-upscale -q --engine "$engine" --threads "$threads" --weights "$weights" --overwrite \
+      --report "$out/tiled-$engine.csv" "$out/tiled-lr.png" -o "$out/tiled-sr-$engine.png"
+    cut -d, -f1,4,10,11,12 "$out/tiled-$engine.csv"
+  done
+  java -cp 'lib/*' bench/ImageDiff.java "$out/tiled-sr-djl.png" "$out/tiled-sr-onnxruntime.png"
 fi
 
 if run big; then
