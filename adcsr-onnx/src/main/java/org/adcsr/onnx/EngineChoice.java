@@ -25,9 +25,8 @@ public enum EngineChoice {
     }
 
     /** Where to find the GPU build of ONNX Runtime: said wherever CUDA is asked for and missing. */
-    public static final String GPU_HINT = "put Maven Central's com.microsoft.onnxruntime:onnxruntime_gpu:"
-            + OrtNetwork.ORT_VERSION + " first on the classpath (CLASSPATH_PREFIX=.../onnxruntime_gpu-"
-            + OrtNetwork.ORT_VERSION + ".jar) with the CUDA 12 and cuDNN 9 it needs (README: adcsr-upscale, GPU)";
+    public static final String GPU_HINT = "put onnxruntime_gpu-" + OrtNetwork.ORT_VERSION + ".jar in"
+            + " CLASSPATH_PREFIX, with CUDA 12 and cuDNN 9 (README: adcsr-upscale, GPU)";
 
     /** Loads ONNX Runtime's native library (once per process) and lists its execution providers. */
     public static OrtStatus probe() {
@@ -57,8 +56,7 @@ public enum EngineChoice {
                             + ort.loadFailure() + "); --engine djl runs libtorch instead");
                 }
                 if (gpu && !ort.cuda()) {
-                    throw new BadInputException("--device gpu: this ONNX Runtime has no CUDA execution provider (the "
-                            + "CPU build); " + GPU_HINT);
+                    throw new BadInputException("--device gpu: this ONNX Runtime is the CPU build; " + GPU_HINT);
                 }
                 return ONNXRUNTIME;
             default:

@@ -27,8 +27,9 @@ class EngineChoiceTest {
         assertEquals(EngineChoice.ONNXRUNTIME, EngineChoice.ONNXRUNTIME.resolve(true, WITH_CUDA));
         String noCuda = assertThrows(BadInputException.class, () -> EngineChoice.ONNXRUNTIME.resolve(true, CPU_ONLY))
                 .getMessage();
-        assertTrue(noCuda.startsWith("--device gpu: this ONNX Runtime has no CUDA execution provider")
-                && noCuda.contains("onnxruntime_gpu:" + OrtNetwork.ORT_VERSION) && !noCuda.contains("\n"), noCuda);
+        assertTrue(noCuda.startsWith("--device gpu: this ONNX Runtime is the CPU build")
+                && noCuda.contains("onnxruntime_gpu-" + OrtNetwork.ORT_VERSION + ".jar") && !noCuda.contains("\n"),
+                noCuda);
         String absent = assertThrows(BadInputException.class, () -> EngineChoice.ONNXRUNTIME.resolve(false, ABSENT))
                 .getMessage();
         assertTrue(absent.contains("ONNX Runtime does not load here (no libonnxruntime.so)"), absent);

@@ -217,9 +217,10 @@ public class UpscaleCommand implements Callable<Integer> {
             djl = Engines.start(common.device(), common.threads());
         } catch (BadInputException e) {
             if (gpu && engine == EngineChoice.AUTO) {
-                // neither engine can use a GPU: one line for both
-                throw new BadInputException(e.getMessage() + "; for ONNX Runtime's CUDA provider, "
-                        + EngineChoice.GPU_HINT, e);
+                // neither engine can use a GPU: one line for both, with libtorch's reason up to its details
+                String djlReason = e.getMessage().replaceFirst("^--device gpu: ", "").replaceFirst(" \\(.*", "");
+                throw new BadInputException("--device gpu: no engine here can use it (ONNX Runtime is the CPU build; "
+                        + djlReason + "); for ONNX Runtime, " + EngineChoice.GPU_HINT, e);
             }
             throw e;
         }
