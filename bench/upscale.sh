@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Benchmarks of adcsr-upscale: speed, seams, memory. Run from anywhere after the build (mvn -B -DskipTests package):
+# Benchmarks of adcsr-upscale with --engine djl (bench/upscale-ort.sh compares the two engines): speed, seams,
+# memory. Run from anywhere after the build (mvn -B -DskipTests package):
 #   bench/upscale.sh [speed|seams|memory|all]     (default all; about 20 minutes on 2 quiet cores)
 #   bench/upscale.sh profile                      (op-by-op seconds and the malloc cost, not part of all)
 # Writes into bench/out/ (the random-weight model is made once, 1.8 GB).
@@ -28,9 +29,9 @@ mkdir -p "$out/speed"
 for i in 0 1 2; do
   convert "$photo" -crop 512x512+$((512 * i))+512 +repage -filter box -resize 128x128 "$out/speed/crop$i.png"
 done
-bin/adcsr-upscale -q --threads "$threads" --weights "$weights" --overwrite --report "$out/speed.csv" \
+bin/adcsr-upscale -q --engine djl --threads "$threads" --weights "$weights" --overwrite --report "$out/speed.csv" \
   "$out/speed"/crop0.png "$out/speed"/crop1.png "$out/speed"/crop2.png -o "$out/speed-sr"
-cut -d, -f1,9,10 "$out/speed.csv"
+cut -d, -f1,10,11 "$out/speed.csv"
 fi
 
 if [ "$part" = profile ]; then
@@ -42,15 +43,15 @@ fi
 if [ "$part" = seams ] || [ "$part" = all ]; then
 echo "== seams: a real photo, LR 256x256 (area-downscaled crop), tile 128, overlap 32"
 convert "$photo" -crop 1024x1024+1024+512 +repage -filter box -resize 256x256 "$out/seam-lr.png"
-bin/adcsr-upscale -q --threads "$threads" --weights "$weights" --tile 128 --overlap 32 --overwrite \
+bin/adcsr-upscale -q --engine djl --threads "$threads" --weights "$weights" --tile 128 --overlap 32 --overwrite \
   --report "$out/tiled.csv" "$out/seam-lr.png" -o "$out/seam-sr.png"
 java -cp 'lib/*' bench/SeamMeasure.java "$out/seam-sr.png" 256 256 128 32
 echo "   (no-overlap control, tile 128, overlap 0:)"
-bin/adcsr-upscale -q --threads "$threads" --weights "$weights" --tile 128 --overlap 0 --overwrite \
+bin/adcsr-upscale -q --engine djl --threads "$threads" --weights "$weights" --tile 128 --overlap 0 --overwrite \
   "$out/seam-lr.png" -o "$out/seam-sr-nooverlap.png"
 java -cp 'lib/*' bench/SeamMeasure.java "$out/seam-sr-nooverlap.png" 256 256 128 0
 echo "   (untiled control, the same columns measured on the whole-image result:)"
-bin/adcsr-upscale -q --threads "$threads" --weights "$weights" --tile 256 --overwrite \
+bin/adcsr-upscale -q --engine djl --threads "$threads" --weights "$weights" --tile 256 --overwrite \
   --report "$out/whole.csv" "$out/seam-lr.png" -o "$out/seam-sr-whole.png"
 java -cp 'lib/*' bench/SeamMeasure.java "$out/seam-sr-whole.png" 256 256 128 32
 echo "   (time and peak memory of the 256x256 image in 9 tiles of 128 and whole:)"
@@ -60,7 +61,7 @@ fi
 if [ "$part" = memory ] || [ "$part" = all ]; then
 echo "== memory: LR 1024x1024 -> 4096x4096 in tiles (128, overlap 32): peak RSS must stay under 6 GB"
 convert "$photo" -crop 2048x2048+512+0 +repage -filter box -resize 1024x1024 "$out/big-lr.png"
-bin/adcsr-upscale -q --threads "$threads" --weights "$weights" --overwrite --report "$out/big.csv" \
+bin/adcsr-upscale -q --engine djl --threads "$threads" --weights "$weights" --overwrite --report "$out/big.csv" \
   "$out/big-lr.png" -o "$out/big-sr.png"
 cat "$out/big.csv"
 fi

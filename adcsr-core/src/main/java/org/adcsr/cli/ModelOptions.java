@@ -71,6 +71,22 @@ public class ModelOptions {
         }
     }
 
+    /**
+     * Opens the model's files as one checked view and hands it with the architecture to {@code user}
+     * ({@link ModelFiles#read}); a missing --weights is the same one-line error as {@link #load}.
+     */
+    public <T> T read(java.util.function.BiFunction<org.adcsr.core.io.TensorSource, AdcsrConfig, T> user) {
+        if (weights == null) {
+            throw new BadInputException("no model weights: give --weights (" + ModelFiles.OFFICIAL_WEIGHTS + ")");
+        }
+        AdcsrConfig c = config();
+        try {
+            return ModelFiles.read(weights, decoder, c, picklePolicy(), user);
+        } catch (BadInputException e) {
+            throw withConfigHint(e, c);
+        }
+    }
+
     /** Checks the weights' keys and shapes against the architecture (no tensor data read); returns the architecture. */
     public AdcsrConfig check() {
         AdcsrConfig c = config();

@@ -63,11 +63,23 @@ public final class Engines {
 
     /** {@code $XDG_CACHE_HOME/adcsr/djl} if that variable is an absolute path, else {@code ~/.cache/adcsr/djl}. */
     static Path defaultCacheDir() {
+        return cacheHome().resolve("djl");
+    }
+
+    /**
+     * The suite's cache directory: {@code -Dadcsr.cache.dir} if set, else {@code $XDG_CACHE_HOME/adcsr} if that
+     * variable is an absolute path, else {@code ~/.cache/adcsr}.
+     */
+    public static Path cacheHome() {
+        String dir = System.getProperty("adcsr.cache.dir");
+        if (dir != null && !dir.isEmpty()) {
+            return Paths.get(dir);
+        }
         String xdg = System.getenv("XDG_CACHE_HOME");
         Path base = xdg != null && !xdg.isEmpty() && Paths.get(xdg).isAbsolute()
                 ? Paths.get(xdg)
                 : Paths.get(System.getProperty("user.home"), ".cache");
-        return base.resolve("adcsr").resolve("djl");
+        return base.resolve("adcsr");
     }
 
     /**

@@ -8,6 +8,8 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.List;
 import org.adcsr.core.model.AdcsrConfig;
+import org.adcsr.onnx.Graph;
+import org.adcsr.onnx.OnnxExport;
 
 /** The small text artifacts of an export: HTP backend config, {@code commands.sh}, {@code manifest.json}. */
 final class Artifacts {

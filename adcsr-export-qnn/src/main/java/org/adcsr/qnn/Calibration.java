@@ -16,6 +16,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.function.BiConsumer;
 import onnx.Onnx.ModelProto;
+import org.adcsr.onnx.Graph;
 
 /**
  * Activation ranges with ONNX Runtime (CPU, graph optimisations off, so the graph runs as exported). ONNX Runtime

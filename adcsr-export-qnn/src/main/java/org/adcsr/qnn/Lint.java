@@ -17,6 +17,7 @@ import onnx.Onnx.NodeProto;
 import onnx.Onnx.TensorProto;
 import onnx.Onnx.TensorShapeProto;
 import onnx.Onnx.ValueInfoProto;
+import org.adcsr.onnx.OnnxExport;
 
 /**
  * Checks an exported float graph and its encodings against the HTP constraints of QNN.md §2 and §5. Each problem is

@@ -7,6 +7,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import org.adcsr.onnx.Graph;
 
 /**
  * The QDQ variant (QNN.md §7): int8 weights through {@code DequantizeLinear} (per channel on axis 0 for convs, zero

@@ -33,6 +33,8 @@ import org.adcsr.cli.ExitCodes;
 import org.adcsr.core.BadInputException;
 import org.adcsr.core.model.AdcsrConfig;
 import org.adcsr.core.model.AdcsrModel;
+import org.adcsr.onnx.Graph;
+import org.adcsr.onnx.OnnxExport;
 
 /**
  * Writes the QNN export directory (QNN.md §1): the float ONNX graph, the AIMET encodings calibrated on real tiles,

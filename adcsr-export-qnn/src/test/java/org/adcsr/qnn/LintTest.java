@@ -9,6 +9,8 @@ import java.util.Map;
 import onnx.Onnx.ModelProto;
 import onnx.Onnx.TensorShapeProto;
 import onnx.Onnx.ValueInfoProto;
+import org.adcsr.onnx.Graph;
+import org.adcsr.onnx.OnnxExport;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 

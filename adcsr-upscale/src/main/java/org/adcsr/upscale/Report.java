@@ -16,24 +16,27 @@ import org.apache.commons.csv.CSVPrinter;
 
 /** The optional {@code --report} CSV: one row per image, written atomically when the run ends. */
 final class Report implements AutoCloseable {
-    static final String[] HEADER = {"input", "output", "model", "status", "width", "height", "out_width", "out_height",
+    static final String[] HEADER = {"input", "output", "model", "engine", "status", "width", "height", "out_width", "out_height",
         "tiles", "seconds", "peak_rss_mib", "message"};
 
     private final Path file;
     private final String model;
+    private final String engine;
     private final List<List<Object>> rows = new ArrayList<>();
 
-    private Report(Path file, String model) {
+    private Report(Path file, String model, String engine) {
         this.file = file;
         this.model = model;
+        this.engine = engine;
     }
 
     /**
      * A report writing to {@code file}, or one that discards rows when {@code file} is null; {@code model} fills the
-     * model column ({@code bicubic}, or the weights file).
+     * model column ({@code bicubic}, or the weights file) and {@code engine} the engine column ({@code onnxruntime},
+     * {@code djl}, or empty for bicubic).
      */
-    static Report open(Path file, String model) {
-        return new Report(file, model);
+    static Report open(Path file, String model, String engine) {
+        return new Report(file, model, engine);
     }
 
     void row(Job job, String status, Image in, Image out, int tiles, double seconds, String message) {
@@ -41,6 +44,7 @@ final class Report implements AutoCloseable {
         r.add(job.name());
         r.add(job.output() == null ? "-" : job.output().toString());
         r.add(model);
+        r.add(engine);
         r.add(status);
         r.add(in == null ? "" : in.width());
         r.add(in == null ? "" : in.height());

@@ -27,9 +27,12 @@ import org.adcsr.core.engine.EngineFaultException;
 import org.adcsr.core.image.Image;
 import org.adcsr.core.image.Images;
 import org.adcsr.core.image.PilResize;
+import org.adcsr.core.model.AdcsrConfig;
 import org.adcsr.core.model.AdcsrModel;
 import org.adcsr.core.upscale.ColorCorrection;
 import org.adcsr.core.upscale.Upscaler;
+import org.adcsr.onnx.EngineChoice;
+import org.adcsr.onnx.OrtNetwork;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -75,8 +78,8 @@ public class UpscaleCommand implements Callable<Integer> {
 
     @Option(names = "--model", paramLabel = "adcsr|bicubic", defaultValue = "adcsr", converter = MethodConverter.class,
             description = "adcsr: the network given by --weights (default); bicubic: PIL's bicubic 4x resize, no "
-                    + "weights, as a baseline to score against HR (the model options, --tile, --overlap, --color-fix "
-                    + "and --precision are refused with it).")
+                    + "weights, as a baseline to score against HR (the model options, --tile, --overlap, --color-fix, "
+                    + "--precision and --engine are refused with it).")
     Method method;
 
     @Spec
@@ -119,6 +122,20 @@ public class UpscaleCommand implements Callable<Integer> {
             description = "Colour correction from the whole input: adain (the official fix), wavelet (StableSR) "
                     + "or none (default: ${DEFAULT-VALUE}).")
     ColorCorrection colorFix;
+
+    @Option(names = "--engine", paramLabel = "auto|onnxruntime|djl", defaultValue = "auto",
+            converter = EngineConverter.class,
+            description = "What runs the network (default: ${DEFAULT-VALUE}). onnxruntime: ONNX Runtime on the "
+                    + "graph adcsr-export-qnn writes, built for the tile shape in use, with the weights cached once "
+                    + "per weights file under ~/.cache/adcsr/onnx ($XDG_CACHE_HOME/adcsr/onnx; the size of the "
+                    + "weights in float32); a session takes seconds to start, once per run with tiles and once per "
+                    + "size for images that fit a tile; djl: libtorch "
+                    + "through DJL; auto: ONNX Runtime where it loads (for --device gpu: where it has its CUDA "
+                    + "provider), else DJL. Both give the same images up to float32 noise; -v and --report say "
+                    + "which ran. --device gpu runs ONNX Runtime's CUDA provider when the onnxruntime_gpu jar is put "
+                    + "first on the classpath (CLASSPATH_PREFIX; see the README), and is refused in one line "
+                    + "without it.")
+    EngineChoice engine;
 
     @Option(names = "--precision", paramLabel = "fp32|fp16", defaultValue = "fp32",
             description = "Arithmetic precision (default: ${DEFAULT-VALUE}). fp16 needs a GPU, which this build "
@@ -170,20 +187,67 @@ public class UpscaleCommand implements Callable<Integer> {
             if (common.verbosity() >= 1) {
                 err.println("adcsr-upscale: model: bicubic (PIL's BICUBIC 4x resize, a = -0.5; no weights)");
             }
-            try (Report csv = Report.open(report, "bicubic")) {
+            try (Report csv = Report.open(report, "bicubic", "")) {
                 return run(jobs, csv, err, (job, in, progress) -> bicubic(in));
             }
         }
-        Engine engine = Engines.start(common.device(), common.threads());
-        try (NDManager manager = engine.newBaseManager(Engines.device(common.device()));
-                AdcsrModel net = model.load(manager, DataType.FLOAT32);
-                Report csv = Report.open(report, String.valueOf(model.weights()))) {
-            if (common.verbosity() >= 1) {
-                err.println("adcsr-upscale: model: " + net.config().name() + " from " + model.weights()
-                        + (model.decoder() != null ? " with decoder " + model.decoder() : ""));
+        boolean gpu = common.device() == Engines.Target.GPU;
+        EngineChoice chosen = engine.resolve(gpu, engine == EngineChoice.DJL ? null : EngineChoice.probe());
+        Upscaler.Options options = new Upscaler.Options(tile, overlap, colorFix);
+        if (chosen == EngineChoice.ONNXRUNTIME) {
+            int n = common.threads() != null ? common.threads() : Runtime.getRuntime().availableProcessors();
+            OrtNetwork.Device device = gpu ? OrtNetwork.Device.CUDA : OrtNetwork.Device.CPU;
+            try (OrtNetwork net = model.read((view, config) -> OrtNetwork.open(config, view,
+                        Engines.cacheHome().resolve("onnx"), OrtNetwork.cacheKey(config, modelFiles()), n, device));
+                    Report csv = Report.open(report, String.valueOf(model.weights()), chosen.label())) {
+                describe(err, net.config(), chosen.label() + " " + OrtNetwork.ORT_VERSION + " ("
+                        + device.name().toLowerCase(java.util.Locale.ROOT) + ", " + n + " threads; weights "
+                        + (net.wroteCache() ? "written to " : "found in ") + net.cacheDir() + ")");
+                Upscaler upscaler = new Upscaler(net, options);
+                int code = run(jobs, csv, err, (job, in, progress) -> upscale(upscaler, job, in, progress));
+                if (common.verbosity() >= 1) {
+                    err.printf(java.util.Locale.ROOT, "adcsr-upscale: onnxruntime sessions built in %.1f s%n",
+                            net.sessionSeconds());
+                }
+                return code;
             }
-            Upscaler upscaler = Upscaler.of(net, manager, new Upscaler.Options(tile, overlap, colorFix));
+        }
+        Engine djl;
+        try {
+            djl = Engines.start(common.device(), common.threads());
+        } catch (BadInputException e) {
+            if (gpu && engine == EngineChoice.AUTO) {
+                // neither engine can use a GPU: one line for both, with libtorch's reason up to its details
+                String djlReason = e.getMessage().replaceFirst("^--device gpu: ", "").replaceFirst(" \\(.*", "");
+                throw new BadInputException("--device gpu: no engine here can use it (ONNX Runtime is the CPU build; "
+                        + djlReason + "); for ONNX Runtime, " + EngineChoice.GPU_HINT, e);
+            }
+            throw e;
+        }
+        try (NDManager manager = djl.newBaseManager(Engines.device(common.device()));
+                AdcsrModel net = model.load(manager, DataType.FLOAT32);
+                Report csv = Report.open(report, String.valueOf(model.weights()), chosen.label())) {
+            describe(err, net.config(), "djl (libtorch " + djl.getVersion() + ", "
+                    + common.device().name().toLowerCase(java.util.Locale.ROOT) + ")");
+            Upscaler upscaler = Upscaler.of(net, manager, options);
             return run(jobs, csv, err, (job, in, progress) -> upscale(upscaler, job, in, progress));
+        }
+    }
+
+    /** The files the weights come from, for the cache key. */
+    private List<Path> modelFiles() {
+        List<Path> files = new ArrayList<>(List.of(model.weights()));
+        if (model.decoder() != null) {
+            files.add(model.decoder());
+        }
+        return files;
+    }
+
+    /** With -v: the model, its files and the engine that runs it. */
+    private void describe(PrintWriter err, AdcsrConfig config, String engineText) {
+        if (common.verbosity() >= 1) {
+            err.println("adcsr-upscale: model: " + config.name() + " from " + model.weights()
+                    + (model.decoder() != null ? " with decoder " + model.decoder() : "") + "; engine: " + engineText);
         }
     }
 
@@ -243,7 +307,7 @@ public class UpscaleCommand implements Callable<Integer> {
     private void refuseModelOptions() {
         picocli.CommandLine.ParseResult parsed = spec.commandLine().getParseResult();
         for (String name : List.of("--weights", "--decoder", "--config", "--allow-unknown-globals", "--tile",
-                "--overlap", "--color-fix", "--precision")) {
+                "--overlap", "--color-fix", "--precision", "--engine")) {
             if (parsed.hasMatchedOption(name)) {
                 throw new UsageException(name + " does not apply to --model bicubic");
             }
@@ -306,6 +370,18 @@ public class UpscaleCommand implements Callable<Integer> {
             } catch (IllegalArgumentException e) {
                 throw new picocli.CommandLine.TypeConversionException(
                         "expected adcsr or bicubic, got '" + value + "'");
+            }
+        }
+    }
+
+    static final class EngineConverter implements picocli.CommandLine.ITypeConverter<EngineChoice> {
+        @Override
+        public EngineChoice convert(String value) {
+            try {
+                return EngineChoice.valueOf(value.toUpperCase(java.util.Locale.ROOT));
+            } catch (IllegalArgumentException e) {
+                throw new picocli.CommandLine.TypeConversionException(
+                        "expected auto, onnxruntime or djl, got '" + value + "'");
             }
         }
     }

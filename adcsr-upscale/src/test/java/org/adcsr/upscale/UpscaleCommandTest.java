@@ -45,6 +45,7 @@ class UpscaleCommandTest {
 
     @BeforeAll
     static void tinyModel() throws Exception {
+        System.setProperty("adcsr.cache.dir", models.resolve("cache").toString()); // ONNX Runtime's weights
         weights = models.resolve("tiny.safetensors");
         try (NDManager m = NDManager.newBaseManager();
                 AdcsrModel model = AdcsrModel.random(AdcsrConfig.tiny(), 3, m, DataType.FLOAT32)) {
@@ -117,8 +118,10 @@ class UpscaleCommandTest {
         assertTrue(err.contains("2 of 4 images failed"), err);
         List<String> rows = Files.readAllLines(report);
         assertEquals(5, rows.size());
-        assertTrue(rows.get(0).startsWith("input,output,model,status,width,height,out_width,out_height,tiles,seconds"));
-        assertEquals(2, rows.stream().filter(r -> r.contains("," + weights + ",ok,")).count(), rows.toString());
+        assertTrue(rows.get(0).startsWith("input,output,model,engine,status,width,height,out_width,out_height,tiles,"
+                + "seconds"));
+        assertEquals(2, rows.stream().filter(r -> r.contains("," + weights + ",onnxruntime,ok,")).count(),
+                rows.toString());
         assertEquals(2, rows.stream().filter(r -> r.contains(",failed,")).count());
         try (var files = Files.list(sr)) {
             assertFalse(files.anyMatch(f -> f.getFileName().toString().endsWith(".tmp")), "no temporary files left");
@@ -142,10 +145,11 @@ class UpscaleCommandTest {
         image("nan-lr/c.png", 16, 16, 3, 255);
         Path sr = tmp.resolve("nan-sr");
         Path report = tmp.resolve("nan.csv");
-        // b's UNet convolves 40-pixel-wide maps (80 / PixelUnshuffle's 2); the 16-pixel images never do
+        // b's UNet convolves 40-pixel-wide maps (80 / PixelUnshuffle's 2); the 16-pixel images never do (a fault
+        // simulated in DJL's convolutions)
         Convolution.simulateFault((mode, shape) -> shape.get(3) == 40);
         try {
-            assertEquals(5, run("--weights=" + weights, "--tile=80", "--overlap=16", lr.toString(), "-o",
+            assertEquals(5, run("--engine=djl", "--weights=" + weights, "--tile=80", "--overlap=16", lr.toString(), "-o",
                     sr.toString(), "--report", report.toString()), err);
             assertTrue(err.contains("adcsr-upscale: " + lr.resolve("b.png") + ": the network produced NaN or infinity"
                     + " (float32) from finite inputs and weights: an engine fault, not a bad input\n"), err);
@@ -165,7 +169,8 @@ class UpscaleCommandTest {
 
             // one image alone: exit 5 and the one-line message, no output
             Path one = tmp.resolve("one_x4.png");
-            assertEquals(5, run("--weights=" + weights, "--tile=80", "--overlap=16", lr.resolve("b.png").toString(),
+            assertEquals(5, run("--engine=djl", "--weights=" + weights, "--tile=80", "--overlap=16",
+                    lr.resolve("b.png").toString(),
                     "-o", one.toString()));
             assertEquals(2, err.lines().count(), err);
             assertTrue(err.startsWith("adcsr-upscale: " + lr.resolve("b.png") + ": the network produced NaN"), err);
@@ -173,8 +178,8 @@ class UpscaleCommandTest {
 
             // with a bad input in the same batch, the engine fault decides the exit code
             Files.writeString(lr.resolve("broken.png"), "not a png");
-            assertEquals(5, run("--weights=" + weights, "--tile=80", "--overlap=16", lr.toString(), "-o",
-                    sr.toString(), "--overwrite"));
+            assertEquals(5, run("--engine=djl", "--weights=" + weights, "--tile=80", "--overlap=16", lr.toString(),
+                    "-o", sr.toString(), "--overwrite"));
             assertTrue(err.contains("2 of 4 images failed (1 by an engine fault)"), err);
         } finally {
             Convolution.simulateFault(null);
@@ -206,6 +211,54 @@ class UpscaleCommandTest {
         }
         Image result = Images.decode(png.toByteArray(), "stdout", Images.DEFAULT_MAX_PIXELS);
         assertEquals(64, result.width());
+    }
+
+    @Test
+    void bothEnginesGiveTheSameImageAndSayWhichRan() throws Exception {
+        Path in = image("both.png", 40, 24, 3, 255); // padded to 48x32: 2x1 tiles of 32
+        Map<String, Image> results = new java.util.LinkedHashMap<>();
+        for (String engine : List.of("djl", "onnxruntime", "auto")) {
+            Path o = tmp.resolve(engine + ".png");
+            Path report = tmp.resolve(engine + ".csv");
+            assertEquals(0, upscale("-v", "--engine=" + engine, in.toString(), "-o", o.toString(), "--report",
+                    report.toString()), err);
+            String ran = engine.equals("djl") ? "djl" : "onnxruntime";
+            assertTrue(err.contains("; engine: " + ran + " "), err);
+            assertTrue(Files.readAllLines(report).get(1).contains("," + weights + "," + ran + ",ok,40,24,160,96,2,"),
+                    Files.readAllLines(report).toString());
+            results.put(engine, Images.read(o));
+        }
+        Image djl = results.get("djl");
+        for (Image ort : List.of(results.get("onnxruntime"), results.get("auto"))) {
+            int off = 0;
+            for (int i = 0; i < djl.data().length; i++) {
+                float d = Math.abs(djl.data()[i] - ort.data()[i]);
+                assertTrue(d <= 1, "value " + i + " differs by " + d);
+                off += (int) d;
+            }
+            assertTrue(off <= djl.data().length / 500, off + " values off by one");
+        }
+        assertEquals(2, upscale("--engine=tensorflow", in.toString()));
+        assertTrue(err.contains("expected auto, onnxruntime or djl, got 'tensorflow'"), err);
+    }
+
+    @Test
+    void gpuWithoutCudaIsOneLineForEitherEngine() {
+        Path in = image("g.png", 16, 16, 3, 255);
+        // this build's ONNX Runtime is the CPU one and its libtorch has no CUDA
+        assertEquals(3, upscale("--device=gpu", "--engine=onnxruntime", in.toString()));
+        assertEquals(1, err.lines().count(), err);
+        assertEquals("adcsr-upscale: --device gpu: this ONNX Runtime is the CPU build; put onnxruntime_gpu-1.29.0.jar"
+                + " in CLASSPATH_PREFIX, with CUDA 12 and cuDNN 9 (README: adcsr-upscale, GPU)\n", err);
+        assertEquals(3, upscale("--device=gpu", in.toString()));
+        assertEquals(1, err.lines().count(), err);
+        assertEquals("adcsr-upscale: --device gpu: no engine here can use it (ONNX Runtime is the CPU build; this"
+                + " build has only the CPU libtorch); for ONNX Runtime, put onnxruntime_gpu-1.29.0.jar in"
+                + " CLASSPATH_PREFIX, with CUDA 12 and cuDNN 9 (README: adcsr-upscale, GPU)\n", err);
+        assertEquals(3, upscale("--device=gpu", "--engine=djl", in.toString()));
+        assertEquals(1, err.lines().count(), err);
+        assertFalse(err.contains("onnxruntime_gpu"), err);
+        assertFalse(Files.exists(tmp.resolve("g_x4.png")));
     }
 
     @Test
@@ -302,7 +355,7 @@ class UpscaleCommandTest {
         }
         List<String> rows = Files.readAllLines(report);
         assertEquals(3, rows.size(), rows.toString());
-        assertTrue(rows.get(1).contains(",bicubic,ok,13,9,52,36,0,") || rows.get(2).contains(",bicubic,ok,13,9,52,36,0,"),
+        assertTrue(rows.get(1).contains(",bicubic,,ok,13,9,52,36,0,") || rows.get(2).contains(",bicubic,,ok,13,9,52,36,0,"),
                 rows.toString());
 
         // same batch behaviour as the model: existing outputs are skipped
@@ -322,7 +375,7 @@ class UpscaleCommandTest {
         assertEquals(65535, result.maxValue());
 
         for (String option : List.of("--weights=" + weights, "--color-fix=none", "--tile=32", "--overlap=16",
-                "--precision=fp32")) {
+                "--precision=fp32", "--engine=djl")) {
             assertEquals(2, run("--model=bicubic", option, in.toString(), "-o", target.toString(), "--overwrite"),
                     option);
             assertTrue(err.startsWith("adcsr-upscale: " + option.substring(0, option.indexOf('='))

@@ -51,13 +51,7 @@ public final class AdcsrModel implements AutoCloseable {
         try {
             Map<String, NDArray> p = new LinkedHashMap<>();
             for (TensorInfo t : expected) {
-                float[] values = source.readFloats(t.name());
-                int bad = firstNonFinite(values);
-                if (bad >= 0) {
-                    throw BadInputException.of(source.pathOf(t.name()), "tensor " + Messages.clip(
-                            source.originalName(t.name()), 100) + " holds " + values[bad] + " at element " + bad
-                            + " (weights must be finite; the file is corrupt or was saved from a diverged run)");
-                }
+                float[] values = readFinite(source, t.name());
                 NDArray a = m.create(values, new Shape(t.shape()));
                 p.put(t.name(), type == DataType.FLOAT32 ? a : a.toType(type, false));
             }
@@ -66,6 +60,21 @@ public final class AdcsrModel implements AutoCloseable {
             m.close();
             throw e;
         }
+    }
+
+    /**
+     * A tensor of {@code source} as float32, refused (naming the file and tensor) when it holds NaN or infinity: the
+     * check every engine applies when it loads weights.
+     */
+    public static float[] readFinite(TensorSource source, String name) {
+        float[] values = source.readFloats(name);
+        int bad = firstNonFinite(values);
+        if (bad >= 0) {
+            throw BadInputException.of(source.pathOf(name), "tensor " + Messages.clip(source.originalName(name), 100)
+                    + " holds " + values[bad] + " at element " + bad
+                    + " (weights must be finite; the file is corrupt or was saved from a diverged run)");
+        }
+        return values;
     }
 
     /**
@@ -173,11 +182,19 @@ public final class AdcsrModel implements AutoCloseable {
      */
     public String implausibleParameter() {
         for (Map.Entry<String, NDArray> e : params.entrySet()) {
-            float[] v = e.getValue().toType(DataType.FLOAT32, false).toFloatArray();
-            for (int i = 0; i < v.length; i++) {
-                if (Math.abs(v[i]) > MAX_PLAUSIBLE_WEIGHT && Float.isFinite(v[i])) {
-                    return String.format(java.util.Locale.ROOT, "%s holds %.3g at element %d", e.getKey(), v[i], i);
-                }
+            String bad = implausible(e.getKey(), e.getValue().toType(DataType.FLOAT32, false).toFloatArray());
+            if (bad != null) {
+                return bad;
+            }
+        }
+        return null;
+    }
+
+    /** {@link #implausibleParameter()} for one tensor's values: "name holds V at element I", or null. */
+    public static String implausible(String name, float[] v) {
+        for (int i = 0; i < v.length; i++) {
+            if (Math.abs(v[i]) > MAX_PLAUSIBLE_WEIGHT && Float.isFinite(v[i])) {
+                return String.format(java.util.Locale.ROOT, "%s holds %.3g at element %d", name, v[i], i);
             }
         }
         return null;

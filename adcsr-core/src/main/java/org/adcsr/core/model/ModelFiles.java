@@ -98,6 +98,19 @@ public final class ModelFiles {
         });
     }
 
+    /**
+     * Opens a model's files as one view in our naming ({@code unet.…}, {@code decoder.…}), checks every key and shape
+     * against the architecture, and hands both to {@code user}; the files are closed when it returns. For engines
+     * that take the weights themselves (ONNX Runtime); arguments as {@link #load}.
+     */
+    public static <T> T read(Path weights, Path decoder, AdcsrConfig config, PicklePolicy policy,
+            java.util.function.BiFunction<TensorSource, AdcsrConfig, T> user) {
+        return withView(weights, decoder, config, policy, (view, c) -> {
+            KeyCheck.check(view, AdcsrModel.parameterList(c), OfficialLayout.IGNORABLE);
+            return user.apply(view, c);
+        });
+    }
+
     private interface ViewUser<T> {
         T use(TensorSource view, AdcsrConfig config);
     }

@@ -1,11 +1,11 @@
-package org.adcsr.qnn;
+package org.adcsr.onnx;
 
 import java.util.List;
 import java.util.function.Function;
 import org.adcsr.core.model.Ops;
 import org.adcsr.core.model.ShapeOps;
 
-import static org.adcsr.qnn.Graph.attr;
+import static org.adcsr.onnx.Graph.attr;
 
 /**
  * {@link Ops} that emit ONNX nodes: running {@link org.adcsr.core.model.AdcsrNetwork#forward} with these ops writes
@@ -19,9 +19,9 @@ import static org.adcsr.qnn.Graph.attr;
  * nearest ×2 is {@code Resize(nearest, asymmetric, floor)}; linear layers are {@code MatMul} with the weight stored
  * transposed ({@code [in, out]}) plus {@code Add} of the bias.
  */
-final class OnnxOps implements Ops<OnnxOps.V> {
+public final class OnnxOps implements Ops<OnnxOps.V> {
     /** A value of the graph: its name and static shape; {@code s2d} marks SpaceToDepth channel order. */
-    record V(String name, long[] shape, boolean s2d) {
+    public record V(String name, long[] shape, boolean s2d) {
     }
 
     private final Graph g;
@@ -31,12 +31,12 @@ final class OnnxOps implements Ops<OnnxOps.V> {
     private String scope = "graph";
 
     /** @param params parameter values (row-major, checkpoint layout) by checkpoint key, read when the model is written */
-    OnnxOps(Graph g, Function<String, float[]> params) {
+    public OnnxOps(Graph g, Function<String, float[]> params) {
         this.g = g;
         this.params = params;
     }
 
-    ShapeOps shapeOps() {
+    public ShapeOps shapeOps() {
         return shapes;
     }
 
@@ -82,7 +82,7 @@ final class OnnxOps implements Ops<OnnxOps.V> {
      * Input channels of a conv after PixelUnshuffle, reordered for SpaceToDepth: SpaceToDepth channel
      * {@code (i·2+j)·C + c} is PixelUnshuffle channel {@code c·4 + i·2 + j}.
      */
-    static float[] permuteS2d(float[] w, int out, int in, int k) {
+    public static float[] permuteS2d(float[] w, int out, int in, int k) {
         int c = in / 4;
         int kk = k * k;
         float[] r = new float[w.length];
@@ -111,7 +111,7 @@ final class OnnxOps implements Ops<OnnxOps.V> {
         return v(g.node("Add", name, y, List.of(m, b)), y);
     }
 
-    static float[] transpose(float[] w, int rows, int cols) {
+    public static float[] transpose(float[] w, int rows, int cols) {
         float[] t = new float[w.length];
         for (int r = 0; r < rows; r++) {
             for (int c = 0; c < cols; c++) {

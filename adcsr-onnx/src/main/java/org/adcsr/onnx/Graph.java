@@ -1,4 +1,4 @@
-package org.adcsr.qnn;
+package org.adcsr.onnx;
 
 import com.google.protobuf.ByteString;
 import java.io.BufferedOutputStream;
@@ -32,14 +32,14 @@ import onnx.Onnx.ValueInfoProto;
  * demand (so a 1.8 GB model is written one tensor at a time), and the shape of every tensor. {@link #write} turns it
  * into a {@link ModelProto} with the large initializers in an external data file.
  */
-final class Graph {
+public final class Graph {
     /** ONNX element types used here. */
-    enum Type {
+    public enum Type {
         FLOAT(TensorProto.DataType.FLOAT_VALUE, 4), INT64(TensorProto.DataType.INT64_VALUE, 8),
         INT8(TensorProto.DataType.INT8_VALUE, 1), UINT16(TensorProto.DataType.UINT16_VALUE, 2);
 
-        final int onnx;
-        final int bytes;
+        public final int onnx;
+        public final int bytes;
 
         Type(int onnx, int bytes) {
             this.onnx = onnx;
@@ -48,13 +48,13 @@ final class Graph {
     }
 
     /** A node; attributes are already protos. */
-    record Node(String op, String name, List<String> inputs, List<String> outputs, List<AttributeProto> attrs,
+    public record Node(String op, String name, List<String> inputs, List<String> outputs, List<AttributeProto> attrs,
             String domain) {
     }
 
     /** An initializer: little-endian bytes produced on demand. */
-    record Init(String name, Type type, long[] shape, Supplier<byte[]> data) {
-        long bytes() {
+    public record Init(String name, Type type, long[] shape, Supplier<byte[]> data) {
+        public long bytes() {
             long n = type.bytes;
             for (long d : shape) {
                 n *= d;
@@ -64,20 +64,20 @@ final class Graph {
     }
 
     /** Initializers at least this large go to the external data file. */
-    static final long EXTERNAL_MIN_BYTES = 1024;
+    public static final long EXTERNAL_MIN_BYTES = 1024;
 
-    final List<Node> nodes = new ArrayList<>();
-    final Map<String, Init> inits = new LinkedHashMap<>();
+    public final List<Node> nodes = new ArrayList<>();
+    public final Map<String, Init> inits = new LinkedHashMap<>();
     /** Shapes of every value (inputs, node outputs); all static. */
-    final Map<String, long[]> shapes = new LinkedHashMap<>();
-    final Map<String, Type> types = new LinkedHashMap<>();
-    final List<String> inputs = new ArrayList<>();
-    final List<String> outputs = new ArrayList<>();
+    public final Map<String, long[]> shapes = new LinkedHashMap<>();
+    public final Map<String, Type> types = new LinkedHashMap<>();
+    public final List<String> inputs = new ArrayList<>();
+    public final List<String> outputs = new ArrayList<>();
     /** Node outputs that sit inside a pattern the converter fuses (GroupNorm, GELU): never encoded. */
-    final Set<String> internal = new HashSet<>();
+    public final Set<String> internal = new HashSet<>();
     private final Set<String> names = new HashSet<>();
 
-    String unique(String name) {
+    public String unique(String name) {
         String n = name;
         for (int i = 1; names.contains(n) || inits.containsKey(n); i++) {
             n = name + "_" + i;
@@ -86,7 +86,7 @@ final class Graph {
         return n;
     }
 
-    void input(String name, long[] shape) {
+    public void input(String name, long[] shape) {
         names.add(name);
         inputs.add(name);
         shapes.put(name, shape);
@@ -94,7 +94,7 @@ final class Graph {
     }
 
     /** Adds a node with one output named {@code out} (made unique), of the given shape; returns the output name. */
-    String node(String op, String out, long[] shape, List<String> in, AttributeProto... attrs) {
+    public String node(String op, String out, long[] shape, List<String> in, AttributeProto... attrs) {
         String o = unique(out);
         nodes.add(new Node(op, o, List.copyOf(in), List.of(o), List.of(attrs), ""));
         shapes.put(o, shape);
@@ -102,7 +102,7 @@ final class Graph {
         return o;
     }
 
-    String init(String name, Type type, long[] shape, Supplier<byte[]> data) {
+    public String init(String name, Type type, long[] shape, Supplier<byte[]> data) {
         if (inits.containsKey(name)) {
             return name;
         }
@@ -111,11 +111,11 @@ final class Graph {
         return name;
     }
 
-    String floats(String name, long[] shape, Supplier<float[]> data) {
+    public String floats(String name, long[] shape, Supplier<float[]> data) {
         return init(name, Type.FLOAT, shape, () -> le(data.get()));
     }
 
-    String longs(String name, long... values) {
+    public String longs(String name, long... values) {
         return init(name, Type.INT64, new long[] {values.length}, () -> {
             ByteBuffer b = ByteBuffer.allocate(values.length * 8).order(ByteOrder.LITTLE_ENDIAN);
             for (long v : values) {
@@ -125,26 +125,26 @@ final class Graph {
         });
     }
 
-    static byte[] le(float[] v) {
+    public static byte[] le(float[] v) {
         ByteBuffer b = ByteBuffer.allocate(v.length * 4).order(ByteOrder.LITTLE_ENDIAN);
         b.asFloatBuffer().put(v);
         return b.array();
     }
 
-    static AttributeProto attr(String name, long v) {
+    public static AttributeProto attr(String name, long v) {
         return AttributeProto.newBuilder().setName(name).setType(AttributeProto.AttributeType.INT).setI(v).build();
     }
 
-    static AttributeProto attr(String name, float v) {
+    public static AttributeProto attr(String name, float v) {
         return AttributeProto.newBuilder().setName(name).setType(AttributeProto.AttributeType.FLOAT).setF(v).build();
     }
 
-    static AttributeProto attr(String name, String v) {
+    public static AttributeProto attr(String name, String v) {
         return AttributeProto.newBuilder().setName(name).setType(AttributeProto.AttributeType.STRING)
                 .setS(ByteString.copyFromUtf8(v)).build();
     }
 
-    static AttributeProto attr(String name, long... v) {
+    public static AttributeProto attr(String name, long... v) {
         AttributeProto.Builder b = AttributeProto.newBuilder().setName(name).setType(AttributeProto.AttributeType.INTS);
         for (long x : v) {
             b.addInts(x);
@@ -152,7 +152,7 @@ final class Graph {
         return b.build();
     }
 
-    static ValueInfoProto valueInfo(String name, int elemType, long[] shape) {
+    public static ValueInfoProto valueInfo(String name, int elemType, long[] shape) {
         TensorShapeProto.Builder s = TensorShapeProto.newBuilder();
         for (long d : shape) {
             s.addDim(TensorShapeProto.Dimension.newBuilder().setDimValue(d));
@@ -162,7 +162,7 @@ final class Graph {
     }
 
     /** Opset and IR version of a written model. */
-    record Version(long ir, long opset) {
+    public record Version(long ir, long opset) {
     }
 
     /**
@@ -171,8 +171,75 @@ final class Graph {
      *
      * @param extraOutputs values to list as graph outputs besides the real ones (calibration variants)
      */
-    ModelProto write(Path onnxFile, String dataFile, Version v, List<String> extraOutputs,
+    public ModelProto write(Path onnxFile, String dataFile, Version v, List<String> extraOutputs,
             Map<String, String> metadata) throws IOException {
+        Path data = onnxFile.resolveSibling(dataFile);
+        ModelProto model;
+        try (OutputStream os = dataFile == null ? null
+                : new BufferedOutputStream(Files.newOutputStream(data), 1 << 20)) {
+            long[] offset = {0};
+            model = proto("adcsr-export-qnn", v, extraOutputs, metadata, (init, t) -> {
+                byte[] bytes = bytesOf(init);
+                if (os != null && bytes.length >= EXTERNAL_MIN_BYTES) {
+                    long pad = (64 - offset[0] % 64) % 64;
+                    os.write(new byte[(int) pad]);
+                    offset[0] += pad;
+                    os.write(bytes);
+                    t.setDataLocation(TensorProto.DataLocation.EXTERNAL)
+                            .addExternalData(kv("location", dataFile))
+                            .addExternalData(kv("offset", Long.toString(offset[0])))
+                            .addExternalData(kv("length", Long.toString(bytes.length)));
+                    offset[0] += bytes.length;
+                } else {
+                    t.setRawData(ByteString.copyFrom(bytes));
+                }
+            });
+        }
+        try (OutputStream os = new BufferedOutputStream(Files.newOutputStream(onnxFile))) {
+            model.writeTo(os);
+        }
+        return model;
+    }
+
+    /**
+     * The model with some initializers given as ready protos (for example external-data references into a file
+     * written before): {@code given} returns the proto for an initializer of the same name, type and shape, or null
+     * to write that initializer's data inline.
+     */
+    public ModelProto withInitializers(String producer, Version v, Map<String, String> metadata,
+            java.util.function.Function<Init, TensorProto> given) throws IOException {
+        return proto(producer, v, List.of(), metadata, (init, t) -> {
+            TensorProto p = given.apply(init);
+            if (p == null) {
+                t.setRawData(ByteString.copyFrom(bytesOf(init)));
+            } else if (!p.getName().equals(init.name) || p.getDataType() != init.type.onnx
+                    || !Arrays.equals(p.getDimsList().stream().mapToLong(Long::longValue).toArray(), init.shape)) {
+                throw new IllegalStateException(init.name + ": the given initializer " + p.getName() + " "
+                        + p.getDimsList() + " does not match " + Arrays.toString(init.shape));
+            } else {
+                t.clear().mergeFrom(p);
+            }
+        });
+    }
+
+    /** An initializer's bytes, checked against its shape. */
+    private static byte[] bytesOf(Init init) {
+        byte[] bytes = init.data.get();
+        if (bytes.length != init.bytes()) {
+            throw new IllegalStateException(init.name + ": " + bytes.length + " bytes for shape "
+                    + Arrays.toString(init.shape));
+        }
+        return bytes;
+    }
+
+    /** Where an initializer's data goes: {@code t} has its name, type and dims already. */
+    private interface InitData {
+        void fill(Init init, TensorProto.Builder t) throws IOException;
+    }
+
+    private ModelProto proto(String producer, Version v, List<String> extraOutputs, Map<String, String> metadata,
+            InitData data)
+            throws IOException {
         GraphProto.Builder g = GraphProto.newBuilder().setName("adcsr");
         for (String in : inputs) {
             g.addInput(valueInfo(in, types.get(in).onnx, shapes.get(in)));
@@ -195,52 +262,26 @@ final class Graph {
                 }
             }
         }
-        Path data = onnxFile.resolveSibling(dataFile);
-        try (OutputStream os = dataFile == null ? null
-                : new BufferedOutputStream(Files.newOutputStream(data), 1 << 20)) {
-            long offset = 0;
-            for (Init init : inits.values()) {
-                TensorProto.Builder t = TensorProto.newBuilder().setName(init.name).setDataType(init.type.onnx);
-                for (long d : init.shape) {
-                    t.addDims(d);
-                }
-                byte[] bytes = init.data.get();
-                if (bytes.length != init.bytes()) {
-                    throw new IllegalStateException(init.name + ": " + bytes.length + " bytes for shape "
-                            + Arrays.toString(init.shape));
-                }
-                if (os != null && bytes.length >= EXTERNAL_MIN_BYTES) {
-                    long pad = (64 - offset % 64) % 64;
-                    os.write(new byte[(int) pad]);
-                    offset += pad;
-                    os.write(bytes);
-                    t.setDataLocation(TensorProto.DataLocation.EXTERNAL)
-                            .addExternalData(kv("location", dataFile))
-                            .addExternalData(kv("offset", Long.toString(offset)))
-                            .addExternalData(kv("length", Long.toString(bytes.length)));
-                    offset += bytes.length;
-                } else {
-                    t.setRawData(ByteString.copyFrom(bytes));
-                }
-                g.addInitializer(t);
+        for (Init init : inits.values()) {
+            TensorProto.Builder t = TensorProto.newBuilder().setName(init.name).setDataType(init.type.onnx);
+            for (long d : init.shape) {
+                t.addDims(d);
             }
+            data.fill(init, t);
+            g.addInitializer(t);
         }
-        ModelProto.Builder m = ModelProto.newBuilder().setIrVersion(v.ir).setProducerName("adcsr-export-qnn")
+        ModelProto.Builder m = ModelProto.newBuilder().setIrVersion(v.ir).setProducerName(producer)
                 .setProducerVersion(version()).setGraph(g)
                 .addOpsetImport(OperatorSetIdProto.newBuilder().setDomain("").setVersion(v.opset));
         metadata.forEach((k, val) -> m.addMetadataProps(kv(k, val)));
-        ModelProto model = m.build();
-        try (OutputStream os = new BufferedOutputStream(Files.newOutputStream(onnxFile))) {
-            model.writeTo(os);
-        }
-        return model;
+        return m.build();
     }
 
     /**
      * A copy of a written model that also (or, with {@code only}, only) lists {@code extra} values as graph outputs (ONNX Runtime returns any
      * declared output), sharing the external data file: the calibration variant.
      */
-    ModelProto withOutputs(ModelProto base, List<String> extra, boolean only) {
+    public ModelProto withOutputs(ModelProto base, List<String> extra, boolean only) {
         GraphProto.Builder gb = base.getGraph().toBuilder();
         Set<String> add = new HashSet<>(extra);
         if (only) {
@@ -268,17 +309,17 @@ final class Graph {
         return base.toBuilder().setGraph(gb).build();
     }
 
-    static StringStringEntryProto kv(String k, String v) {
+    public static StringStringEntryProto kv(String k, String v) {
         return StringStringEntryProto.newBuilder().setKey(k).setValue(v).build();
     }
 
-    static String version() {
+    public static String version() {
         String v = Graph.class.getPackage().getImplementationVersion();
         return v == null ? "dev" : v;
     }
 
     /** Nodes reading each value. */
-    Map<String, List<Node>> consumers() {
+    public Map<String, List<Node>> consumers() {
         Map<String, List<Node>> c = new LinkedHashMap<>();
         for (Node n : nodes) {
             for (String in : n.inputs) {

@@ -1,4 +1,4 @@
-package org.adcsr.qnn;
+package org.adcsr.onnx;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;

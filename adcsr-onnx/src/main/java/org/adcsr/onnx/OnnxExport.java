@@ -1,4 +1,4 @@
-package org.adcsr.qnn;
+package org.adcsr.onnx;
 
 import java.io.IOException;
 import java.nio.file.Path;
@@ -9,29 +9,35 @@ import java.util.function.Function;
 import org.adcsr.core.model.AdcsrConfig;
 import org.adcsr.core.model.AdcsrNetwork;
 
-/** The float ONNX graph of an AdcSR network: input {@code lr} [1,3,T,T] in [−1,1], output {@code sr} [1,3,4T,4T]. */
-final class OnnxExport {
-    static final String INPUT = "lr";
-    static final String OUTPUT = "sr";
+/** The float ONNX graph of an AdcSR network: input {@code lr} [1,3,H,W] in [−1,1], output {@code sr} [1,3,4H,4W]. */
+public final class OnnxExport {
+    public static final String INPUT = "lr";
+    public static final String OUTPUT = "sr";
     /** Float graph: opset 17, IR 8 (QNN.md §1). */
-    static final Graph.Version FLOAT = new Graph.Version(8, 17);
+    public static final Graph.Version FLOAT = new Graph.Version(8, 17);
 
     private OnnxExport() {
     }
 
     /** Builds the graph for a square LR tile of {@code tile} pixels. */
-    static Graph build(AdcsrConfig config, int tile, Function<String, float[]> params) {
+    public static Graph build(AdcsrConfig config, int tile, Function<String, float[]> params) {
+        return build(config, tile, tile, params);
+    }
+
+    /** Builds the graph for an LR input of {@code height × width} pixels. */
+    public static Graph build(AdcsrConfig config, int height, int width, Function<String, float[]> params) {
         Graph g = new Graph();
-        g.input(INPUT, new long[] {1, 3, tile, tile});
+        long[] in = {1, 3, height, width};
+        g.input(INPUT, in);
         OnnxOps ops = new OnnxOps(g, params);
-        OnnxOps.V out = AdcsrNetwork.forward(ops, config, new OnnxOps.V(INPUT, new long[] {1, 3, tile, tile}, false));
+        OnnxOps.V out = AdcsrNetwork.forward(ops, config, new OnnxOps.V(INPUT, in, false));
         rename(g, out.name(), OUTPUT);
         g.outputs.add(OUTPUT);
         return g;
     }
 
     /** Renames a node output (and its uses). */
-    static void rename(Graph g, String from, String to) {
+    public static void rename(Graph g, String from, String to) {
         for (int i = 0; i < g.nodes.size(); i++) {
             Graph.Node n = g.nodes.get(i);
             if (n.outputs().contains(from) || n.inputs().contains(from)) {
@@ -50,7 +56,7 @@ final class OnnxExport {
     }
 
     /** Writes {@code dir/adcsr.onnx} and {@code dir/adcsr.onnx.data}. */
-    static void write(Graph g, Path onnx, Map<String, String> meta) throws IOException {
+    public static void write(Graph g, Path onnx, Map<String, String> meta) throws IOException {
         g.write(onnx, onnx.getFileName() + ".data", FLOAT, List.of(), meta);
     }
 }
