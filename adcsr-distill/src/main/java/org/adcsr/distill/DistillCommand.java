@@ -92,9 +92,10 @@ public class DistillCommand implements Callable<Integer> {
             + " all of it stays frozen for f_GT and the output's up blocks.")
     Path decoder;
 
-    @Option(names = "--encoder", paramLabel = "FILE", description = "The frozen encoder for f_GT (encoder.*,"
-            + " quant_conv.*, post_quant_conv.*): a diffusers SD VAE file, adcsr-prune's vae_encoder.safetensors or"
-            + " adcsr-train-vae's encoder.safetensors (its shape from its metadata).")
+    @Option(names = "--encoder", paramLabel = "FILE|DIR", description = "The frozen encoder for f_GT (encoder.*,"
+            + " quant_conv.*, post_quant_conv.*): adcsr-train-vae's encoder.safetensors (its shape from its"
+            + " metadata), or SD's VAE as adcsr-train-vae --encoder reads it (a diffusers model or vae/ folder, a"
+            + " diffusers VAE file fp32/fp16, adcsr-prune's vae_encoder.safetensors, a single-file SD checkpoint).")
     Path encoder;
 
     @Option(names = "--teacher", paramLabel = "gt", description = "gt: f_teacher = f_GT.")

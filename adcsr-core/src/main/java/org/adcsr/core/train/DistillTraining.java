@@ -42,6 +42,7 @@ import org.adcsr.core.model.ShapeOps;
 import org.adcsr.core.model.VaeEncoder;
 import org.adcsr.core.sd.SdConfig;
 import org.adcsr.core.sd.SdConfigs;
+import org.adcsr.core.sd.SdInputs;
 
 /**
  * Stage 2 as a resumable run (ADCSR.md §7, {@link Stage2}): the student distilled from a teacher's features with a
@@ -66,7 +67,8 @@ public final class DistillTraining {
      * @param studentFile adcsr-prune's {@code unet_init.safetensors} (keys {@code unet.*}), or null for PyTorch's
      *     default initialisation of {@code config}
      * @param decoderFile the Stage-1 decoder ({@code decoder.*} from {@code conv_in} to {@code conv_out})
-     * @param encoderFile the frozen encoder ({@code encoder.*}, {@code quant_conv.*}, {@code post_quant_conv.*})
+     * @param encoderFile the frozen encoder ({@code encoder.*}, {@code quant_conv.*}, {@code post_quant_conv.*}):
+     *     adcsr-train-vae's {@code encoder.safetensors} or an SD VAE in any form {@link SdInputs#openVae} reads
      * @param discUnet an SD UNet in diffusers names whose config is {@code disc}, or null for a random one
      * @param discFull train all of D (the full fine-tune ablation) instead of LoRA + conv_in
      * @param promptEmbeddings safetensors with one tensor [N, M, cross width] (N = 1 or one row per pair), or null
@@ -105,7 +107,11 @@ public final class DistillTraining {
             Map<String, NDArray> frozen = new HashMap<>();
             loadStudent(s, store, studentParams, frozen, frozenManager, init);
             List<String> student = new ArrayList<>(store.trainable());
-            loadFrozen(frozen, frozenManager, s.encoderFile(), encoderParameters(s.encoder()), "the encoder");
+            try (SdInputs vae = SdInputs.openVae(s.encoderFile(), VaeTraining.sdConfig(s.encoder()), false)) {
+                for (TensorInfo t : encoderParameters(s.encoder())) {
+                    frozen.put(t.name(), frozenManager.create(vae.vae().readFloats(t.name()), new Shape(t.shape())));
+                }
+            }
             int width = s.config().connectorOutChannels();
             Map<String, NDArray> discBase = new HashMap<>();
             Ops<NDArray> discOps = loadDisc(s, width, store, discBase, frozenManager, init);
@@ -552,10 +558,14 @@ public final class DistillTraining {
     }
 
     /**
-     * The encoder config of an encoder file: adcsr-train-vae's metadata, else SD's VAE (a diffusers VAE file, or
-     * adcsr-prune's {@code vae_encoder.safetensors}).
+     * The encoder config of an encoder file: adcsr-train-vae's metadata, else SD's VAE (any form
+     * {@link SdInputs#openVae} reads: diffusers folders and files, adcsr-prune's {@code vae_encoder.safetensors},
+     * single-file SD checkpoints).
      */
     public static VaeEncoder.Config encoderConfigOf(Path file) {
+        if (!file.getFileName().toString().endsWith(".safetensors") || !Files.isRegularFile(file)) {
+            return VaeEncoder.Config.sd();
+        }
         try (SafetensorsReader r = SafetensorsReader.open(file)) {
             String d = r.metadata().get("adcsr.encoder");
             if (d == null) {
