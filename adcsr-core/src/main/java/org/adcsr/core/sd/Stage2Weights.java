@@ -8,6 +8,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Predicate;
 import org.adcsr.core.BadInputException;
 import org.adcsr.core.Messages;
 import org.adcsr.core.io.TensorInfo;
@@ -54,12 +55,12 @@ public final class Stage2Weights {
 
     /** The UNet of {@code in} ({@link SdUnet#parameters}, {@code latent} channels in). */
     public static Map<String, NDArray> unet(SdInputs in, SdConfig c, NDManager m) {
-        return load(require(in.unet(), "UNet"), SdUnet.parameters(c, c.latentChannels()), m);
+        return load(require(in.unet(), "UNet"), SdUnet.parameters(c, c.latentChannels()), n -> true, m);
     }
 
     /** The VAE encoder, {@code quant_conv} and {@code post_quant_conv} of {@code in} ({@link #vaeEncoderParameters}). */
     public static Map<String, NDArray> vaeEncoder(SdInputs in, SdConfig c, NDManager m) {
-        return load(require(in.vae(), "VAE"), vaeEncoderParameters(c), m);
+        return load(require(in.vae(), "VAE"), vaeEncoderParameters(c), n -> true, m);
     }
 
     private static TensorSource require(TensorSource s, String what) {
@@ -104,7 +105,7 @@ public final class Stage2Weights {
             boolean peft = d.contains("conv_in.base_layer.weight");
             List<TensorInfo> stored = SdUnet.parameters(new LoraOps<>(new ShapeOps(),
                     LoraOps.officialAdapters(rank, alpha), peft), c, inChannels);
-            Map<String, NDArray> p = load(d, stored, m);
+            Map<String, NDArray> p = load(d, stored, n -> false, m);
             Map<String, NDArray> out = new LinkedHashMap<>();
             p.forEach((k, v) -> out.put(peft ? k.replace(".base_layer.", ".") : k, v));
             return out;
@@ -121,12 +122,13 @@ public final class Stage2Weights {
 
     /**
      * Reads the {@code expected} tensors of {@code source}, one at a time, into float32 arrays of {@code m}: first
-     * checks that every one is there with its shape (names outside {@code expected} are left alone: a VAE's decoder
-     * when only its encoder is wanted), then reads each and refuses a non-finite value, naming the file and the
-     * stored key. On failure the arrays already made are closed.
+     * checks that every one is there with its shape and that every other name is {@code ignorable} (a VAE's decoder
+     * when only its encoder is wanted; {@link SdInputs} has checked its views already), then reads each and refuses a
+     * non-finite value, naming the file and the stored key. On failure the arrays already made are closed.
      */
-    public static Map<String, NDArray> load(TensorSource source, List<TensorInfo> expected, NDManager m) {
-        KeyCheck.check(source, expected, n -> true);
+    public static Map<String, NDArray> load(TensorSource source, List<TensorInfo> expected,
+            Predicate<String> ignorable, NDManager m) {
+        KeyCheck.check(source, expected, ignorable);
         Map<String, NDArray> out = new LinkedHashMap<>();
         try {
             for (TensorInfo t : expected) {

@@ -121,8 +121,7 @@ class Stage2WeightsTest {
             float[] out = runUnet(d, true, m);
             assertTrue(relative(reference(UNET_REF, "disc_out"), out) < 1e-4, "D");
 
-            // the same state dict in plain names, under PeftModel's prefix, as a torch.save zip is not needed: a
-            // safetensors file written here covers the renaming rule
+            // the same state dict in D's plain names, under PeftModel's prefix
             Path plain = tmp.resolve("disc_plain.safetensors");
             rewrite(peft, plain, n -> "base_model.model." + n.replace(".base_layer.", "."), n -> true, DType.F32);
             Map<String, NDArray> d2 = Stage2Weights.discriminator(plain, TINY, 12, 2, 8, m);
@@ -224,7 +223,7 @@ class Stage2WeightsTest {
     // ---- bad input: one line naming the file and the key
 
     @Test
-    void discriminatorWithAMissingKeyOrAnotherRankIsRefusedByName() throws IOException {
+    void discriminatorWithAMissingOrUnexpectedKeyOrAnotherRankIsRefusedByName() throws IOException {
         Path peft = DIR.resolve("disc_tiny_peft.safetensors");
         Path missing = tmp.resolve("missing.safetensors");
         String gone = "mid_block.attentions.0.proj_in.lora_B.default_others.weight";
@@ -235,6 +234,13 @@ class Stage2WeightsTest {
             assertTrue(e.getMessage().startsWith(missing + ": "), e.getMessage());
             assertTrue(e.getMessage().contains("1 missing key: " + gone), e.getMessage());
             assertFalse(e.getMessage().contains("\n"));
+
+            Path extra = tmp.resolve("extra.safetensors");
+            rewrite(peft, extra, n -> n.replace("conv_out.lora_B.default_decoder", "conv_out.lora_B.default_extra"),
+                    n -> true, DType.F32);
+            e = assertThrows(BadInputException.class, () -> Stage2Weights.discriminator(extra, TINY, 12, 2, 8, m));
+            assertEquals(extra + ": does not fit the model: 1 missing key: conv_out.lora_B.default_decoder.weight; "
+                    + "1 unexpected key: conv_out.lora_B.default_extra.weight", e.getMessage());
 
             e = assertThrows(BadInputException.class, () -> Stage2Weights.discriminator(peft, TINY, 12, 4, 8, m));
             assertTrue(e.getMessage().contains("shape mismatches: conv_in.lora_A.default_encoder.weight [2, 12, 3, 3]"
