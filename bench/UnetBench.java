@@ -1,7 +1,8 @@
 // The Stage-2 networks, timed: the full SD2.1-base UNet forward (64x64 latents, batch 1, float32, text context
 // [1, 77, 1024], t = 999) with its weights streamed from a safetensors file, and AdcSR's LoRA discriminator (conv_in
 // 256 -> 320, rank 4) forward + backward into LoRA and conv_in. Random weights (the figures do not depend on them).
-// Run from the repository root after the build (bench/unet.sh runs it beside PyTorch, under /usr/bin/time -v):
+// Run from the repository root after the build (bench/unet.sh runs it beside PyTorch, under /usr/bin/time -v); DJL
+// keeps the weights in direct buffers, so give the JVM -XX:MaxDirectMemorySize=16g (the default limit is the heap):
 //   java -cp 'lib/*' bench/UnetBench.java write FILE           a random SD2.1-base UNet, F32 safetensors (3.46 GB)
 //   java -cp 'lib/*' bench/UnetBench.java unet FILE [threads] [repeats]
 //   java -cp 'lib/*' bench/UnetBench.java disc [threads] [repeats]

@@ -29,7 +29,9 @@ import org.adcsr.core.model.VaeEncoder;
  * <p>SD and teacher weights come through {@link SdInputs} ({@link SdInputs#openModel}, {@link SdInputs#openFiles},
  * {@link SdInputs#openOsediff}), which has checked every key and shape; F16, BF16 and F64 tensors are converted to
  * float32 in Java by the readers. Tensors are read one at a time straight into arrays of the caller's manager: the
- * 3.46 GB UNet is held once (natively), plus one tensor's Java copy at a time.
+ * 3.46 GB UNet is held once (natively), plus one tensor's Java copy at a time. DJL keeps those arrays in direct
+ * buffers, which the JVM limits to the heap size unless {@code -XX:MaxDirectMemorySize} is given (README, Stage-2
+ * networks).
  */
 public final class Stage2Weights {
     private Stage2Weights() {
