@@ -8,6 +8,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashSet;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.function.Predicate;
@@ -21,13 +22,17 @@ import org.adcsr.core.model.KeyCheck;
 import org.adcsr.core.io.torch.TorchCheckpoint;
 
 /**
- * The SD UNet and VAE to prune, opened from a diffusers model directory, from the two diffusers files, or from one
- * original single-file checkpoint, and shown in diffusers names ({@link SdLayout}). Opening checks every tensor's
- * presence, shape and type (no data is read), so that bad input fails before anything is written.
+ * An SD UNet and VAE (to prune, or Stage 2's SD and teacher weights), opened from a diffusers model directory, from
+ * the two diffusers files, from one original single-file checkpoint, or from the merged {@code osediff.pkl}, and
+ * shown in diffusers names ({@link SdLayout}). Opening checks every tensor's presence, shape and type (no data is
+ * read), so that bad input fails before anything is written; {@link Stage2Weights} reads the tensors.
  */
 public final class SdInputs implements AutoCloseable {
     public static final String UNET_FILE = "unet";
     public static final String VAE_FILE = "vae";
+    /** The two state dicts of the merged {@code osediff.pkl}. */
+    public static final String OSEDIFF_UNET = "unet.";
+    public static final String OSEDIFF_VAE = "vae.";
 
     private final List<AutoCloseable> open = new ArrayList<>();
     private RenamedTensorSource unet;
@@ -101,10 +106,7 @@ public final class SdInputs implements AutoCloseable {
                             + "pass it as the UNet");
                 }
                 rejectSingleFile(s, "VAE");
-                in.vae = in.view(s, c, SdLayout.vae(c), "VAE", n -> true, d -> {
-                    String old = LdmNames.oldDiffusersVae(d);
-                    return old != null && !s.contains(d) && s.contains(old) ? old : d;
-                });
+                in.vae = in.view(s, c, SdLayout.vae(c), "VAE", n -> true, vaeName(s, ""));
             }
             return in;
         } catch (RuntimeException e) {
@@ -155,10 +157,38 @@ public final class SdInputs implements AutoCloseable {
                     && (!prefix.isEmpty() || !n.startsWith("state_dict."));
             List<TensorInfo> expected = SdLayout.vae(c).stream()
                     .filter(t -> withDecoder || !t.name().startsWith("decoder.")).toList();
-            in.vae = in.view(s, c, expected, "VAE", owned, ldm ? d -> prefix + LdmNames.vae(d, c) : d -> {
-                String old = LdmNames.oldDiffusersVae(d);
-                return old != null && !s.contains(prefix + d) && s.contains(prefix + old) ? prefix + old : prefix + d;
-            });
+            in.vae = in.view(s, c, expected, "VAE", owned, ldm ? d -> prefix + LdmNames.vae(d, c)
+                    : vaeName(s, prefix));
+            return in;
+        } catch (RuntimeException e) {
+            in.close();
+            throw e;
+        }
+    }
+
+    /**
+     * The merged OSEDiff weights AdcSR publishes ({@code weight/pretrained/osediff.pkl}, CHECKPOINTS.md §4): a
+     * {@code torch.save}d dict {@code {"unet": UNet state dict, "vae": AutoencoderKL state dict}} in plain diffusers
+     * names (the LoRA merged), read with the safe pickle reader. Tensors outside the two dicts are ignored.
+     */
+    public static SdInputs openOsediff(Path file, SdConfig c) {
+        SdInputs in = new SdInputs();
+        try {
+            TensorSource s = in.openFile(file);
+            if (!anyStartsWith(s, OSEDIFF_UNET) || !anyStartsWith(s, OSEDIFF_VAE)) {
+                if (anyStartsWith(s, "state_dict_unet.")) {
+                    throw BadInputException.of(file, "is OSEDiff's own LoRA file (state_dict_unet, state_dict_vae), "
+                            + "not the merged osediff.pkl that AdcSR publishes (weight/pretrained/osediff.pkl)");
+                }
+                Set<String> top = new LinkedHashSet<>();
+                s.names().forEach(n -> top.add(n.contains(".") ? n.substring(0, n.indexOf('.')) : n));
+                List<String> has = new ArrayList<>();
+                KeyCheck.describe(has, List.copyOf(top), "top-level key", "top-level keys");
+                throw BadInputException.of(file, "not a merged osediff.pkl: needs the state dicts \"unet\" and \"vae\""
+                        + " (has " + (top.isEmpty() ? "no tensors" : has.get(0)) + ")");
+            }
+            in.unet = in.view(s, c, SdLayout.unet(c), "UNet", n -> n.startsWith(OSEDIFF_UNET), d -> OSEDIFF_UNET + d);
+            in.vae = in.view(s, c, SdLayout.vae(c), "VAE", n -> n.startsWith(OSEDIFF_VAE), vaeName(s, OSEDIFF_VAE));
             return in;
         } catch (RuntimeException e) {
             in.close();
@@ -168,6 +198,14 @@ public final class SdInputs implements AutoCloseable {
 
     private static boolean unetPrefixed(TensorSource s) {
         return s.names().stream().anyMatch(n -> n.contains(LdmNames.UNET_PREFIX));
+    }
+
+    /** The stored name of a VAE tensor: its diffusers name, or the older diffusers one when only that is there. */
+    private static UnaryOperator<String> vaeName(TensorSource s, String prefix) {
+        return d -> {
+            String old = LdmNames.oldDiffusersVae(d);
+            return old != null && !s.contains(prefix + d) && s.contains(prefix + old) ? prefix + old : prefix + d;
+        };
     }
 
     private static Predicate<String> unetFilter(String outer) {
@@ -189,8 +227,15 @@ public final class SdInputs implements AutoCloseable {
         throw BadInputException.of(sub, "holds no diffusion_pytorch_model[.fp16].safetensors (or .bin)");
     }
 
-    /** Opens a safetensors file or a torch.save zip, told apart by the first bytes. */
     private TensorSource openFile(Path file) {
+        return openTensors(file, open);
+    }
+
+    /**
+     * Opens a safetensors file or a torch.save zip (with the strict pickle policy), told apart by the first bytes,
+     * adding what must be closed to {@code open}.
+     */
+    static TensorSource openTensors(Path file, List<AutoCloseable> open) {
         byte[] head = new byte[9];
         int n;
         try (InputStream s = Files.newInputStream(file)) {
@@ -270,7 +315,7 @@ public final class SdInputs implements AutoCloseable {
         for (TensorInfo t : expected) {
             String stored = storedName.apply(t.name());
             TensorInfo got = s.info(stored);
-            String label = stored.equals(t.name()) ? stored : stored + " (" + t.name() + ")";
+            String label = stored.endsWith(t.name()) ? stored : stored + " (" + t.name() + ")";
             if (got == null) {
                 missing.add(label);
                 continue;
@@ -314,7 +359,7 @@ public final class SdInputs implements AutoCloseable {
             long w = t.shape()[1];
             String which = w == 768 ? " (SD1.x)" : w == 2048 ? " (SDXL)" : "";
             throw BadInputException.of(v.path(), "cross-attention width " + w + which + " is not supported: only "
-                    + c.name() + " (cross-attention " + c.crossAttentionDim() + ") can be pruned to AdcSR");
+                    + c.name() + " (cross-attention " + c.crossAttentionDim() + ") is supported");
         }
         TensorInfo in = v.info("conv_in.weight");
         if (in != null && in.shape().length == 4 && in.shape()[1] != c.latentChannels()) {
