@@ -105,8 +105,9 @@ public class DistillCommand implements Callable<Integer> {
             + " DIR/<pair id>.safetensors, tensor 'features' [C, h, w].")
     Path teacherFeatures;
 
-    @Option(names = "--disc-unet", paramLabel = "FILE|DIR", description = "D's SD UNet in diffusers names"
-            + " (unet/diffusion_pytorch_model.safetensors, or a folder holding it and config.json; default"
+    @Option(names = "--disc-unet", paramLabel = "FILE|DIR", description = "D's SD UNet: a diffusers model or"
+            + " unet/ folder (diffusion_pytorch_model[.fp16].safetensors or .bin; its config.json is the default"
+            + " --disc-config), a diffusers UNet file, or a single-file SD checkpoint (fp32/fp16/bf16; default"
             + " config SD2.1-base).")
     Path discUnet;
 
@@ -279,7 +280,6 @@ public class DistillCommand implements Callable<Integer> {
         SdConfig dc = SdConfig.sd21Base();
         if (discUnet != null && Files.isDirectory(discUnet)) {
             Path dir = Files.isDirectory(discUnet.resolve("unet")) ? discUnet.resolve("unet") : discUnet;
-            discFile = dir.resolve("diffusion_pytorch_model.safetensors");
             if (discConfig == null && Files.isRegularFile(dir.resolve("config.json"))) {
                 dc = SdConfigs.read(dir.resolve("config.json"));
             }

@@ -104,6 +104,29 @@ class DistillCommandTest {
         }
     }
 
+    /** D from a diffusers model folder: its unet/ weights, and its config.json as the default --disc-config. */
+    @Test
+    void theDiscriminatorComesFromADiffusersFolder() throws IOException {
+        Path sd = tmp.resolve("sd");
+        Files.createDirectories(sd.resolve("unet"));
+        Files.writeString(sd.resolve("unet/config.json"), DistillFixtures.DISC);
+        DistillFixtures.weights(sd.resolve("unet/diffusion_pytorch_model.safetensors"),
+                org.adcsr.core.model.SdUnet.parameters(org.adcsr.core.sd.SdConfigs.fromJson(DistillFixtures.DISC), 4),
+                java.util.Map.of(), 4);
+        List<String> a = tiny("--steps", "1", "-o", tmp.resolve("run").toString());
+        int i = a.indexOf("--disc-init");
+        a.subList(i, i + 4).clear(); // --disc-init random --disc-config FILE
+        a.addAll(List.of("--disc-unet", sd.toString()));
+        Run r = run(a);
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.err().contains("discriminator: " + sd), r.err());
+        Files.delete(sd.resolve("unet/diffusion_pytorch_model.safetensors"));
+        Run missing = run(a.stream().map(x -> x.equals(tmp.resolve("run").toString())
+                ? tmp.resolve("run2").toString() : x).collect(Collectors.toList()));
+        assertEquals(3, missing.code(), missing.err());
+        assertTrue(missing.err().contains("diffusion_pytorch_model"), missing.err());
+    }
+
     @Test
     void aDivergingRunStopsWithExit6OrSkipsWithOnNanSkip() throws IOException {
         Path out = tmp.resolve("nan");

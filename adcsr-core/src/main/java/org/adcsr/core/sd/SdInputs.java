@@ -86,6 +86,33 @@ public final class SdInputs implements AutoCloseable {
         }
     }
 
+    /**
+     * An SD UNet alone: a diffusers model directory (its {@code unet/}), a diffusers {@code unet/} directory, a
+     * diffusers UNet file, or a single-file SD checkpoint (LDM names; its VAE is checked too).
+     */
+    public static SdInputs openUnet(Path path, SdConfig c) {
+        if (Files.isDirectory(path)) {
+            Path abs = path.toAbsolutePath().normalize();
+            Path file = Files.isDirectory(path.resolve(UNET_FILE)) || abs.getParent() == null
+                    ? weightsIn(path, UNET_FILE) : weightsIn(abs.getParent(), abs.getFileName().toString());
+            return openFiles(file, null, c);
+        }
+        List<AutoCloseable> probe = new ArrayList<>();
+        boolean ldm;
+        try {
+            ldm = openTensors(path, probe).names().stream().anyMatch(n -> n.contains(LdmNames.UNET_PREFIX));
+        } finally {
+            for (AutoCloseable a : probe) {
+                try {
+                    a.close();
+                } catch (Exception ignored) {
+                    // read-only
+                }
+            }
+        }
+        return ldm ? openModel(path, c) : openFiles(path, null, c);
+    }
+
     /** The two diffusers files; either may be null (then only the outputs of the other are made). */
     public static SdInputs openFiles(Path unetFile, Path vaeFile, SdConfig c) {
         SdInputs in = new SdInputs();

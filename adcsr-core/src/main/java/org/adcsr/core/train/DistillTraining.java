@@ -333,9 +333,9 @@ public final class DistillTraining {
                 }
             }
         } else {
-            try (SafetensorsReader r = SafetensorsReader.open(s.discUnet())) {
+            try (SdInputs in = SdInputs.openUnet(s.discUnet(), c)) {
                 for (TensorInfo t : sd) {
-                    values.put(t.name(), read(r, s.discUnet(), t));
+                    values.put(t.name(), in.unet().readFloats(t.name()));
                 }
             }
         }
