@@ -6,9 +6,7 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Comparator;
 import java.util.concurrent.Callable;
-import java.util.stream.Stream;
 import org.adcsr.cli.Cli;
 import org.adcsr.cli.CommonOptions;
 import org.adcsr.cli.ExitCodes;
@@ -233,7 +231,7 @@ public class DistillCommand implements Callable<Integer> {
                 done = training.run(settings, run, m, step -> progress.update(step, settings.steps()));
             } catch (RuntimeException | IOException | Error e) {
                 if (resume == null) {
-                    removeIfNoCheckpoint(out);
+                    Checkpoints.removeIfNone(out); // failed before its first checkpoint
                 }
                 throw e;
             }
@@ -302,15 +300,4 @@ public class DistillCommand implements Callable<Integer> {
         }
     }
 
-    /** A new run that failed before its first checkpoint leaves nothing behind (no run to resume). */
-    private static void removeIfNoCheckpoint(Path out) throws IOException {
-        if (Checkpoints.latest(out) != null) {
-            return;
-        }
-        try (Stream<Path> walk = Files.walk(out)) {
-            for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(p);
-            }
-        }
-    }
 }

@@ -297,7 +297,7 @@ public class TrainVaeCommand implements Callable<Integer> {
                 done = training.run(settings, images, run, m, step -> progress.update(step, settings.steps()));
             } catch (RuntimeException | IOException | Error e) {
                 if (resume == null) {
-                    removeIfNoCheckpoint(out);
+                    org.adcsr.core.train.Checkpoints.removeIfNone(out); // failed before its first checkpoint
                 }
                 throw e;
             }
@@ -339,17 +339,6 @@ public class TrainVaeCommand implements Callable<Integer> {
                 : PicklePolicy.strictWithHint(" (if it is a data-only class, --allow-unknown-globals accepts it)");
     }
 
-    /** A new run that failed before its first checkpoint leaves nothing behind (no run to resume). */
-    private static void removeIfNoCheckpoint(Path out) throws IOException {
-        if (org.adcsr.core.train.Checkpoints.latest(out) != null) {
-            return;
-        }
-        try (Stream<Path> walk = Files.walk(out)) {
-            for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(p);
-            }
-        }
-    }
 
     /** LDM's LPIPS on images in [−1, 1]: our LPIPS takes [0, 1]. */
     private AutoencoderLoss.Perceptual lpips(NDManager m) {

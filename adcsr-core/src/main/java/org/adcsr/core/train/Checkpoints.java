@@ -40,6 +40,21 @@ public final class Checkpoints {
     /** What a checkpoint holds besides the tensors restored in place. */
     public record State(long step, Map<String, long[]> rngs, Map<String, String> metadata) {}
 
+    /**
+     * Removes a new run directory that failed before its first checkpoint, so nothing is left that looks like a run
+     * to resume; a run with a checkpoint is kept.
+     */
+    public static void removeIfNone(Path run) throws IOException {
+        if (!Files.isDirectory(run) || latest(run) != null) {
+            return;
+        }
+        try (java.util.stream.Stream<Path> walk = Files.walk(run)) {
+            for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        }
+    }
+
     /** {@code RUN/checkpoints}. */
     public static Path directory(Path run) {
         return run.resolve("checkpoints");
