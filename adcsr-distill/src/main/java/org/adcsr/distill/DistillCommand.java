@@ -45,10 +45,11 @@ import picocli.CommandLine.Spec;
                 + " post_quant_conv(E(HR).mean) with the frozen encoder and decoder. One G step, then one D step,"
                 + " per iteration; Adam (PyTorch defaults), fp32.",
             "",
-            "Targets: --teacher gt (f_t = f_GT, the paper's ablation and the only choice without a teacher network)"
-                + " or --teacher-features DIR (DIR/<pair id>.safetensors with a tensor 'features' [C, h, w],"
-                + " computed by a teacher run elsewhere). Reading OSEDiff's osediff.pkl as a teacher is not"
-                + " implemented yet.",
+            "Targets: --teacher osediff.pkl (the paper's: z = E(bicubic x4 LR).mean * 0.18215, eps = UNet(z, 999,"
+                + " text), z0 = (z - sqrt(1 - abar) eps) / sqrt(abar), f_t = decoder mid block of"
+                + " post_quant_conv(z0 / 0.18215)), --teacher gt (f_t = f_GT, the paper's ablation and the only"
+                + " choice without a teacher network) or --teacher-features DIR (DIR/<pair id>.safetensors with a"
+                + " tensor 'features' [C, h, w], computed by a teacher run elsewhere).",
             "",
             "OUT gets run.settings, train.csv (distil, adv, D as train.py logs them), checkpoints/step-N.safetensors"
                 + " (student, D's trainables, both optimizers) and at the end model.safetensors: the inference"
@@ -96,7 +97,9 @@ public class DistillCommand implements Callable<Integer> {
             + " diffusers VAE file fp32/fp16, adcsr-prune's vae_encoder.safetensors, a single-file SD checkpoint).")
     Path encoder;
 
-    @Option(names = "--teacher", paramLabel = "gt", description = "gt: f_teacher = f_GT.")
+    @Option(names = "--teacher", paramLabel = "gt|FILE", description = "gt: f_teacher = f_GT; or AdcSR's merged"
+            + " OSEDiff weights (weight/pretrained/osediff.pkl, read as data): f_teacher from one step at t = 999 on"
+            + " the bicubic LR, its UNet of --disc-config's architecture (SD2.1-base), its VAE of the --encoder's.")
     String teacher;
 
     @Option(names = "--teacher-features", paramLabel = "DIR", description = "Precomputed teacher features:"
@@ -255,9 +258,9 @@ public class DistillCommand implements Callable<Integer> {
         if ((teacher != null) == (teacherFeatures != null)) {
             throw new UsageException("give --teacher gt or --teacher-features DIR");
         }
-        if (teacher != null && !teacher.equals("gt")) {
-            throw new UsageException("--teacher " + teacher + ": only gt is implemented (reading OSEDiff's"
-                    + " osediff.pkl is not yet); precomputed features go to --teacher-features DIR");
+        Path osediff = teacher != null && !teacher.equals("gt") ? Path.of(teacher) : null;
+        if (osediff != null && !Files.isRegularFile(osediff)) {
+            throw BadInputException.of(osediff, "no such file (--teacher takes gt or the merged osediff.pkl)");
         }
         if ((discUnet != null) == (discInit != null)) {
             throw new UsageException("give --disc-unet FILE|DIR or --disc-init random");
@@ -265,7 +268,7 @@ public class DistillCommand implements Callable<Integer> {
         if (discInit != null && !discInit.equals("random")) {
             throw new UsageException("--disc-init must be random, not " + discInit);
         }
-        if (advReal.equals("teacher") && teacher != null) {
+        if (advReal.equals("teacher") && "gt".equals(teacher)) {
             throw new UsageException("--adv-real teacher needs a teacher other than gt");
         }
         if (teacherFeatures != null && !Files.isDirectory(teacherFeatures)) {
@@ -287,7 +290,8 @@ public class DistillCommand implements Callable<Integer> {
         }
         VaeEncoder.Config enc = DistillTraining.encoderConfigOf(encoder);
         return new DistillTraining.Settings(c, studentFile, decoder, encoder, enc,
-                teacher != null ? DistillTraining.Teacher.GT : DistillTraining.Teacher.FEATURES, teacherFeatures, dc,
+                osediff != null ? DistillTraining.Teacher.OSEDIFF : teacher != null ? DistillTraining.Teacher.GT
+                        : DistillTraining.Teacher.FEATURES, osediff != null ? osediff : teacherFeatures, dc,
                 discFile, disc.equals("full"), loraRank, loraAlpha, promptEmbeddings, pairs, steps, batch,
                 seed.seed(), lr, discLr, milestones, gamma, lambdaAdv, advReal.equals("teacher"),
                 onNan.equals("skip"), checkpointEvery, keep, val, valEvery);

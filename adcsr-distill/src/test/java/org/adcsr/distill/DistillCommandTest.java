@@ -127,6 +127,28 @@ class DistillCommandTest {
         assertTrue(missing.err().contains("diffusion_pytorch_model"), missing.err());
     }
 
+    /** The OSEDiff teacher from an osediff.pkl-shaped pickle (core's fixture; its UNet is the tiny one below). */
+    @Test
+    void theOsediffTeacherRunsFromItsPickle() throws IOException {
+        Path pkl = Path.of("../adcsr-core/src/test/resources/fixtures/stage2/osediff_mini.pkl");
+        Path cfg = Files.writeString(tmp.resolve("teacher.json"), "{\"block_out_channels\":[8,16,16],"
+                + "\"attention_head_dim\":[2,2,4],\"layers_per_block\":2,\"down_block_types\":"
+                + "[\"CrossAttnDownBlock2D\",\"CrossAttnDownBlock2D\",\"DownBlock2D\"],\"cross_attention_dim\":12,"
+                + "\"norm_num_groups\":4}");
+        Path out = tmp.resolve("osediff");
+        List<String> a = tiny("--steps", "2", "--val", in.resolve("pairs.csv").toString(), "--adv-real", "teacher",
+                "-o", out.toString());
+        a.set(a.indexOf("gt"), pkl.toString());
+        a.set(a.indexOf("--disc-config") + 1, cfg.toString());
+        Run r = run(a);
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.err().contains("teacher: OSEDiff"), r.err());
+        try (SafetensorsReader m = SafetensorsReader.open(out.resolve("model.safetensors"))) {
+            assertTrue(m.metadata().get("adcsr.teacher").startsWith("OSEDiff"));
+        }
+        assertTrue(Files.readString(out.resolve("run.settings")).contains("teacher=osediff"));
+    }
+
     @Test
     void aDivergingRunStopsWithExit6OrSkipsWithOnNanSkip() throws IOException {
         Path out = tmp.resolve("nan");
@@ -152,9 +174,9 @@ class DistillCommandTest {
         List<String> both = tiny("--steps", "1", "--teacher-features", in.toString(), "-o", out.toString());
         assertEquals(2, run(both).code(), "two teachers");
         Run pkl = run(tiny("--steps", "1", "-o", out.toString()).stream()
-                .map(x -> x.equals("gt") ? "osediff.pkl" : x).collect(Collectors.toList()));
-        assertEquals(2, pkl.code(), pkl.err());
-        assertTrue(pkl.err().contains("only gt is implemented"), pkl.err());
+                .map(x -> x.equals("gt") ? tmp.resolve("osediff.pkl").toString() : x).collect(Collectors.toList()));
+        assertEquals(3, pkl.code(), pkl.err());
+        assertTrue(pkl.err().contains("osediff.pkl: no such file"), pkl.err());
         // a decoder of another config than the student
         List<String> wide = tiny("--steps", "1", "-o", out.toString());
         Path tinyJson = Files.writeString(tmp.resolve("tiny.json"), AdcsrConfig.tiny().toJson());

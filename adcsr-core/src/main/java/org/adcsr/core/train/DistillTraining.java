@@ -58,7 +58,9 @@ public final class DistillTraining {
         /** f_t = f_GT (the paper's ablation; the only choice without a teacher network). */
         GT,
         /** Precomputed per-pair files {@code DIR/<id>.safetensors} holding {@code features} [C, h, w]. */
-        FEATURES
+        FEATURES,
+        /** The merged OSEDiff weights ({@code osediff.pkl}): one-step diffusion of the bicubic LR, {@link Teacher}. */
+        OSEDIFF
     }
 
     /**
@@ -69,7 +71,10 @@ public final class DistillTraining {
      * @param decoderFile the Stage-1 decoder ({@code decoder.*} from {@code conv_in} to {@code conv_out})
      * @param encoderFile the frozen encoder ({@code encoder.*}, {@code quant_conv.*}, {@code post_quant_conv.*}):
      *     adcsr-train-vae's {@code encoder.safetensors} or an SD VAE in any form {@link SdInputs#openVae} reads
-     * @param discUnet an SD UNet in diffusers names whose config is {@code disc}, or null for a random one
+     * @param teacherPath the features directory ({@link Teacher#FEATURES}) or {@code osediff.pkl}
+     *     ({@link Teacher#OSEDIFF}; its UNet has the architecture of {@code disc}, its VAE encoder that of
+     *     {@code encoder}), else null
+     * @param discUnet an SD UNet in any form {@link SdInputs#openUnet} reads, config {@code disc}; null: random
      * @param discFull train all of D (the full fine-tune ablation) instead of LoRA + conv_in
      * @param promptEmbeddings safetensors with one tensor [N, M, cross width] (N = 1 or one row per pair), or null
      *     for a zero text embedding [1, 77, cross width]
@@ -77,7 +82,7 @@ public final class DistillTraining {
      *     the first step, every {@code valEvery} steps and at the end
      */
     public record Settings(AdcsrConfig config, Path studentFile, Path decoderFile, Path encoderFile,
-            VaeEncoder.Config encoder, Teacher teacher, Path teacherFeatures, SdConfig disc, Path discUnet,
+            VaeEncoder.Config encoder, Teacher teacher, Path teacherPath, SdConfig disc, Path discUnet,
             boolean discFull, int loraRank, double loraAlpha, Path promptEmbeddings, Path pairs, long steps, int batch,
             long seed, double lr, double discLr, long[] milestones, double gamma, double lambdaAdv,
             boolean advRealTeacher, boolean skipNonFinite, int checkpointEvery, int keep, Path val, int valEvery) {}
@@ -119,6 +124,8 @@ public final class DistillTraining {
             disc.removeAll(student);
             Stage2.Nets nets = new Stage2.Nets(s.config(), s.encoder(), new DjlOps(frozen::get),
                     new DjlOps(store.all()), s.disc(), discOps);
+            OsediffTeacher osediff = s.teacher() == Teacher.OSEDIFF
+                    ? OsediffTeacher.open(s.teacherPath(), teacherConfig(s), frozenManager) : null;
             float[][] context = context(s, data.size());
             long[] contextShape = contextShape(s, data.size());
             Adam.Settings torch = new Adam.Settings(0.9, 0.999, 1e-8, 0, false);
@@ -138,7 +145,7 @@ public final class DistillTraining {
                     MetricsLog valLog = val == null ? null : MetricsLog.open(out.resolve("val.csv"), VAL_COLUMNS,
                             step)) {
                 if (val != null && step == 0) {
-                    valLog.append(0, validate(s, nets, val, parent), val.size());
+                    valLog.append(0, validate(s, nets, val, parent, osediff, context[0], contextShape), val.size());
                 }
                 while (step < s.steps()) {
                     long t0 = System.nanoTime();
@@ -152,8 +159,12 @@ public final class DistillTraining {
                         NDArray hr = Scalars.owned(m.create(b.hr(), new Shape(s.batch(), 3, 4 * lrSize[0],
                                 4 * lrSize[1])), DataType.FLOAT32);
                         NDArray fGt = Stage2.groundTruthFeatures(nets, hr);
-                        NDArray fT = s.teacher() == Teacher.GT ? fGt : teacherFeatures(s, data, b.indices(), m, fGt);
                         NDArray ctx = Stage2.context(m, context[0], contextShape, b.indices());
+                        NDArray fT = switch (s.teacher()) {
+                            case GT -> fGt;
+                            case FEATURES -> teacherFeatures(s, data, b.indices(), m, fGt);
+                            case OSEDIFF -> osediff.features(nets, b.lr(), lr.getShape(), ctx);
+                        };
                         t = Stage2.iteration(nets, store, optG, optD, lrG.lr(next), s.discLr(), lr, fT,
                                 s.advRealTeacher() ? fT : fGt, ctx, s.lambdaAdv(), next, guard(s, store));
                     }
@@ -164,7 +175,8 @@ public final class DistillTraining {
                             s.batch() / seconds);
                     progress.accept(step);
                     if (val != null && (step % s.valEvery() == 0 || step == s.steps())) {
-                        valLog.append(step, validate(s, nets, val, parent), val.size());
+                        valLog.append(step, validate(s, nets, val, parent, osediff, context[0], contextShape),
+                                val.size());
                     }
                     boolean stop = StopSignal.requested() != null;
                     if (step % s.checkpointEvery() == 0 || step == s.steps() || stop) {
@@ -182,7 +194,8 @@ public final class DistillTraining {
     }
 
     /** The mean of {@code |f_s − f_t|} over the held-out pairs, in batches of the run's size, without gradients. */
-    private static double validate(Settings s, Stage2.Nets nets, PairData val, NDManager parent) {
+    private static double validate(Settings s, Stage2.Nets nets, PairData val, NDManager parent,
+            OsediffTeacher osediff, float[] embeddings, long[] embeddingShape) {
         double sum = 0;
         int n = val.size();
         int[] size = val.lrSize();
@@ -196,7 +209,12 @@ public final class DistillTraining {
                 NDArray lr = m.create(b.lr(), new Shape(idx.length, 3, size[0], size[1]));
                 NDArray hr = m.create(b.hr(), new Shape(idx.length, 3, 4 * size[0], 4 * size[1]));
                 NDArray fGt = Stage2.groundTruthFeatures(nets, hr);
-                NDArray fT = s.teacher() == Teacher.GT ? fGt : teacherFeatures(s, val, idx, m, fGt);
+                NDArray fT = switch (s.teacher()) {
+                    case GT -> fGt;
+                    case FEATURES -> teacherFeatures(s, val, idx, m, fGt);
+                    case OSEDIFF -> osediff.features(nets, b.lr(), lr.getShape(),
+                            Stage2.context(m, embeddings, embeddingShape, new int[idx.length]));
+                };
                 NDArray fs = Stage2.studentFeatures(nets, lr);
                 // per-pair means, weighted by pair, so batches of any size give the same mean
                 long per = fs.getShape().size() / idx.length;
@@ -368,7 +386,7 @@ public final class DistillTraining {
         NDList rows = new NDList();
         for (int i : indices) {
             String id = data.pairs().get(i).id();
-            Path f = s.teacherFeatures().resolve(id + ".safetensors");
+            Path f = s.teacherPath().resolve(id + ".safetensors");
             try (SafetensorsReader r = SafetensorsReader.open(f)) {
                 TensorInfo t = r.info("features");
                 long[] want = {shape[1], shape[2], shape[3]};
@@ -412,8 +430,20 @@ public final class DistillTraining {
     }
 
     static String describeTeacher(Settings s) {
-        return s.teacher() == Teacher.GT ? "gt (f_teacher = f_GT, the paper's ablation)"
-                : "precomputed features from " + s.teacherFeatures();
+        return switch (s.teacher()) {
+            case GT -> "gt (f_teacher = f_GT, the paper's ablation)";
+            case FEATURES -> "precomputed features from " + s.teacherPath();
+            case OSEDIFF -> "OSEDiff " + s.teacherPath() + " (one step at t = 999 on the bicubic LR)";
+        };
+    }
+
+    /** The teacher's architecture: D's UNet config (both are SD2.1-base's) with the VAE of {@code encoder}. */
+    static SdConfig teacherConfig(Settings s) {
+        SdConfig d = s.disc();
+        VaeEncoder.Config e = s.encoder();
+        return new SdConfig("OSEDiff teacher", d.unetWidths(), d.unetHeads(), d.unetLayers(), d.unetAttention(),
+                d.crossAttentionDim(), e.latentChannels(), e.blockOutChannels(), e.layersPerBlock(), e.normGroups(),
+                d.unetNormGroups());
     }
 
     static String describeDisc(Settings s) {
@@ -453,7 +483,7 @@ public final class DistillTraining {
         v.put("encoder", s.encoderFile().toAbsolutePath().toString());
         v.put("encoder_config", encoderString(s.encoder()));
         v.put("teacher", s.teacher().name().toLowerCase());
-        v.put("teacher_features", s.teacherFeatures() == null ? "" : s.teacherFeatures().toAbsolutePath().toString());
+        v.put("teacher_path", s.teacherPath() == null ? "" : s.teacherPath().toAbsolutePath().toString());
         v.put("disc_config", SdConfigs.toJson(s.disc()));
         v.put("disc_unet", s.discUnet() == null ? "random" : s.discUnet().toAbsolutePath().toString());
         v.put("disc_full", Boolean.toString(s.discFull()));
@@ -513,7 +543,7 @@ public final class DistillTraining {
             return new Settings(AdcsrConfig.fromJson(p.getProperty("config")), pathOrNull(p, "student", "random"),
                     Path.of(p.getProperty("decoder")), Path.of(p.getProperty("encoder")),
                     encoderConfig(p.getProperty("encoder_config")),
-                    Teacher.valueOf(p.getProperty("teacher").toUpperCase()), pathOrNull(p, "teacher_features", ""),
+                    Teacher.valueOf(p.getProperty("teacher").toUpperCase()), pathOrNull(p, "teacher_path", ""),
                     SdConfigs.fromJson(p.getProperty("disc_config")), pathOrNull(p, "disc_unet", "random"),
                     Boolean.parseBoolean(p.getProperty("disc_full")), Integer.parseInt(p.getProperty("lora_rank")),
                     Double.parseDouble(p.getProperty("lora_alpha")), pathOrNull(p, "prompt_embeddings", ""),

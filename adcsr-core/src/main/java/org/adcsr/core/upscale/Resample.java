@@ -10,19 +10,31 @@ public final class Resample {
      * edge pixels replicated; no anti-aliasing (meant for upscaling).
      */
     public static float[] bicubic(float[] src, int sw, int sh, int dw, int dh) {
+        return bicubic(src, sw, sh, dw, dh, -0.5);
+    }
+
+    /**
+     * PyTorch's {@code F.interpolate(mode="bicubic", align_corners=False)} for upscaling: the cubic convolution
+     * kernel with A = −0.75, source indices clamped at the edges, no clamping of the values.
+     */
+    public static float[] bicubicTorch(float[] src, int sw, int sh, int dw, int dh) {
+        return bicubic(src, sw, sh, dw, dh, -0.75);
+    }
+
+    private static float[] bicubic(float[] src, int sw, int sh, int dw, int dh, double a) {
         float[] tmp = new float[dw * sh];
         for (int y = 0; y < sh; y++) {
-            resize1d(src, y * sw, 1, sw, tmp, y * dw, 1, dw);
+            resize1d(src, y * sw, 1, sw, tmp, y * dw, 1, dw, a);
         }
         float[] out = new float[dw * dh];
         for (int x = 0; x < dw; x++) {
-            resize1d(tmp, x, dw, sh, out, x, dw, dh);
+            resize1d(tmp, x, dw, sh, out, x, dw, dh, a);
         }
         return out;
     }
 
     private static void resize1d(float[] in, int inOff, int inStride, int n, float[] out, int outOff, int outStride,
-            int m) {
+            int m, double a) {
         double scale = (double) n / m;
         for (int j = 0; j < m; j++) {
             double pos = (j + 0.5) * scale - 0.5;
@@ -31,14 +43,13 @@ public final class Resample {
             double acc = 0;
             for (int k = -1; k <= 2; k++) {
                 int i = Math.min(Math.max(i0 + k, 0), n - 1);
-                acc += in[inOff + i * inStride] * keys(k - t);
+                acc += in[inOff + i * inStride] * keys(k - t, a);
             }
             out[outOff + j * outStride] = (float) acc;
         }
     }
 
-    private static double keys(double x) {
-        double a = -0.5;
+    private static double keys(double x, double a) {
         x = Math.abs(x);
         if (x < 1) {
             return ((a + 2) * x - (a + 3)) * x * x + 1;
