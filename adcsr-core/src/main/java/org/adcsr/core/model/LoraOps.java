@@ -151,16 +151,21 @@ public final class LoraOps<T> implements Ops<T> {
             if (!isLoraParameter(t.name())) {
                 continue;
             }
-            float[] v = new float[Math.toIntExact(t.numel())];
-            if (t.name().contains(".lora_A.")) {
-                double std = 1.0 / adapterOf(t.name()).rank();
-                for (int i = 0; i < v.length; i++) {
-                    v[i] = (float) (std * rng.nextGaussian());
-                }
-            }
-            out.put(t.name(), v);
+            out.put(t.name(), gaussianInit(t, rng));
         }
         return out;
+    }
+
+    /** {@link #gaussianInit(List, Rng)} of one LoRA parameter. */
+    public float[] gaussianInit(TensorInfo t, Rng rng) {
+        float[] v = new float[Math.toIntExact(t.numel())];
+        if (t.name().contains(".lora_A.")) {
+            double std = 1.0 / adapterOf(t.name()).rank();
+            for (int i = 0; i < v.length; i++) {
+                v[i] = (float) (std * rng.nextGaussian());
+            }
+        }
+        return v;
     }
 
     private Adapter adapterOf(String loraParameter) {

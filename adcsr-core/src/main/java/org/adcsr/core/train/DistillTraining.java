@@ -337,28 +337,15 @@ public final class DistillTraining {
         return v;
     }
 
-    /** D: base weights frozen (from a file or random), conv_in widened, LoRA added (or all trainable). */
+    /**
+     * D: base weights frozen (from a file or random), conv_in widened, LoRA added (or all trainable). Tensor by
+     * tensor, so that no second copy of the 3.46 GB SD UNet is ever held.
+     */
     private Ops<NDArray> loadDisc(Settings s, int width, ParameterStore store, Map<String, NDArray> base,
             NDManager fm, Rng init) {
         SdConfig c = s.disc();
-        List<TensorInfo> sd = SdUnet.parameters(c, c.latentChannels());
-        Map<String, float[]> values = new LinkedHashMap<>();
-        if (s.discUnet() == null) {
-            try (NDManager tmp = fm.newSubManager(); ParameterStore init0 = new ParameterStore(tmp)) {
-                Stage1.initialise(init0, sd, init, false);
-                for (TensorInfo t : sd) {
-                    values.put(t.name(), init0.get(t.name()).toFloatArray());
-                }
-            }
-        } else {
-            try (SdInputs in = SdInputs.openUnet(s.discUnet(), c)) {
-                for (TensorInfo t : sd) {
-                    values.put(t.name(), in.unet().readFloats(t.name()));
-                }
-            }
-        }
-        TensorInfo convIn = sd.stream().filter(t -> t.name().equals("conv_in.weight")).findFirst().orElseThrow();
-        values.put("conv_in.weight", Discriminator.widenConvIn(values.get("conv_in.weight"), convIn.shape(), width));
+        Map<String, TensorInfo> sd = new HashMap<>();
+        SdUnet.parameters(c, c.latentChannels()).forEach(t -> sd.put(t.name(), t));
         List<TensorInfo> layout = s.discFull() ? SdUnet.parameters(c, width)
                 : Discriminator.parameters(c, width, s.loraRank(), s.loraAlpha());
         Ops<NDArray> engine = new DjlOps(name -> {
@@ -366,14 +353,24 @@ public final class DistillTraining {
             return p != null ? p : base.get(name);
         });
         LoraOps<NDArray> lora = Discriminator.ops(engine, s.loraRank(), s.loraAlpha());
-        Map<String, float[]> loraInit = s.discFull() ? Map.of() : lora.gaussianInit(layout, init);
-        for (TensorInfo t : layout) {
-            float[] v = LoraOps.isLoraParameter(t.name()) ? loraInit.get(t.name()) : values.get(t.name());
-            NDArray a = fm.create(v, new Shape(t.shape()));
-            if (s.discFull() || Discriminator.isTrainable(t.name())) {
-                store.add("disc." + t.name(), a, true);
-            } else {
-                base.put(t.name(), a);
+        try (SdInputs in = s.discUnet() == null ? null : SdInputs.openUnet(s.discUnet(), c)) {
+            for (TensorInfo t : layout) {
+                float[] v;
+                if (LoraOps.isLoraParameter(t.name())) {
+                    v = lora.gaussianInit(t, init);
+                } else {
+                    TensorInfo of = sd.get(t.name());
+                    v = in != null ? in.unet().readFloats(t.name()) : Stage1.defaultInit(of, sd, init);
+                    if (t.name().equals("conv_in.weight")) {
+                        v = Discriminator.widenConvIn(v, of.shape(), width);
+                    }
+                }
+                NDArray a = fm.create(v, new Shape(t.shape()));
+                if (s.discFull() || Discriminator.isTrainable(t.name())) {
+                    store.add("disc." + t.name(), a, true);
+                } else {
+                    base.put(t.name(), a);
+                }
             }
         }
         return s.discFull() ? engine : lora;

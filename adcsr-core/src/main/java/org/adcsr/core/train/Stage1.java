@@ -79,25 +79,34 @@ public final class Stage1 {
      */
     public static void initialise(ParameterStore store, List<TensorInfo> params, Rng rng, boolean trainable) {
         NDManager m = store.manager();
+        java.util.Map<String, TensorInfo> byName = new java.util.HashMap<>();
+        params.forEach(t -> byName.put(t.name(), t));
         for (TensorInfo t : params) {
-            long[] shape = t.shape();
-            float[] v = new float[Math.toIntExact(t.numel())];
-            if (t.name().contains("norm")) {
-                java.util.Arrays.fill(v, t.name().endsWith(".weight") ? 1f : 0f);
-            } else {
-                String weight = t.name().endsWith(".bias")
-                        ? t.name().substring(0, t.name().length() - "bias".length()) + "weight" : t.name();
-                long[] ws = params.stream().filter(p -> p.name().equals(weight)).findFirst().orElseThrow().shape();
-                long fanIn = 1;
-                for (int i = 1; i < ws.length; i++) {
-                    fanIn *= ws[i];
-                }
-                double bound = 1 / Math.sqrt(fanIn);
-                for (int i = 0; i < v.length; i++) {
-                    v[i] = (float) rng.uniform(-bound, bound);
-                }
-            }
-            store.add(t.name(), m.create(v, new Shape(shape)), trainable);
+            store.add(t.name(), m.create(defaultInit(t, byName, rng), new Shape(t.shape())), trainable);
         }
+    }
+
+    /**
+     * One tensor of PyTorch's default initialisation ({@link #initialise}): norm weights 1 and biases 0, other
+     * weights and biases U(±1/√fan_in) with the fan-in of the module's weight, found in {@code byName}.
+     */
+    public static float[] defaultInit(TensorInfo t, java.util.Map<String, TensorInfo> byName, Rng rng) {
+        float[] v = new float[Math.toIntExact(t.numel())];
+        if (t.name().contains("norm")) {
+            java.util.Arrays.fill(v, t.name().endsWith(".weight") ? 1f : 0f);
+            return v;
+        }
+        String weight = t.name().endsWith(".bias")
+                ? t.name().substring(0, t.name().length() - "bias".length()) + "weight" : t.name();
+        long[] ws = byName.get(weight).shape();
+        long fanIn = 1;
+        for (int i = 1; i < ws.length; i++) {
+            fanIn *= ws[i];
+        }
+        double bound = 1 / Math.sqrt(fanIn);
+        for (int i = 0; i < v.length; i++) {
+            v[i] = (float) rng.uniform(-bound, bound);
+        }
+        return v;
     }
 }
