@@ -119,18 +119,27 @@ public final class Stage2 {
             Gradients.zero(store.get(p));
         }
         NDArray fake = fs.stopGradient();
-        double d;
+        // L_D's two terms back-propagated one after the other (D's gradients add up): the same gradients as one
+        // backward pass through both, with one of D's activation sets alive at a time instead of two
         double real;
         double fakeMean;
+        double dReal;
+        double dFake;
         try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
             NDArray pReal = discriminate(n, fReal, context);
-            NDArray pFake = discriminate(n, fake, context);
-            NDArray lD = softplus(pFake).mean().add(softplus(pReal.neg()).mean());
-            d = lD.toType(DataType.FLOAT64, false).getDouble();
+            NDArray lReal = softplus(pReal.neg()).mean();
+            dReal = lReal.toType(DataType.FLOAT64, false).getDouble();
             real = pReal.mean().toType(DataType.FLOAT64, false).getDouble();
-            fakeMean = pFake.mean().toType(DataType.FLOAT64, false).getDouble();
-            Autograd.backward(gc, lD);
+            Autograd.backward(gc, lReal);
         }
+        try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+            NDArray pFake = discriminate(n, fake, context);
+            NDArray lFake = softplus(pFake).mean();
+            dFake = lFake.toType(DataType.FLOAT64, false).getDouble();
+            fakeMean = pFake.mean().toType(DataType.FLOAT64, false).getDouble();
+            Autograd.backward(gc, lFake);
+        }
+        double d = dFake + dReal;
         if (guard.check(step, new String[] {"D"}, new double[] {d}, disc.parameters())) {
             disc.step(lrDisc);
         }
