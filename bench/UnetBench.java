@@ -49,6 +49,10 @@ public class UnetBench {
             SafetensorsWriter.write(Path.of(args[1]), Map.of("note", "random weights for bench/unet.sh"), e, DType.F32);
             return;
         }
+        if (mode.equals("agree")) {
+            agree(Path.of(args[1]), Path.of(args[2]), args.length > 3 ? Integer.parseInt(args[3]) : 2);
+            return;
+        }
         boolean unet = mode.equals("unet");
         int a = unet ? 2 : 1;
         int threads = args.length > a ? Integer.parseInt(args[a]) : 2;
@@ -94,6 +98,31 @@ public class UnetBench {
             Arrays.sort(times);
             System.out.printf(Locale.ROOT, "%s,%.2f,%.2f,%d,%d%n", unet ? "unet_forward" : "disc_forward_backward",
                     load, times[repeats / 2], rss[0] >> 10, rss[1] >> 10);
+        }
+    }
+
+    /**
+     * The UNet's output on one seeded input, written with the input (x, ctx, y as F32 safetensors) for
+     * bench/unet_reference.py to compare with PyTorch on the same weights.
+     */
+    static void agree(Path weights, Path out, int threads) throws Exception {
+        Engine engine = Engines.start(Engines.Target.CPU, threads);
+        try (NDManager m = engine.newBaseManager()) {
+            Map<String, NDArray> p;
+            try (SdInputs in = SdInputs.openFiles(weights, null, SD)) {
+                p = Stage2Weights.unet(in, SD, m);
+            }
+            NDArray[] inputs = new NDArray[3];
+            NDArray y = run(m, 4, x -> {
+                System.arraycopy(x, 0, inputs, 0, 3);
+                return SdUnet.forward(new DjlOps(p), SD, x[0], x[1], x[2]);
+            });
+            List<SafetensorsWriter.Entry> e = new ArrayList<>();
+            for (Object[] kv : new Object[][] {{"x", inputs[0]}, {"ctx", inputs[2]}, {"y", y}}) {
+                NDArray a = (NDArray) kv[1];
+                e.add(new SafetensorsWriter.Entry((String) kv[0], a.getShape().getShape(), a::toFloatArray));
+            }
+            SafetensorsWriter.write(out, Map.of(), e, DType.F32);
         }
     }
 

@@ -8,6 +8,8 @@
 # python3-torch and /usr/bin/time. About 12 GB of memory. THREADS (2) and JAVA_HEAP (1g) may be set; REFERENCE=0
 # leaves PyTorch out.
 #   bench/unet.sh [unet|disc|all] [REPEATS]      (default all, 3: the median of 3 runs after a warm-up run)
+#   bench/unet.sh agree                          the full UNet's output, Java against PyTorch on the same weights file
+#                                                and input (float32 both): max |difference|, relative to max |output|
 # Prints what,impl,load_s,median_s,peak_rss_mib,anon_after_load_mib,file_after_load_mib,pytorch_over_java (PyTorch's
 # time / ours; > 1: we are faster); the two after-load columns are Java's anonymous and file-backed (mapped weights
 # file) resident memory once the weights are in place.
@@ -32,6 +34,12 @@ measure() {
   /usr/bin/time -v "$@" > "$out/stdout" 2> "$out/stderr"
   echo "$(tail -n 1 "$out/stdout"),$(awk -F': ' '/Maximum resident set size/ {printf "%d", $2 / 1024}' "$out/stderr")"
 }
+if [ "$part" = agree ]; then
+  [ -f "$weights" ] || java "${jvm[@]}" bench/UnetBench.java write "$weights" 2>/dev/null
+  java "${jvm[@]}" bench/UnetBench.java agree "$weights" "$out/agree.safetensors" "$threads" 2>/dev/null
+  /usr/bin/python3 bench/unet_reference.py agree "$weights" "$out/agree.safetensors" "$threads"
+  exit 0
+fi
 echo "what,impl,load_s,median_s,peak_rss_mib,anon_after_load_mib,file_after_load_mib,pytorch_over_java"
 for what in unet disc; do
   [ "$part" = all ] || [ "$part" = "$what" ] || continue

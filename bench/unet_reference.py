@@ -24,6 +24,37 @@ su = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(su)
 
 
+def read_safetensors(path):
+    import json
+    import struct
+    with open(path, "rb") as f:
+        n = struct.unpack("<Q", f.read(8))[0]
+        header = json.loads(f.read(n))
+        base = 8 + n
+        out = {}
+        for k, v in header.items():
+            if k == "__metadata__":
+                continue
+            a, b = v["data_offsets"]
+            f.seek(base + a)
+            out[k] = torch.frombuffer(bytearray(f.read(b - a)), dtype=torch.float32).reshape(v["shape"])
+        return out
+
+
+def agree(weights, io, threads):
+    """The UNet on the Java bench's weights file and inputs (UnetBench agree): prints max|y_java - y_torch|,
+    max|y_torch| and their ratio."""
+    torch.set_num_threads(threads)
+    unet = su.UNet(su.SD21, 4)
+    missing = unet.load_state_dict(read_safetensors(weights), strict=True)
+    data = read_safetensors(io)
+    with torch.no_grad():
+        y = unet(data["x"], torch.tensor([999.0]), data["ctx"])
+    diff = (y - data["y"]).abs().max().item()
+    scale = y.abs().max().item()
+    print("unet_agreement,max_abs_diff=%.3g,max_abs=%.3g,relative=%.3g" % (diff, scale, diff / scale))
+
+
 def main():
     what, threads, repeats = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
     torch.set_num_threads(threads)
@@ -56,4 +87,7 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    if sys.argv[1] == "agree":
+        agree(sys.argv[2], sys.argv[3], int(sys.argv[4]))
+    else:
+        main()
