@@ -9,7 +9,8 @@
 # leaves PyTorch out.
 #   bench/unet.sh [unet|disc|all] [REPEATS]      (default all, 3: the median of 3 runs after a warm-up run)
 #   bench/unet.sh agree                          the full UNet's output, Java against PyTorch on the same weights file
-#                                                and input (float32 both): max |difference|, relative to max |output|
+#                                                and input (float32 both): max |difference|, relative to max |output|;
+#                                                exits 1 above 1e-4 (float32 rounding is about 1e-6)
 # Prints what,impl,load_s,median_s,peak_rss_mib,anon_after_load_mib,file_after_load_mib,pytorch_over_java (PyTorch's
 # time / ours; > 1: we are faster); the two after-load columns are Java's anonymous and file-backed (mapped weights
 # file) resident memory once the weights are in place.

@@ -149,6 +149,34 @@ class DistillCommandTest {
         assertTrue(Files.readString(out.resolve("run.settings")).contains("teacher=osediff"));
     }
 
+    /**
+     * The full fine-tune ablation trains all of D (its checkpoint holds every D tensor, no LoRA), and per-pair prompt
+     * embeddings change what D sees: the losses differ from the zero-embedding run's.
+     */
+    @Test
+    void discFullAndPromptEmbeddingsTakeEffect() throws IOException {
+        Path lora = tmp.resolve("lora");
+        Path full = tmp.resolve("full");
+        Path prompts = tmp.resolve("prompts");
+        assertEquals(0, run(tiny("--steps", "1", "-o", lora.toString())).code());
+        Run f = run(tiny("--steps", "1", "--disc", "full", "-o", full.toString()));
+        assertEquals(0, f.code(), f.err());
+        try (SafetensorsReader c = SafetensorsReader.open(full.resolve("checkpoints/step-00000001.safetensors"))) {
+            assertTrue(c.names().contains("disc.time_embedding.linear_1.weight"), "all of D is trained");
+            assertTrue(c.names().stream().noneMatch(n -> n.contains("lora")), "no LoRA");
+        }
+        Path emb = tmp.resolve("emb.safetensors");
+        DistillFixtures.weights(emb, List.of(new org.adcsr.core.io.TensorInfo("e", org.adcsr.core.io.DType.F32,
+                new long[] {3, 5, 8})), java.util.Map.of(), 5);
+        Run p = run(tiny("--steps", "1", "--prompt-embeddings", emb.toString(), "-o", prompts.toString()));
+        assertEquals(0, p.code(), p.err());
+        assertTrue(p.err().contains("prompts " + emb), p.err());
+        List<String> a = losses(lora.resolve("train.csv"));
+        List<String> b = losses(prompts.resolve("train.csv"));
+        assertEquals(a.get(1).split(",")[1], b.get(1).split(",")[1], "the distillation term does not see prompts");
+        assertFalse(a.get(1).split(",")[2].equals(b.get(1).split(",")[2]), "the adversarial term does: " + a + b);
+    }
+
     @Test
     void aDivergingRunStopsWithExit6OrSkipsWithOnNanSkip() throws IOException {
         Path out = tmp.resolve("nan");

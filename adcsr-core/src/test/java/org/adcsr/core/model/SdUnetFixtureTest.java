@@ -1,5 +1,7 @@
 package org.adcsr.core.model;
 
+import static org.adcsr.core.FixtureMath.doubles;
+import static org.adcsr.core.FixtureMath.relative;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -13,8 +15,6 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.training.GradientCollector;
 import java.io.IOException;
 import java.io.InputStream;
-import java.nio.ByteOrder;
-import java.nio.DoubleBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.nio.file.Paths;
@@ -44,12 +44,6 @@ class SdUnetFixtureTest {
         return m.create(r.readFloats(key), new Shape(shape)).toType(type, false);
     }
 
-    private static double[] doubles(SafetensorsReader r, String key) {
-        DoubleBuffer b = r.readRaw(key).order(ByteOrder.LITTLE_ENDIAN).asDoubleBuffer();
-        double[] d = new double[b.remaining()];
-        b.get(d);
-        return d;
-    }
 
     /** UNet parameters from "unet.", or D's: the UNet's but for conv_in, widened in Java, plus the LoRA tensors. */
     private static Map<String, NDArray> params(SafetensorsReader r, NDManager m, boolean disc, DataType type) {
@@ -103,18 +97,6 @@ class SdUnetFixtureTest {
         }
     }
 
-    /** max |want − got| / max |want|. */
-    private static double relative(double[] want, double[] got) {
-        assertEquals(want.length, got.length);
-        double scale = 0;
-        double worst = 0;
-        for (int i = 0; i < want.length; i++) {
-            scale = Math.max(scale, Math.abs(want[i]));
-            double d = Math.abs(want[i] - got[i]);
-            worst = d > worst || Double.isNaN(d) ? d : worst;
-        }
-        return worst / scale;
-    }
 
     @Test
     void unetEqualsPyTorchInFloat64AndFloat32() {

@@ -1,5 +1,6 @@
 package org.adcsr.core.sd;
 
+import static org.adcsr.core.FixtureMath.relative;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -56,18 +57,6 @@ class Stage2WeightsTest {
         return m.create(r.readFloats(key), new Shape(r.info(key).shape()));
     }
 
-    /** max |want − got| / max |want|. */
-    private static double relative(float[] want, float[] got) {
-        assertEquals(want.length, got.length);
-        double scale = 0;
-        double worst = 0;
-        for (int i = 0; i < want.length; i++) {
-            scale = Math.max(scale, Math.abs(want[i]));
-            double d = Math.abs(want[i] - got[i]);
-            worst = d > worst || Double.isNaN(d) ? d : worst;
-        }
-        return worst / scale;
-    }
 
     private static float[] floats(NDArray a) {
         return a.toFloatArray();

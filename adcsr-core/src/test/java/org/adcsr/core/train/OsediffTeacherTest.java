@@ -1,13 +1,13 @@
 package org.adcsr.core.train;
 
+import static org.adcsr.core.FixtureMath.doubles;
+import static org.adcsr.core.FixtureMath.relative;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
-import java.nio.ByteOrder;
-import java.nio.DoubleBuffer;
 import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.util.HashMap;
@@ -30,24 +30,7 @@ class OsediffTeacherTest {
     static final SdConfig TEACHER = new SdConfig("tiny teacher", new int[] {8, 16, 16}, new int[] {2, 2, 4}, 2,
             new boolean[] {true, true, false}, 12, 4, new int[] {8, 8, 16, 16}, 1, 4, 4);
 
-    private static double[] doubles(SafetensorsReader r, String key) {
-        DoubleBuffer b = r.readRaw(key).order(ByteOrder.LITTLE_ENDIAN).asDoubleBuffer();
-        double[] d = new double[b.remaining()];
-        b.get(d);
-        return d;
-    }
 
-    private static double relative(double[] want, float[] got) {
-        assertEquals(want.length, got.length);
-        double scale = 0;
-        double worst = 0;
-        for (int i = 0; i < want.length; i++) {
-            scale = Math.max(scale, Math.abs(want[i]));
-            double d = Math.abs(want[i] - got[i]);
-            worst = d > worst || Double.isNaN(d) ? d : worst;
-        }
-        return worst / scale;
-    }
 
     @Test
     void alphaBar999IsSdsSchedule() {

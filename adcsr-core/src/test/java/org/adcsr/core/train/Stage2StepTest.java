@@ -1,5 +1,7 @@
 package org.adcsr.core.train;
 
+import static org.adcsr.core.FixtureMath.doubles;
+import static org.adcsr.core.FixtureMath.of;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -7,8 +9,6 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
-import java.nio.ByteOrder;
-import java.nio.DoubleBuffer;
 import java.nio.file.Paths;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -43,12 +43,6 @@ class Stage2StepTest {
         return m.create(r.readFloats(key), new Shape(r.info(key).shape())).toType(DataType.FLOAT64, false);
     }
 
-    private static double[] doubles(SafetensorsReader r, String key) {
-        DoubleBuffer b = r.readRaw(key).order(ByteOrder.LITTLE_ENDIAN).asDoubleBuffer();
-        double[] d = new double[b.remaining()];
-        b.get(d);
-        return d;
-    }
 
     /** max |want − got| ≤ tol · max(largest |want|, floor). */
     private static void assertClose(double[] want, double[] got, double tol, double floor, String what) {
@@ -63,13 +57,6 @@ class Stage2StepTest {
         }
     }
 
-    private static double[] asDoubles(float[] f) {
-        double[] d = new double[f.length];
-        for (int i = 0; i < f.length; i++) {
-            d[i] = f[i];
-        }
-        return d;
-    }
 
     @Test
     void oneIterationEqualsTrainPy() {
@@ -128,7 +115,7 @@ class Stage2StepTest {
             for (String name : store.trainable()) {
                 double[] g = doubles(r, "grad." + name);
                 assertClose(g, store.gradient(name).toDoubleArray(), 1e-7, 1e-6 * global, "grad " + name);
-                double[] after = asDoubles(r.readFloats("step." + name));
+                double[] after = of(r.readFloats("step." + name));
                 double[] gotAfter = store.get(name).toDoubleArray();
                 for (int i = 0; i < g.length; i++) {
                     if (Math.abs(g[i]) < 1e-9 * global) {
