@@ -7,6 +7,7 @@ import org.adcsr.core.BadInputException;
 import org.adcsr.core.io.torch.PicklePolicy;
 import org.adcsr.core.model.AdcsrConfig;
 import org.adcsr.core.model.AdcsrModel;
+import org.adcsr.core.model.DefaultModel;
 import org.adcsr.core.model.ModelFiles;
 import picocli.CommandLine.Option;
 
@@ -14,7 +15,8 @@ import picocli.CommandLine.Option;
 public class ModelOptions {
     @Option(names = "--weights", paramLabel = "FILE",
             description = "Model weights: our .safetensors file, or the official net_params_*.pkl (then give "
-                    + "--decoder too). Read as data; nothing in the file is executed.")
+                    + "--decoder too). Read as data; nothing in the file is executed. Default: the embedded default "
+                    + "model, a small AdcSR network trained by this suite (--version names it).")
     Path weights;
 
     @Option(names = "--decoder", paramLabel = "FILE",
@@ -29,7 +31,8 @@ public class ModelOptions {
     boolean allowUnknownGlobals;
 
     @Option(names = "--config", paramLabel = "FILE",
-            description = "Architecture as JSON (default: from the weights file's metadata, else the paper's).")
+            description = "Architecture as JSON, or paper for the paper's (default: from the weights file's "
+                    + "metadata, else the paper's; a file named paper: give ./paper).")
     Path config;
 
     /** The architecture given by --config, or null. */
@@ -37,15 +40,34 @@ public class ModelOptions {
         if (config == null) {
             return null;
         }
+        if (config.toString().equals("paper")) {
+            return AdcsrConfig.paper();
+        }
         return AdcsrConfig.read(config);
     }
 
+    /** Whether --weights was given (else the default model is used). */
     public boolean hasWeights() {
         return weights != null;
     }
 
+    /** The weights file: --weights, else the embedded default model's file. */
     public Path weights() {
-        return weights;
+        if (weights != null) {
+            return weights;
+        }
+        if (decoder != null) {
+            throw new org.adcsr.cli.UsageException("--decoder needs --weights (the default model has its decoder)");
+        }
+        return DefaultModel.path();
+    }
+
+    /** How reports and messages name the weights: the --weights file, or the default model by its name. */
+    public String label() {
+        if (weights != null) {
+            return weights.toString();
+        }
+        return "default model " + DefaultModel.card(weights()).getOrDefault("name", "(unnamed)");
     }
 
     public Path decoder() {
@@ -58,14 +80,12 @@ public class ModelOptions {
                 : PicklePolicy.strictWithHint(" (if it is a data-only class, --allow-unknown-globals accepts it)");
     }
 
-    /** Loads the model; a missing --weights is a one-line error saying where the official weights are. */
+    /** Loads the model (--weights, else the default model). */
     public AdcsrModel load(NDManager manager, DataType type) {
-        if (weights == null) {
-            throw new BadInputException("no model weights: give --weights (" + ModelFiles.OFFICIAL_WEIGHTS + ")");
-        }
+        Path file = weights();
         AdcsrConfig c = config();
         try {
-            return ModelFiles.load(weights, decoder, c, manager, type, picklePolicy());
+            return ModelFiles.load(file, decoder, c, manager, type, picklePolicy());
         } catch (BadInputException e) {
             throw withConfigHint(e, c);
         }
@@ -73,15 +93,13 @@ public class ModelOptions {
 
     /**
      * Opens the model's files as one checked view and hands it with the architecture to {@code user}
-     * ({@link ModelFiles#read}); a missing --weights is the same one-line error as {@link #load}.
+     * ({@link ModelFiles#read}).
      */
     public <T> T read(java.util.function.BiFunction<org.adcsr.core.io.TensorSource, AdcsrConfig, T> user) {
-        if (weights == null) {
-            throw new BadInputException("no model weights: give --weights (" + ModelFiles.OFFICIAL_WEIGHTS + ")");
-        }
+        Path file = weights();
         AdcsrConfig c = config();
         try {
-            return ModelFiles.read(weights, decoder, c, picklePolicy(), user);
+            return ModelFiles.read(file, decoder, c, picklePolicy(), user);
         } catch (BadInputException e) {
             throw withConfigHint(e, c);
         }
@@ -91,7 +109,7 @@ public class ModelOptions {
     public AdcsrConfig check() {
         AdcsrConfig c = config();
         try {
-            return ModelFiles.check(weights, decoder, c, picklePolicy());
+            return ModelFiles.check(weights(), decoder, c, picklePolicy());
         } catch (BadInputException e) {
             throw withConfigHint(e, c);
         }

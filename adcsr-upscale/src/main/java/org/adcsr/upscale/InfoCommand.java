@@ -27,11 +27,11 @@ import picocli.CommandLine.Spec;
             "Parameters and multiply-adds (MACs) per module of the model, as CSV, for an input size.",
             "",
             "The figures come from running the network's own forward on shapes. With --weights, the file's keys and "
-                    + "shapes are checked against the architecture first (no tensor data is read); without it, the "
-                    + "paper's architecture (or --config) is described. Columns: module, kind, params, macs "
+                    + "shapes are checked against the architecture first (no tensor data is read); without it, --config "
+                    + "is described (paper: the paper's network), else the embedded default model. Columns: module, kind, params, macs "
                     + "(conv and linear), attention_macs (q·kᵀ and p·v), output_shape; a final total row.",
             "",
-            "Example: adcsr-upscale info --size 128x128 --depth 3",
+            "Example: adcsr-upscale info --config paper --size 128x128 --depth 3",
             ""
         })
 class InfoCommand implements Callable<Integer> {
@@ -63,9 +63,12 @@ class InfoCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
-        AdcsrConfig config = model.hasWeights()
-                ? model.check()
-                : (model.config() != null ? model.config() : AdcsrConfig.paper());
+        AdcsrConfig config = !model.hasWeights() && model.config() != null ? model.config() : model.check();
+        if (!model.hasWeights() && model.config() == null && !common.quiet()) {
+            spec.commandLine().getErr().println("adcsr-upscale info: " + model.label() + " (--config paper "
+                    + "describes the paper's network)");
+            spec.commandLine().getErr().flush();
+        }
         String[] wh = size.toLowerCase(java.util.Locale.ROOT).split("x");
         int w;
         int h;

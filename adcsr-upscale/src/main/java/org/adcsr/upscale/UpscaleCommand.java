@@ -42,9 +42,14 @@ import picocli.CommandLine.Spec;
 
 @Command(name = "adcsr-upscale",
         subcommands = InfoCommand.class,
+        versionProvider = VersionWithModel.class,
         description = {
             "Upscale images 4x with an AdcSR model, or with plain bicubic as a baseline: one image, several, or "
                     + "whole directories.",
+            "",
+            "Without --weights the embedded default model runs: a small AdcSR network (about 6 M parameters) that "
+                    + "this suite trained itself on a few real photos (README: the default model; --version names "
+                    + "it). The paper's network is --weights net_params_200.pkl --decoder halfDecoder.ckpt.",
             "",
             "Images of any size run whole or in overlapping tiles blended without seams; the colour fix uses "
                     + "whole-image statistics. PNG (8 and 16 bit), JPEG, BMP, GIF, TIFF and WebP are read; gray stays "
@@ -57,6 +62,7 @@ import picocli.CommandLine.Spec;
                     + "no colour fix.",
             "",
             "Examples:",
+            "  adcsr-upscale photo.jpg -o photo_x4.png",
             "  adcsr-upscale --weights adcsr.safetensors photo.jpg -o photo_x4.png",
             "  adcsr-upscale --weights net_params_200.pkl --decoder halfDecoder.ckpt lr/ -o sr/ --report sr.csv",
             "  cat small.png | adcsr-upscale --weights adcsr.safetensors - -o - > big.png",
@@ -77,7 +83,7 @@ public class UpscaleCommand implements Callable<Integer> {
     }
 
     @Option(names = "--model", paramLabel = "adcsr|bicubic", defaultValue = "adcsr", converter = MethodConverter.class,
-            description = "adcsr: the network given by --weights (default); bicubic: PIL's bicubic 4x resize, no "
+            description = "adcsr: the network given by --weights, or the default model (default); bicubic: PIL's bicubic 4x resize, no "
                     + "weights, as a baseline to score against HR (the model options, --tile, --overlap, --color-fix, "
                     + "--precision and --engine are refused with it).")
     Method method;
@@ -199,7 +205,7 @@ public class UpscaleCommand implements Callable<Integer> {
             OrtNetwork.Device device = gpu ? OrtNetwork.Device.CUDA : OrtNetwork.Device.CPU;
             try (OrtNetwork net = model.read((view, config) -> OrtNetwork.open(config, view,
                         Engines.cacheHome().resolve("onnx"), OrtNetwork.cacheKey(config, modelFiles()), n, device));
-                    Report csv = Report.open(report, String.valueOf(model.weights()), chosen.label())) {
+                    Report csv = Report.open(report, model.label(), chosen.label())) {
                 describe(err, net.config(), chosen.label() + " " + OrtNetwork.ORT_VERSION + " ("
                         + device.name().toLowerCase(java.util.Locale.ROOT) + ", " + n + " threads; weights "
                         + (net.wroteCache() ? "written to " : "found in ") + net.cacheDir() + ")");
@@ -226,7 +232,7 @@ public class UpscaleCommand implements Callable<Integer> {
         }
         try (NDManager manager = djl.newBaseManager(Engines.device(common.device()));
                 AdcsrModel net = model.load(manager, DataType.FLOAT32);
-                Report csv = Report.open(report, String.valueOf(model.weights()), chosen.label())) {
+                Report csv = Report.open(report, model.label(), chosen.label())) {
             describe(err, net.config(), "djl (libtorch " + djl.getVersion() + ", "
                     + common.device().name().toLowerCase(java.util.Locale.ROOT) + ")");
             Upscaler upscaler = Upscaler.of(net, manager, options);
@@ -246,7 +252,7 @@ public class UpscaleCommand implements Callable<Integer> {
     /** With -v: the model, its files and the engine that runs it. */
     private void describe(PrintWriter err, AdcsrConfig config, String engineText) {
         if (common.verbosity() >= 1) {
-            err.println("adcsr-upscale: model: " + config.name() + " from " + model.weights()
+            err.println("adcsr-upscale: model: " + config.name() + " from " + model.label()
                     + (model.decoder() != null ? " with decoder " + model.decoder() : "") + "; engine: " + engineText);
         }
     }

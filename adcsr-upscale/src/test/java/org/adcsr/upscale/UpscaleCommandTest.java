@@ -264,8 +264,6 @@ class UpscaleCommandTest {
     @Test
     void clearErrorsForBadSettingsAndFiles() throws Exception {
         Path in = image("x.png", 16, 16, 3, 255);
-        assertEquals(3, run(in.toString()));
-        assertTrue(err.contains("no model weights: give --weights (the official weights are published at"), err);
         assertEquals(3, run("--weights=" + weights, "--tile=40", in.toString()));
         assertTrue(err.contains("tile size 40 must be a positive multiple of 16"), err);
         assertEquals(3, upscale("--precision=fp16", in.toString()));
@@ -289,13 +287,13 @@ class UpscaleCommandTest {
         assertTrue(out.startsWith("module,kind,params,macs,attention_macs,output_shape"), out);
         long params = AdcsrModel.parameterList(AdcsrConfig.tiny()).stream().mapToLong(t -> t.numel()).sum();
         assertTrue(out.contains("total,," + params + ","), out);
-        assertEquals(0, run("info", "--size=128x128"));
+        assertEquals(0, run("info", "--config=paper", "--size=128x128"));
         assertTrue(out.contains("total,,456073683,494972174336,54525427712,"), out);
         // any size, described as adcsr-upscale runs it: padded to multiples of 16
-        assertEquals(0, run("info", "--size=112x112"));
+        assertEquals(0, run("info", "--config=paper", "--size=112x112"));
         String padded = out;
         assertEquals("", err);
-        assertEquals(0, run("info", "--size=100x97"));
+        assertEquals(0, run("info", "--config=paper", "--size=100x97"));
         assertEquals(padded, out);
         assertTrue(err.contains("100x97 is run padded to 112x112"), err);
         assertEquals(2, run("info", "--size=100"));
