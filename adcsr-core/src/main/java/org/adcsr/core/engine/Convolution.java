@@ -3,6 +3,7 @@ package org.adcsr.core.engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
@@ -130,19 +131,18 @@ public final class Convolution {
         if (extra == 0 || (groups != 1 && !depthwise)) {
             return nativeConv(x, weight, bias, stride, padH, padW, groups);
         }
+        NDManager m = x.getManager();
         NDArray xp = NDArrays.concat(new NDList(x,
-                x.getManager().zeros(new Shape(xs.get(0), extra, xs.get(2), xs.get(3)), x.getDataType())), 1);
+                m.zeros(new Shape(xs.get(0), extra, xs.get(2), xs.get(3)), x.getDataType())), 1);
         if (!depthwise) {
-            NDArray wp = NDArrays.concat(new NDList(weight,
-                    weight.getManager().zeros(new Shape(ws.get(0), extra, ws.get(2), ws.get(3)),
-                            weight.getDataType())), 1);
+            NDArray wp = onto(m, NDArrays.concat(new NDList(weight,
+                    m.zeros(new Shape(ws.get(0), extra, ws.get(2), ws.get(3)), weight.getDataType())), 1));
             return nativeConv(xp, wp, bias, stride, padH, padW, 1);
         }
-        NDArray wp = NDArrays.concat(new NDList(weight,
-                weight.getManager().zeros(new Shape(extra, ws.get(1), ws.get(2), ws.get(3)), weight.getDataType())),
-                0);
-        NDArray bp = bias == null ? null : NDArrays.concat(new NDList(bias,
-                bias.getManager().zeros(new Shape(extra), bias.getDataType())), 0);
+        NDArray wp = onto(m, NDArrays.concat(new NDList(weight,
+                m.zeros(new Shape(extra, ws.get(1), ws.get(2), ws.get(3)), weight.getDataType())), 0));
+        NDArray bp = bias == null ? null : onto(m, NDArrays.concat(new NDList(bias,
+                m.zeros(new Shape(extra), bias.getDataType())), 0));
         return nativeConv(xp, wp, bp, stride, padH, padW, (int) (c + extra)).get(new NDIndex(":, :{}", c));
     }
 
@@ -164,7 +164,7 @@ public final class Convolution {
         long ho = (h + 2L * padH - kh) / stride + 1;
         long wo = (w + 2L * padW - kw) / stride + 1;
         long k = c / groups * kh * kw;
-        NDArray wm = weight.reshape(groups, out / groups, k);
+        NDArray wm = onto(x.getManager(), weight.reshape(groups, out / groups, k));
         NDArray y;
         if (kh == 1 && kw == 1 && stride == 1 && padH == 0 && padW == 0) {
             y = wm.matMul(x.reshape(b, groups, c / groups, h * w)).reshape(b, out, h, w);
@@ -195,6 +195,16 @@ public final class Convolution {
             }
             y = parts.size() == 1 ? parts.get(0) : NDArrays.concat(parts, 2);
         }
-        return bias == null ? y : y.add(bias.reshape(1, out, 1, 1));
+        return bias == null ? y : y.add(onto(x.getManager(), bias.reshape(1, out, 1, 1)));
+    }
+
+    /**
+     * {@code a}, derived from a weight, moved to the input's manager. DJL puts an operation's result in the manager
+     * of its receiver (or first operand): a weight's reshape or concat, and so a product with it, would otherwise
+     * live as long as the weights (all of a training run, or every tile of an image) and hold its autograd graph.
+     */
+    private static NDArray onto(NDManager m, NDArray a) {
+        a.attach(m);
+        return a;
     }
 }
