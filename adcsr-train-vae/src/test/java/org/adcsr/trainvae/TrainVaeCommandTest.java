@@ -73,6 +73,7 @@ class TrainVaeCommandTest {
         try {
             if (config == null || !Files.exists(config)) { // the contract test runs without this @BeforeAll
                 config = Files.writeString(Files.createTempFile("tiny", ".json"), AdcsrConfig.tiny().toJson());
+                config.toFile().deleteOnExit();
             }
             return config.toString();
         } catch (IOException e) {
@@ -135,6 +136,17 @@ class TrainVaeCommandTest {
         }
         assertTrue(Files.readString(out.resolve("run.settings")).contains("posterior=sample"));
         assertTrue(Files.exists(out.resolve("checkpoints").resolve("step-00000001.safetensors")));
+
+        // a wider latent: the trained encoder's conv_out gives mean and log-variance of 6 channels, the decoder reads 6
+        Path wide = tmp.resolve("wide");
+        assertEquals(0, run(tiny(List.of("--latent-channels", "6", "--steps", "1", "-o", wide.toString(),
+                images.toString()))).code());
+        try (SafetensorsReader d = SafetensorsReader.open(wide.resolve("decoder.safetensors"));
+                SafetensorsReader e = SafetensorsReader.open(wide.resolve("encoder.safetensors"))) {
+            assertEquals(6, d.info("decoder.conv_in.weight").shape()[1]);
+            assertEquals(12, e.info("encoder.conv_out.weight").shape()[0]);
+        }
+        assertTrue(Files.readString(wide.resolve("run.settings")).contains("latent_channels=6"));
     }
 
     @Test
@@ -158,6 +170,8 @@ class TrainVaeCommandTest {
                 out.toString(), images.toString())).code(), "both encoders");
         assertEquals(2, run(List.of("--steps", "1", "--encoder", "x.safetensors", "--encoder-widths", "8,8,16,16",
                 "-o", out.toString(), images.toString())).code(), "encoder widths without --train-encoder");
+        assertEquals(2, run(List.of("--steps", "1", "--encoder", "x.safetensors", "--latent-channels", "8",
+                "-o", out.toString(), images.toString())).code(), "latent channels without --train-encoder");
         Run lpips = run(List.of("--threads", "1", "--steps", "1", "--train-encoder", "--encoder-widths",
                 "8,8,16,16", "--config", config.toString(), "--crop", "32", "-o", out.toString(),
                 images.toString()));
