@@ -96,23 +96,26 @@ public final class Adam {
         double wd = settings.weightDecay();
         for (String p : params) {
             NDArray value = store.get(p);
-            NDArray grad = value.getGradient();
-            NDArray g = wd != 0 && !settings.decoupled() ? grad.add(value.mul(wd)) : grad;
-            if (wd != 0 && settings.decoupled()) {
-                value.muli(1 - lr * wd);
-            }
-            NDArray m = expAvg.get(p);
-            NDArray v = expAvgSq.get(p);
-            try (NDArray gm = g.mul(1 - b1); NDArray g2 = g.mul(g).muli(1 - b2)) {
-                m.muli(b1).addi(gm);
-                v.muli(b2).addi(g2);
-            }
-            try (NDArray denom = v.sqrt().divi(bc2Sqrt).addi(settings.eps());
-                    NDArray update = m.div(denom).muli(stepSize)) {
-                value.subi(update);
-            }
-            if (g != grad) {
-                g.close();
+            // every array made here is closed: they belong to the parameters' manager, which lives as long as the run
+            try (NDArray grad = value.getGradient();
+                    NDArray decay = wd != 0 && !settings.decoupled() ? value.mul(wd) : null) {
+                NDArray g = decay != null ? grad.add(decay) : grad;
+                if (wd != 0 && settings.decoupled()) {
+                    value.muli(1 - lr * wd);
+                }
+                NDArray m = expAvg.get(p);
+                NDArray v = expAvgSq.get(p);
+                try (NDArray gm = g.mul(1 - b1); NDArray g2 = g.mul(g).muli(1 - b2)) {
+                    m.muli(b1).addi(gm);
+                    v.muli(b2).addi(g2);
+                }
+                try (NDArray denom = v.sqrt().divi(bc2Sqrt).addi(settings.eps());
+                        NDArray update = m.div(denom).muli(stepSize)) {
+                    value.subi(update);
+                }
+                if (g != grad) {
+                    g.close();
+                }
             }
         }
     }

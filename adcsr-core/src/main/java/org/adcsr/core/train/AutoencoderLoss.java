@@ -120,7 +120,11 @@ public final class AutoencoderLoss {
      * (a convolution of the detached activation with a fresh leaf copy of W), then LDM's ratio of norms.
      */
     double adaptiveWeight(NDArray h, NDArray w, NDArray gradNll, NDArray gradG) {
-        NDArray wl = w.stopGradient().duplicate();
+        NDArray wl;
+        try (NDArray detached = w.stopGradient()) {
+            wl = detached.duplicate();
+        }
+        wl.attach(h.getManager()); // a step's array, not the parameters' (their manager lives as long as the run)
         wl.setRequiresGradient(true);
         NDArray y = Convolution.conv2d(h.stopGradient(), wl, null, 1, 1);
         Autograd.backward(y, gradNll, true);

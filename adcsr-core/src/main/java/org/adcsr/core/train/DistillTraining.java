@@ -233,8 +233,7 @@ public final class DistillTraining {
                 }
             }
             for (int i = 0; i < params.size() && bad == null; i++) {
-                NDArray g = store.gradient(params.get(i));
-                if (!Double.isFinite(g.abs().max().toType(DataType.FLOAT64, false).getDouble())) {
+                if (!Double.isFinite(Gradients.maxAbs(store, params.get(i)))) {
                     bad = "the gradient of " + params.get(i) + " is not finite";
                 }
             }

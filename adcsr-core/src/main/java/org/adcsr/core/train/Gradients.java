@@ -21,7 +21,10 @@ public final class Gradients {
     public static double globalNorm(ParameterStore store) {
         double sumSquares = 0;
         for (String name : store.trainable()) {
-            float n = store.gradient(name).norm().toType(DataType.FLOAT32, false).getFloat();
+            float n;
+            try (NDArray g = store.gradient(name); NDArray norm = g.norm()) {
+                n = (float) scalar(norm);
+            }
             sumSquares += (double) n * n;
         }
         return (float) Math.sqrt(sumSquares);
@@ -36,8 +39,9 @@ public final class Gradients {
         float coef = (float) (maxNorm / (norm + 1e-6));
         if (coef < 1) {
             for (String name : store.trainable()) {
-                NDArray g = store.gradient(name);
-                g.muli(coef);
+                try (NDArray g = store.gradient(name)) {
+                    g.muli(coef);
+                }
             }
         }
         return norm;
@@ -46,11 +50,33 @@ public final class Gradients {
     /** The first trainable parameter whose gradient holds NaN or infinity, or null if all are finite. */
     public static String firstNonFinite(ParameterStore store) {
         for (String name : store.trainable()) {
-            NDArray g = store.gradient(name);
-            if (!Double.isFinite(g.abs().max().toType(DataType.FLOAT64, false).getDouble())) {
+            if (!Double.isFinite(maxAbs(store, name))) {
                 return name;
             }
         }
         return null;
+    }
+
+    /**
+     * The largest |gradient| of trainable {@code name} (NaN or infinity if one is not finite). Every array made on the
+     * way is closed: they belong to the parameters' manager and would otherwise live as long as the run, a
+     * gradient's worth of memory per parameter and step.
+     */
+    public static double maxAbs(ParameterStore store, String name) {
+        try (NDArray g = store.gradient(name); NDArray a = g.abs(); NDArray m = a.max()) {
+            return scalar(m);
+        }
+    }
+
+    /** A one-element array's value as a double; the converted copy, if one is made, is closed. */
+    static double scalar(NDArray x) {
+        NDArray d = x.toType(DataType.FLOAT64, false);
+        try {
+            return d.getDouble();
+        } finally {
+            if (d != x) {
+                d.close();
+            }
+        }
     }
 }

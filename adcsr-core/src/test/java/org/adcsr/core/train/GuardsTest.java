@@ -11,6 +11,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.training.GradientCollector;
+import java.util.List;
 import org.adcsr.core.engine.Autograd;
 import org.junit.jupiter.api.Test;
 import sun.misc.Signal;
@@ -34,6 +35,37 @@ class GuardsTest {
                     e.getMessage());
             store.zeroGradients();
             assertDoesNotThrow(() -> TrainingDivergedException.check(14, names, new double[] {0.5, 0.1}, store));
+        }
+    }
+
+    @Test
+    void perStepChecksAndUpdatesLeaveNothingWithTheParameters() {
+        // the parameters' manager lives as long as the run: what a step makes there is never freed (this was
+        // adcsr-train-vae's memory growing by a gradient's worth per parameter and step)
+        try (NDManager m = NDManager.newBaseManager(); ParameterStore store = new ParameterStore(m)) {
+            NDArray w = store.add("w", m.randomNormal(new Shape(4, 5)), true);
+            Adam adam = new Adam("a", new Adam.Settings(0.9, 0.999, 1e-8, 0.01, false), store, List.of("w"));
+            Adam adamW = new Adam("b", new Adam.Settings(0.9, 0.999, 1e-8, 0.01, true), store, List.of("w"));
+            int before = -1;
+            for (int step = 0; step < 3; step++) {
+                try (NDManager stepManager = m.newSubManager()) {
+                    NDArray x = stepManager.randomNormal(new Shape(5));
+                    try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+                        Autograd.backward(gc, x.mul(w).sum());
+                    }
+                }
+                TrainingDivergedException.check(step, new String[] {"l"}, new double[] {1}, store);
+                Gradients.clipGlobalNorm(store, 1e-3);
+                assertTrue(Gradients.maxAbs(store, "w") > 0);
+                adam.step(1e-3);
+                adamW.step(1e-3);
+                store.zeroGradients();
+                int now = m.getManagedArrays().size();
+                if (before >= 0) {
+                    assertEquals(before, now, "arrays left with the parameters after step " + step);
+                }
+                before = now;
+            }
         }
     }
 
