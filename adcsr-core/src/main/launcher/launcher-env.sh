@@ -7,9 +7,9 @@
 # (README, adcsr-upscale speed; bench/upscale.sh profile). One arena that never unmaps or trims keeps freed blocks for reuse; the price is that
 # the process keeps its peak heap until it exits, which the peak-RSS figures already include.
 #
-# Not for adcsr-train-vae: under these settings its resident memory grows by about the size of a step's activations
-# every step (450 MB at batch 4, 256 px crops; killed by the kernel after 60 steps) although its tensors are freed (with
-# glibc's defaults it stays flat), so it runs with glibc's defaults, about 2x slower per step.
+# Not for adcsr-train-vae: its steps left arrays with the parameters (fixed; README, adcsr-train-vae, memory), and under
+# these settings it then grew by 400-450 MB a step instead of 20 MB; until a long run is measured again with them, it
+# runs with glibc's defaults.
 #
 # Set GLIBC_TUNABLES yourself (even to the empty string) and this file leaves it alone.
 if [ -z "${GLIBC_TUNABLES+set}" ] && [ "$(basename "$0")" != adcsr-train-vae ]; then

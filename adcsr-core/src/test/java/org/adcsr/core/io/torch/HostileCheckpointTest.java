@@ -27,7 +27,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** Whole checkpoints that are hostile or damaged: bad storages and views, truncation, flipped bytes. */
 class HostileCheckpointTest {
-    private static final Duration BUDGET = Duration.ofSeconds(20);
+    private static final Duration BUDGET = Duration.ofSeconds(120); // a hang guard, not a speed test
 
     @TempDir
     Path dir;
@@ -51,7 +51,7 @@ class HostileCheckpointTest {
     private String fails(byte[] pickle, Map<String, byte[]> storages) throws IOException {
         Path file = checkpoint(pickle, storages);
         BadInputException e = assertThrows(BadInputException.class,
-                () -> assertTimeoutPreemptively(Duration.ofSeconds(2), () -> TorchCheckpoint.open(file).close()));
+                () -> assertTimeoutPreemptively(Duration.ofSeconds(30), () -> TorchCheckpoint.open(file).close()));
         assertTrue(e.getMessage().startsWith(file + ": "), e.getMessage());
         return e.getMessage();
     }
