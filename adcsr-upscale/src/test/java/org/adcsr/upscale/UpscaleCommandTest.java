@@ -23,8 +23,10 @@ import org.adcsr.core.engine.Convolution;
 import org.adcsr.core.image.Image;
 import org.adcsr.core.image.Images;
 import org.adcsr.core.io.DType;
+import org.adcsr.core.io.SafetensorsReader;
 import org.adcsr.core.model.AdcsrConfig;
 import org.adcsr.core.model.AdcsrModel;
+import org.adcsr.core.model.DefaultModel;
 import org.adcsr.core.model.ModelFiles;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -381,5 +383,61 @@ class UpscaleCommandTest {
         }
         assertEquals(2, run("--model=nearest", in.toString()));
         assertTrue(err.contains("expected adcsr or bicubic, got 'nearest'"), err);
+    }
+
+    // ---- the embedded default model, as a user meets it: no --weights. The input is a committed real-photo crop
+    // (CC0, tools/fixtures/make_default_model_photos.sh), the expected output was written by the djl engine when the
+    // model was installed (tools/fixtures/make_default_model_expected.sh). A change that breaks the model, its packing
+    // or its loading fails here.
+    static final Path DEFAULT_MODEL = Path.of("src/test/resources/default-model");
+
+    /** Largest difference of two images' samples, after checking their sizes. */
+    private static float maxDifference(Image a, Image b) {
+        assertEquals(a.width(), b.width());
+        assertEquals(a.height(), b.height());
+        assertEquals(a.channels(), b.channels());
+        float max = 0;
+        for (int i = 0; i < a.data().length; i++) {
+            max = Math.max(max, Math.abs(a.data()[i] - b.data()[i]));
+        }
+        return max;
+    }
+
+    @Test
+    void upscalesTheCommittedCropToTheCommittedOutputOnBothEngines() throws Exception {
+        Image expected = Images.read(DEFAULT_MODEL.resolve("expected_x4.png"));
+        for (String engine : new String[] {"djl", "onnxruntime"}) {
+            Path o = tmp.resolve(engine + ".png");
+            Path report = tmp.resolve(engine + ".csv");
+            assertEquals(0, run("--engine=" + engine, "--threads=1", DEFAULT_MODEL.resolve("input.png").toString(), "-o",
+                    o.toString(), "--report", report.toString()), err);
+            // the expected output was written by the djl engine on the machine that trained the model: other
+            // CPUs and ONNX Runtime round a few samples the other way
+            assertTrue(maxDifference(expected, Images.read(o)) <= 1, engine);
+            assertTrue(Files.readString(report).contains("default model adcsr-default-s"), engine);
+        }
+    }
+
+    @Test
+    void versionAndInfoNameIt() {
+        assertEquals(0, run("--version"));
+        assertTrue(out.contains("default model: adcsr-default-s; quality held-out mean"), out);
+        assertEquals(0, run("info", "--size=32x32"));
+        assertTrue(err.startsWith("adcsr-upscale info: default model adcsr-default-s"), err);
+        long params;
+        try (SafetensorsReader r = SafetensorsReader.open(DefaultModel.path())) {
+            params = r.names().stream().mapToLong(n -> r.info(n).numel()).sum();
+        }
+        assertTrue(out.contains("total,," + params + ","), out);
+        // the card is in the file itself, next to the architecture the network is built from
+        assertEquals("adcsr-default-s", DefaultModel.card(DefaultModel.path()).get("name"));
+        assertEquals("adcsr-default-s", ModelFiles.check(DefaultModel.path(), null, null).name());
+    }
+
+    @Test
+    void decoderWithoutWeightsIsAUsageError() {
+        assertEquals(2, run("--decoder=" + DEFAULT_MODEL.resolve("input.png"), DEFAULT_MODEL.resolve("input.png").toString(), "-o",
+                tmp.resolve("x.png").toString()));
+        assertTrue(err.contains("--decoder needs --weights"), err);
     }
 }

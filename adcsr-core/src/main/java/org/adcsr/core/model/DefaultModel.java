@@ -12,7 +12,6 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 import org.adcsr.core.BadInputException;
 import org.adcsr.core.Engines;
@@ -112,17 +111,15 @@ public final class DefaultModel {
         return card;
     }
 
-    /** One line naming the default model, for {@code --version} and {@code -v}: name, steps and quality. */
+    /** One line naming the default model, for {@code --version}: its name and measured quality. */
     public static String describe() {
         if (!available()) {
             return "default model: none in this build";
         }
         Map<String, String> card = card(path());
         StringBuilder s = new StringBuilder("default model: ").append(card.getOrDefault("name", "(unnamed)"));
-        for (String key : List.of("steps", "quality", "license")) {
-            if (card.containsKey(key)) {
-                s.append("; ").append(key).append(' ').append(card.get(key));
-            }
+        if (card.containsKey("quality")) {
+            s.append("; quality ").append(card.get("quality"));
         }
         return s.toString();
     }
