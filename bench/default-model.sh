@@ -19,6 +19,7 @@ threads="${THREADS:-2}"
 part="${1:-all}"
 held=examples/out/default-model/heldout
 run() { [ "$part" = "$1" ] || [ "$part" = all ]; }
+quality_missed=0
 export JAVA_OPTS="${JAVA_OPTS:-} -Dadcsr.cache.dir=$out/cache"
 
 [ -f "$held/pairs.csv" ] || make -C examples out/default-model/heldout/pairs.csv
@@ -50,6 +51,13 @@ if run quality; then
   montage -label 'bicubic x4' "$out/win-bicubic.png" -label 'default model' "$out/win-sr.png" -label 'HR' \
     "$out/win-hr.png" -tile 3x1 -geometry +4+4 -strip examples/default-model/side-by-side.png
   echo "examples/default-model/side-by-side.png: $id, 256 px window"
+  # the issue's goals on the means: PSNR and SSIM above bicubic's, NIQE below; a goal missed makes the script fail
+  awk -F, '$1 == "mean" {
+      printf "goal PSNR above bicubic (%.2f vs %.2f): %s\n", $5, $2, ($5 > $2 ? "met" : "NOT met")
+      printf "goal SSIM above bicubic (%.4f vs %.4f): %s\n", $6, $3, ($6 > $3 ? "met" : "NOT met")
+      printf "goal NIQE below bicubic (%.2f vs %.2f): %s\n", $7, $4, ($7 < $4 ? "met" : "NOT met")
+      if (!($5 > $2 && $6 > $3 && $7 < $4)) missed = 1 }
+    END { exit missed }' "$out/quality.csv" || quality_missed=1
 fi
 
 if run speed; then
@@ -72,4 +80,10 @@ if run big; then
     timed "$engine" bin/adcsr-upscale -q --engine "$engine" --threads "$threads" --overwrite "$out/big-lr.png" \
       -o "$out/big-sr-$engine.png"
   done
+fi
+
+# every figure is printed; then a missed goal is the exit status (speed and memory are read off the lines above)
+if [ "$quality_missed" = 1 ]; then
+  echo "default model: quality goals missed (see the goal lines)" >&2
+  exit 1
 fi

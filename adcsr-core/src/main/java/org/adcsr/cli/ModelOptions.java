@@ -57,7 +57,7 @@ public class ModelOptions {
             return weights;
         }
         if (decoder != null) {
-            throw new org.adcsr.cli.UsageException("--decoder needs --weights (the default model has its decoder)");
+            throw new UsageException("--decoder needs --weights (the default model has its decoder)");
         }
         return DefaultModel.path();
     }
