@@ -70,6 +70,16 @@ public class ModelOptions {
         return "default model " + DefaultModel.card(weights()).getOrDefault("name", "(unnamed)");
     }
 
+    /**
+     * The model card of the weights ({@code adcsr.card.*} metadata, as {@link DefaultModel#pack} writes it); empty
+     * for weights that are not a safetensors file or have none.
+     */
+    public java.util.Map<String, String> card() {
+        Path w = weights();
+        return w.getFileName().toString().endsWith(".safetensors") && java.nio.file.Files.isRegularFile(w)
+                ? DefaultModel.card(w) : java.util.Map.of();
+    }
+
     public Path decoder() {
         return decoder;
     }

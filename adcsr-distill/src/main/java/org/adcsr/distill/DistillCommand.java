@@ -12,6 +12,7 @@ import org.adcsr.cli.CommonOptions;
 import org.adcsr.cli.ExitCodes;
 import org.adcsr.cli.Progress;
 import org.adcsr.cli.SeedOptions;
+import org.adcsr.cli.TrainOptions;
 import org.adcsr.cli.UsageException;
 import org.adcsr.cli.Values;
 import org.adcsr.core.BadInputException;
@@ -67,15 +68,11 @@ public class DistillCommand implements Callable<Integer> {
     @Mixin
     SeedOptions seed;
 
+    @Mixin
+    TrainOptions train;
+
     @Spec
     CommandSpec spec;
-
-    @Option(names = {"-o", "--output"}, paramLabel = "OUT", description = "The run directory (must not exist).")
-    Path out;
-
-    @Option(names = "--resume", paramLabel = "OUT", description = "Continue the run in OUT from its newest"
-            + " checkpoint; --steps may raise the total.")
-    Path resume;
 
     @Option(names = "--student", paramLabel = "FILE|random", description = "The student's UNet: adcsr-prune's"
             + " unet_init.safetensors (unet.* keys, its config in the metadata), or random (PyTorch's default"
@@ -88,7 +85,7 @@ public class DistillCommand implements Callable<Integer> {
 
     @Option(names = "--decoder", paramLabel = "FILE", description = "The Stage-1 decoder (adcsr-train-vae's"
             + " decoder.safetensors: decoder.* from conv_in to conv_out). Its mid block initialises the student's;"
-            + " all of it stays frozen for f_GT and the output's up blocks.")
+            + " all of it stays frozen for f_GT, and for the output's up blocks unless --lambda-pixel trains a copy.")
     Path decoder;
 
     @Option(names = "--encoder", paramLabel = "FILE|DIR", description = "The frozen encoder for f_GT (encoder.*,"
@@ -140,10 +137,6 @@ public class DistillCommand implements Callable<Integer> {
     @Option(names = "--pairs", paramLabel = "CSV", description = "adcsr-degrade's pairs.csv (one LR size; HR 4x).")
     Path pairs;
 
-    @Option(names = "--steps", paramLabel = "N", converter = Values.PositiveLong.class,
-            description = "Total iterations (required for a new run).")
-    Long steps;
-
     @Option(names = "--batch", paramLabel = "B", converter = Values.Positive.class,
             description = "Pairs per iteration (default: 8, train.py's per GPU).")
     int batch = 8;
@@ -164,6 +157,12 @@ public class DistillCommand implements Callable<Integer> {
     @Option(names = "--lambda-adv", paramLabel = "X", description = "Weight of the adversarial term (default: 1).")
     double lambdaAdv = 1;
 
+    @Option(names = "--lambda-pixel", paramLabel = "X", description = "Weight of an L1 pixel term mean|SR - HR| on"
+            + " the output (the decoder's up blocks on f_s), which also trains the up blocks, conv_norm_out and"
+            + " conv_out (default: 0, the paper's Stage 2, which has neither). For a short-trained Stage-1"
+            + " autoencoder whose up blocks cannot render f_GT faithfully: the default model uses it.")
+    double lambdaPixel = 0;
+
     @Option(names = "--adv-real", paramLabel = "gt|teacher", description = "What D learns to accept as real"
             + " (default: gt, as train.py).")
     String advReal = "gt";
@@ -181,14 +180,6 @@ public class DistillCommand implements Callable<Integer> {
             description = "Iterations between validations (default: 100).")
     int valEvery = 100;
 
-    @Option(names = "--checkpoint-every", paramLabel = "N", converter = Values.Positive.class,
-            description = "Iterations between checkpoints (default: 1000; one is always written at the end).")
-    int checkpointEvery = 1000;
-
-    @Option(names = "--keep", paramLabel = "K", converter = Values.Positive.class,
-            description = "Checkpoints kept (default: 3).")
-    int keep = 3;
-
     public static void main(String[] a) {
         System.exit(Cli.execute(new DistillCommand(), a));
     }
@@ -196,9 +187,9 @@ public class DistillCommand implements Callable<Integer> {
     @Override
     public Integer call() throws IOException {
         PrintWriter err = spec.commandLine().getErr();
-        if ((out == null) == (resume == null)) {
-            throw new UsageException("give -o OUT for a new run or --resume OUT to continue one");
-        }
+        train.check(spec, null);
+        Path resume = train.resume();
+        Path out = train.out();
         for (String[] choice : new String[][] {{"--disc", disc, "lora", "full"}, {"--adv-real", advReal, "gt",
             "teacher"}, {"--on-nan", onNan, "stop", "skip"}}) {
             if (!choice[1].equals(choice[2]) && !choice[1].equals(choice[3])) {
@@ -206,10 +197,15 @@ public class DistillCommand implements Callable<Integer> {
                         + choice[1]);
             }
         }
+        if (lambdaAdv < 0 || lambdaPixel < 0) {
+            throw new UsageException("--lambda-adv and --lambda-pixel must be at least 0");
+        }
         Path run = resume != null ? resume : out;
         DistillTraining.Settings settings;
         if (resume != null) {
-            settings = DistillTraining.resumed(resume, steps, checkpointEvery, keep);
+            java.util.Properties stored = DistillTraining.settings(resume);
+            settings = DistillTraining.resumed(resume, train.steps(), train.checkpointEvery(stored),
+                    train.keep(stored));
         } else {
             settings = newRun();
             if (Files.exists(out)) {
@@ -249,9 +245,7 @@ public class DistillCommand implements Callable<Integer> {
     }
 
     private DistillTraining.Settings newRun() {
-        if (steps == null) {
-            throw new UsageException("--steps N is required for a new run");
-        }
+        long steps = train.newRunSteps();
         if (student == null || decoder == null || encoder == null || pairs == null) {
             throw new UsageException("a new run needs --student, --decoder, --encoder and --pairs");
         }
@@ -293,8 +287,8 @@ public class DistillCommand implements Callable<Integer> {
                 osediff != null ? DistillTraining.Teacher.OSEDIFF : teacher != null ? DistillTraining.Teacher.GT
                         : DistillTraining.Teacher.FEATURES, osediff != null ? osediff : teacherFeatures, dc,
                 discFile, disc.equals("full"), loraRank, loraAlpha, promptEmbeddings, pairs, steps, batch,
-                seed.seed(), lr, discLr, milestones, gamma, lambdaAdv, advReal.equals("teacher"),
-                onNan.equals("skip"), checkpointEvery, keep, val, valEvery);
+                seed.seed(), lr, discLr, milestones, gamma, lambdaAdv, lambdaPixel, advReal.equals("teacher"),
+                onNan.equals("skip"), train.checkpointEvery(null), train.keep(null), val, valEvery);
     }
 
     private static AdcsrConfig configOf(Path file) {

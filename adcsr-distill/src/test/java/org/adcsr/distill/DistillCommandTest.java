@@ -56,7 +56,7 @@ class DistillCommandTest {
     }
 
     static List<String> losses(Path csv) throws IOException {
-        return Files.readAllLines(csv).stream().map(l -> String.join(",", Arrays.copyOf(l.split(","), 9)))
+        return Files.readAllLines(csv).stream().map(l -> String.join(",", Arrays.copyOf(l.split(","), 10)))
                 .collect(Collectors.toList()); // without the timing columns
     }
 
@@ -65,11 +65,13 @@ class DistillCommandTest {
         Path straight = tmp.resolve("straight");
         Path resumed = tmp.resolve("resumed");
         String val = in.resolve("pairs.csv").toString();
-        Run a = run(tiny("--steps", "4", "--checkpoint-every", "2", "--val", val, "--val-every", "2", "-o",
-                straight.toString()));
+        // with the pixel term, so that its trained up blocks resume too
+        Run a = run(tiny("--steps", "4", "--checkpoint-every", "2", "--val", val, "--val-every", "2",
+                "--lambda-pixel", "2", "-o", straight.toString()));
         assertEquals(0, a.code(), a.err());
         assertTrue(a.err().contains("teacher: gt"), a.err());
-        assertEquals(0, run(tiny("--steps", "2", "--val", val, "--val-every", "2", "-o", resumed.toString())).code());
+        assertEquals(0, run(tiny("--steps", "2", "--val", val, "--val-every", "2", "--lambda-pixel", "2", "-o",
+                resumed.toString())).code());
         Run r = run(List.of("--threads", "1", "--resume", resumed.toString(), "--steps", "4"));
         assertEquals(0, r.code(), r.err());
         assertTrue(r.err().contains("resuming " + resumed + " at step 2 of 4"), r.err());
@@ -81,8 +83,18 @@ class DistillCommandTest {
         assertEquals(List.of("step", "0", "2", "4"), v.stream().map(l -> l.split(",")[0]).collect(Collectors.toList()));
         assertTrue(Double.parseDouble(v.get(3).split(",")[1]) < Double.parseDouble(v.get(1).split(",")[1]),
                 "4 iterations lower the held-out distillation loss: " + v);
-        assertEquals("step,distil,adv,loss,D,logits_real,logits_fake,lr,lr_d,seconds,images_per_s",
+        assertEquals("step,distil,adv,pixel,loss,D,logits_real,logits_fake,lr,lr_d,seconds,images_per_s",
                 Files.readAllLines(straight.resolve("train.csv")).get(0));
+        assertEquals("step,distil,psnr,pairs", v.get(0));
+        for (String row : v.subList(1, v.size())) {
+            double psnr = Double.parseDouble(row.split(",")[2]);
+            assertTrue(psnr > 0 && psnr < 60, "the output's PSNR against HR: " + row);
+        }
+        assertTrue(Files.readString(resumed.resolve("run.settings")).contains("lambda_pixel=2.0"));
+        assertTrue(Files.readString(straight.resolve("run.settings")).contains("checkpoint_every=2"));
+        Run changed = run(List.of("--resume", resumed.toString(), "--lr", "1"));
+        assertEquals(2, changed.code(), changed.err());
+        assertTrue(changed.err().contains("--lr cannot change them"), changed.err());
     }
 
     @Test
@@ -101,7 +113,26 @@ class DistillCommandTest {
                 assertFalse(Arrays.equals(d.readFloats("decoder.mid_block.resnets.0.conv1.weight"),
                         r.readFloats("decoder.mid_block.resnets.0.conv1.weight")));
             }
+            assertFalse(r.metadata().containsKey("adcsr.pixel_loss"));
         }
+        assertTrue(Files.readAllLines(out.resolve("train.csv")).get(1).split(",")[3].equalsIgnoreCase("nan"),
+                "no pixel term is computed without --lambda-pixel");
+    }
+
+    @Test
+    void thePixelTermTrainsTheUpBlocks() throws IOException {
+        Path out = tmp.resolve("run");
+        assertEquals(0, run(tiny("--steps", "1", "--lambda-pixel", "1", "-o", out.toString())).code());
+        try (SafetensorsReader r = SafetensorsReader.open(out.resolve("model.safetensors"));
+                SafetensorsReader d = SafetensorsReader.open(in.resolve("decoder.safetensors"))) {
+            assertTrue(r.metadata().get("adcsr.pixel_loss").startsWith("1.0"));
+            for (String k : List.of("decoder.conv_out.weight", "decoder.conv_norm_out.weight",
+                    "decoder.up_blocks.0.resnets.0.conv1.weight")) {
+                assertFalse(Arrays.equals(d.readFloats(k), r.readFloats(k)), k + " was trained");
+            }
+        }
+        double pixel = Double.parseDouble(Files.readAllLines(out.resolve("train.csv")).get(1).split(",")[3]);
+        assertTrue(pixel > 0 && pixel < 2, "mean |SR - HR| in [-1, 1]: " + pixel);
     }
 
     /** D from a diffusers model folder: its unet/ weights, and its config.json as the default --disc-config. */
@@ -199,6 +230,7 @@ class DistillCommandTest {
     void badCommandLinesAndInputs() throws IOException {
         Path out = tmp.resolve("bad");
         assertEquals(2, run(tiny("-o", out.toString())).code(), "no --steps");
+        assertEquals(2, run(tiny("--steps", "1", "--lambda-pixel", "-1", "-o", out.toString())).code());
         List<String> both = tiny("--steps", "1", "--teacher-features", in.toString(), "-o", out.toString());
         assertEquals(2, run(both).code(), "two teachers");
         Run pkl = run(tiny("--steps", "1", "-o", out.toString()).stream()

@@ -15,6 +15,7 @@ import org.adcsr.cli.CommonOptions;
 import org.adcsr.cli.ExitCodes;
 import org.adcsr.cli.Progress;
 import org.adcsr.cli.SeedOptions;
+import org.adcsr.cli.TrainOptions;
 import org.adcsr.cli.UsageException;
 import org.adcsr.cli.Values;
 import org.adcsr.core.engine.Scalars;
@@ -68,6 +69,9 @@ public class TrainVaeCommand implements Callable<Integer> {
     @Mixin
     SeedOptions seed;
 
+    @Mixin
+    TrainOptions train;
+
     @Spec
     CommandSpec spec;
 
@@ -75,13 +79,6 @@ public class TrainVaeCommand implements Callable<Integer> {
             description = "Training images: files or directories (walked recursively, sorted); - reads a list of"
                     + " them from stdin, one per line (blank lines and lines starting with # are skipped).")
     List<Path> inputs = new ArrayList<>();
-
-    @Option(names = {"-o", "--output"}, paramLabel = "OUT", description = "The run directory (must not exist).")
-    Path out;
-
-    @Option(names = "--resume", paramLabel = "OUT", description = "Continue the run in OUT (its settings and"
-            + " images) from its newest checkpoint; --steps may raise the total.")
-    Path resume;
 
     @Option(names = "--config", paramLabel = "FILE", description = "AdcSR config JSON giving the decoder's widths"
             + " (default: the paper's half decoder).")
@@ -122,10 +119,6 @@ public class TrainVaeCommand implements Callable<Integer> {
                     + " latent (adcsr-upscale's network predicts the decoder's features), so a wider one lifts the"
                     + " reconstruction ceiling of a small model at no cost to its inference.")
     int latentChannels = 4;
-
-    @Option(names = "--steps", paramLabel = "N", converter = Values.PositiveLong.class,
-            description = "Total training steps (required for a new run).")
-    Long steps;
 
     @Option(names = "--batch", paramLabel = "B", converter = Values.Positive.class,
             description = "Crops per step (default: 4).")
@@ -169,14 +162,6 @@ public class TrainVaeCommand implements Callable<Integer> {
             + " its mean (default: sample).")
     String posterior = "sample";
 
-    @Option(names = "--checkpoint-every", paramLabel = "N", converter = Values.Positive.class,
-            description = "Steps between checkpoints (default: 1000; one is always written at the end).")
-    int checkpointEvery = 1000;
-
-    @Option(names = "--keep", paramLabel = "K", converter = Values.Positive.class,
-            description = "Checkpoints kept (default: 3).")
-    int keep = 3;
-
     @Option(names = "--val", paramLabel = "DIR", description = "Held-out images (walked recursively): at step 0,"
             + " every --val-every steps and at the end, their centre crops are reconstructed (posterior mean) and"
             + " OUT/val.csv gets step, psnr (dB, mean over images), lpips (LPIPS-VGG when --weights-dir has it,"
@@ -204,9 +189,9 @@ public class TrainVaeCommand implements Callable<Integer> {
     @Override
     public Integer call() throws IOException {
         PrintWriter err = spec.commandLine().getErr();
-        if ((out == null) == (resume == null)) {
-            throw new UsageException("give -o OUT for a new run or --resume OUT to continue one");
-        }
+        train.check(spec, inputs.isEmpty() ? null : "IMAGES", "--weights-dir", "--allow-unknown-globals");
+        Path resume = train.resume();
+        Path out = train.out();
         if (!perceptual.equals("none") && !perceptual.equals("lpips-vgg")) {
             throw new UsageException("--perceptual must be lpips-vgg or none, not " + perceptual);
         }
@@ -217,15 +202,12 @@ public class TrainVaeCommand implements Callable<Integer> {
         VaeTraining.Settings settings;
         List<Path> images;
         if (resume != null) {
-            refuseRunOptions();
             images = VaeTraining.images(resume);
-            long total = steps != null ? steps
-                    : Long.parseLong(VaeTraining.settings(resume).getProperty("steps", "0"));
-            settings = VaeTraining.resumed(resume, total, checkpointEvery, keep);
+            java.util.Properties stored = VaeTraining.settings(resume);
+            long total = train.steps() != null ? train.steps() : Long.parseLong(stored.getProperty("steps", "0"));
+            settings = VaeTraining.resumed(resume, total, train.checkpointEvery(stored), train.keep(stored));
         } else {
-            if (steps == null) {
-                throw new UsageException("--steps N is required for a new run");
-            }
+            long steps = train.newRunSteps();
             if (trainEncoder == (encoder != null)) {
                 throw new UsageException("give --encoder FILE (a pretrained VAE) or --train-encoder, not both");
             }
@@ -266,7 +248,7 @@ public class TrainVaeCommand implements Callable<Integer> {
             settings = new VaeTraining.Settings(decoder, enc, trainEncoder, encoder, init, decoderFile, steps, batch,
                     crop,
                     seed.seed(), lr, discStart, discWeight, klWeight, perceptual.equals("none") ? 0 : 1, discWidth,
-                    discLayers, posterior.equals("sample"), checkpointEvery, keep, strict, valDir, valEvery,
+                    discLayers, posterior.equals("sample"), train.checkpointEvery(null), train.keep(null), strict, valDir, valEvery,
                     valCrop != null ? valCrop : crop);
             VaeTraining.checkImages(images, crop, strict);
             int vc = valCrop != null ? valCrop : crop;
@@ -317,29 +299,6 @@ public class TrainVaeCommand implements Callable<Integer> {
             }
         }
         return ExitCodes.OK;
-    }
-
-    /** What --resume may be given with; everything else is the run's, in its run.settings. */
-    static final java.util.Set<String> RESUME_OPTIONS = java.util.Set.of("--resume", "--steps", "--checkpoint-every",
-            "--keep", "--weights-dir", "--allow-unknown-globals");
-
-    /** --resume continues the run as it was set up: an option that would change it is a usage error. */
-    private void refuseRunOptions() {
-        List<String> refused = new ArrayList<>();
-        java.util.Set<picocli.CommandLine.Model.OptionSpec> common = new java.util.HashSet<>(
-                spec.mixins().get("common").options());
-        for (picocli.CommandLine.Model.OptionSpec o : spec.commandLine().getParseResult().matchedOptions()) {
-            if (!common.contains(o) && !RESUME_OPTIONS.contains(o.longestName())) {
-                refused.add(o.longestName());
-            }
-        }
-        if (!inputs.isEmpty()) {
-            refused.add("IMAGES");
-        }
-        if (!refused.isEmpty()) {
-            throw new UsageException("--resume continues with the settings in " + resume.resolve("run.settings")
-                    + "; " + String.join(", ", refused) + " cannot change them (start a new run with -o)");
-        }
     }
 
     private PicklePolicy picklePolicy() {

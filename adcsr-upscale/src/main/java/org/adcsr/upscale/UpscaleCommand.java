@@ -123,10 +123,9 @@ public class UpscaleCommand implements Callable<Integer> {
             description = "Overlap of neighbouring tiles in LR pixels, a multiple of 16 (default: ${DEFAULT-VALUE}).")
     int overlap;
 
-    @Option(names = "--color-fix", paramLabel = "adain|wavelet|none", defaultValue = "adain",
-            converter = ColorFixConverter.class,
+    @Option(names = "--color-fix", paramLabel = "adain|wavelet|none", converter = ColorFixConverter.class,
             description = "Colour correction from the whole input: adain (the official fix), wavelet (StableSR) "
-                    + "or none (default: ${DEFAULT-VALUE}).")
+                    + "or none (default: the one the model card names as color_fix, else adain).")
     ColorCorrection colorFix;
 
     @Option(names = "--engine", paramLabel = "auto|onnxruntime|djl", defaultValue = "auto",
@@ -199,7 +198,7 @@ public class UpscaleCommand implements Callable<Integer> {
         }
         boolean gpu = common.device() == Engines.Target.GPU;
         EngineChoice chosen = engine.resolve(gpu, engine == EngineChoice.DJL ? null : EngineChoice.probe());
-        Upscaler.Options options = new Upscaler.Options(tile, overlap, colorFix);
+        Upscaler.Options options = new Upscaler.Options(tile, overlap, colorFix());
         if (chosen == EngineChoice.ONNXRUNTIME) {
             int n = common.threads() != null ? common.threads() : Runtime.getRuntime().availableProcessors();
             OrtNetwork.Device device = gpu ? OrtNetwork.Device.CUDA : OrtNetwork.Device.CPU;
@@ -389,6 +388,22 @@ public class UpscaleCommand implements Callable<Integer> {
                 throw new picocli.CommandLine.TypeConversionException(
                         "expected auto, onnxruntime or djl, got '" + value + "'");
             }
+        }
+    }
+
+    /** --color-fix, else the model card's {@code color_fix}, else adain. */
+    private ColorCorrection colorFix() {
+        if (colorFix != null) {
+            return colorFix;
+        }
+        String named = model.card().get("color_fix");
+        if (named == null) {
+            return ColorCorrection.ADAIN;
+        }
+        try {
+            return new ColorFixConverter().convert(named);
+        } catch (picocli.CommandLine.TypeConversionException e) {
+            throw BadInputException.of(model.weights(), "model card color_fix: " + e.getMessage());
         }
     }
 

@@ -434,6 +434,35 @@ class UpscaleCommandTest {
         assertEquals("adcsr-default-s", ModelFiles.check(DefaultModel.path(), null, null).name());
     }
 
+    /** A model card may name the colour fix its model was measured with; --color-fix still overrides it. */
+    @Test
+    void theModelCardsColourFixIsTheDefault() throws Exception {
+        Path card = Files.writeString(tmp.resolve("card.txt"), "name: tiny\ncolor_fix: wavelet\n");
+        Path carded = tmp.resolve("carded.safetensors");
+        DefaultModel.main(new String[] {"pack", weights.toString(), card.toString(), carded.toString()});
+        Path in = image("in.png", 40, 24, 3, 255);
+        Map<String, Image> got = new java.util.HashMap<>();
+        for (String[] c : new String[][] {{"card", null}, {"wavelet", "--color-fix=wavelet"},
+            {"adain", "--color-fix=adain"}}) {
+            Path o = tmp.resolve(c[0] + ".png");
+            List<String> args = new java.util.ArrayList<>(List.of("--weights=" + carded, "--engine=djl",
+                    "--threads=1", in.toString(), "-o", o.toString()));
+            if (c[1] != null) {
+                args.add(c[1]);
+            }
+            assertEquals(0, run(args.toArray(new String[0])), err);
+            got.put(c[0], Images.read(o));
+        }
+        assertEquals(0, maxDifference(got.get("card"), got.get("wavelet")));
+        assertTrue(maxDifference(got.get("card"), got.get("adain")) > 0);
+        Path badCard = Files.writeString(tmp.resolve("bad.txt"), "name: tiny\ncolor_fix: sepia\n");
+        Path bad = tmp.resolve("bad.safetensors");
+        DefaultModel.main(new String[] {"pack", weights.toString(), badCard.toString(), bad.toString()});
+        assertEquals(3, run("--weights=" + bad, "--engine=djl", "--threads=1", in.toString(), "-o",
+                tmp.resolve("bad.png").toString()));
+        assertTrue(err.contains("bad.safetensors") && err.contains("color_fix"), err);
+    }
+
     @Test
     void decoderWithoutWeightsIsAUsageError() {
         assertEquals(2, run("--decoder=" + DEFAULT_MODEL.resolve("input.png"), DEFAULT_MODEL.resolve("input.png").toString(), "-o",

@@ -13,10 +13,12 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import java.util.Set;
 import java.util.function.Consumer;
 import java.util.function.LongConsumer;
 import java.util.regex.Matcher;
@@ -78,18 +80,20 @@ public final class DistillTraining {
      * @param discFull train all of D (the full fine-tune ablation) instead of LoRA + conv_in
      * @param promptEmbeddings safetensors with one tensor [N, M, cross width] (N = 1 or one row per pair), or null
      *     for a zero text embedding [1, 77, cross width]
-     * @param val held-out pairs (a pairs.csv), or null: their mean distillation loss goes to {@code val.csv} before
-     *     the first step, every {@code valEvery} steps and at the end
+     * @param lambdaPixel weight of the L1 pixel term on the output, which also trains the decoder's up blocks
+     *     ({@link Stage2}; 0: the paper's Stage 2)
+     * @param val held-out pairs (a pairs.csv), or null: their mean distillation loss and the output's PSNR go to
+     *     {@code val.csv} before the first step, every {@code valEvery} steps and at the end
      */
     public record Settings(AdcsrConfig config, Path studentFile, Path decoderFile, Path encoderFile,
             VaeEncoder.Config encoder, Teacher teacher, Path teacherPath, SdConfig disc, Path discUnet,
             boolean discFull, int loraRank, double loraAlpha, Path promptEmbeddings, Path pairs, long steps, int batch,
             long seed, double lr, double discLr, long[] milestones, double gamma, double lambdaAdv,
-            boolean advRealTeacher, boolean skipNonFinite, int checkpointEvery, int keep, Path val, int valEvery) {}
+            double lambdaPixel, boolean advRealTeacher, boolean skipNonFinite, int checkpointEvery, int keep, Path val, int valEvery) {}
 
-    static final List<String> COLUMNS = List.of("step", "distil", "adv", "loss", "D", "logits_real", "logits_fake",
+    static final List<String> COLUMNS = List.of("step", "distil", "adv", "pixel", "loss", "D", "logits_real", "logits_fake",
             "lr", "lr_d", "seconds", "images_per_s");
-    static final List<String> VAL_COLUMNS = List.of("step", "distil", "pairs");
+    static final List<String> VAL_COLUMNS = List.of("step", "distil", "psnr", "pairs");
     /** Length of the zero text embedding when no prompt embeddings are given (CLIP's 77 tokens). */
     static final int TOKENS = 77;
 
@@ -122,8 +126,10 @@ public final class DistillTraining {
             Ops<NDArray> discOps = loadDisc(s, width, store, discBase, frozenManager, init);
             List<String> disc = new ArrayList<>(store.trainable());
             disc.removeAll(student);
+            // the student's ops render the output with the frozen up blocks unless the pixel term trains them
             Stage2.Nets nets = new Stage2.Nets(s.config(), s.encoder(), new DjlOps(frozen::get),
-                    new DjlOps(store.all()), s.disc(), discOps);
+                    new DjlOps(name -> store.all().containsKey(name) ? store.get(name) : frozen.get(name)), s.disc(),
+                    discOps);
             OsediffTeacher osediff = s.teacher() == Teacher.OSEDIFF
                     ? OsediffTeacher.open(s.teacherPath(), teacherConfig(s), frozenManager) : null;
             float[][] context = context(s, data.size());
@@ -145,7 +151,8 @@ public final class DistillTraining {
                     MetricsLog valLog = val == null ? null : MetricsLog.open(out.resolve("val.csv"), VAL_COLUMNS,
                             step)) {
                 if (val != null && step == 0) {
-                    valLog.append(0, validate(s, nets, val, parent, osediff, context[0], contextShape), val.size());
+                    double[] v = validate(s, nets, val, parent, osediff, context[0], contextShape);
+                    valLog.append(0, v[0], v[1], val.size());
                 }
                 while (step < s.steps()) {
                     long t0 = System.nanoTime();
@@ -166,17 +173,18 @@ public final class DistillTraining {
                             case OSEDIFF -> osediff.features(nets, b.lr(), lr.getShape(), ctx);
                         };
                         t = Stage2.iteration(nets, store, optG, optD, lrG.lr(next), s.discLr(), lr, fT,
-                                s.advRealTeacher() ? fT : fGt, ctx, s.lambdaAdv(), next, guard(s, store));
+                                s.advRealTeacher() ? fT : fGt, ctx, s.lambdaAdv(), hr, s.lambdaPixel(), next,
+                                guard(s, store));
                     }
                     step = next;
                     double seconds = (System.nanoTime() - t0) / 1e9;
                     double[] v = t.values();
-                    log.append(step, v[0], v[1], v[2], v[3], v[4], v[5], lrG.lr(step), s.discLr(), seconds,
+                    log.append(step, v[0], v[1], v[2], v[3], v[4], v[5], v[6], lrG.lr(step), s.discLr(), seconds,
                             s.batch() / seconds);
                     progress.accept(step);
                     if (val != null && (step % s.valEvery() == 0 || step == s.steps())) {
-                        valLog.append(step, validate(s, nets, val, parent, osediff, context[0], contextShape),
-                                val.size());
+                        double[] vv = validate(s, nets, val, parent, osediff, context[0], contextShape);
+                        valLog.append(step, vv[0], vv[1], val.size());
                     }
                     boolean stop = StopSignal.requested() != null;
                     if (step % s.checkpointEvery() == 0 || step == s.steps() || stop) {
@@ -193,10 +201,14 @@ public final class DistillTraining {
         }
     }
 
-    /** The mean of {@code |f_s − f_t|} over the held-out pairs, in batches of the run's size, without gradients. */
-    private static double validate(Settings s, Stage2.Nets nets, PairData val, NDManager parent,
+    /**
+     * Over the held-out pairs, in batches of the run's size, without gradients: the mean of {@code |f_s − f_t|} and
+     * the mean PSNR of the output (the up blocks on {@code f_s}, RGB in [0, 1], clamped) against HR.
+     */
+    private static double[] validate(Settings s, Stage2.Nets nets, PairData val, NDManager parent,
             OsediffTeacher osediff, float[] embeddings, long[] embeddingShape) {
         double sum = 0;
+        double psnr = 0;
         int n = val.size();
         int[] size = val.lrSize();
         for (int start = 0; start < n; start += s.batch()) {
@@ -219,9 +231,15 @@ public final class DistillTraining {
                 // per-pair means, weighted by pair, so batches of any size give the same mean
                 long per = fs.getShape().size() / idx.length;
                 sum += fs.sub(fT).abs().sum().toType(DataType.FLOAT64, false).getDouble() / per;
+                NDArray sr = Stage2.render(nets, fs).clip(-1, 1);
+                double[] mse = sr.sub(hr).square().reshape(idx.length, -1).mean(new int[] {1}).toType(DataType.FLOAT64, false)
+                        .toDoubleArray();
+                for (double e : mse) {
+                    psnr += 10 * Math.log10(4 / e); // [−1, 1]: (1 − (−1))² = 4 is the peak
+                }
             }
         }
-        return sum / n;
+        return new double[] {sum / n, psnr / n};
     }
 
     private Stage2.Guard guard(Settings s, ParameterStore store) {
@@ -293,11 +311,20 @@ public final class DistillTraining {
                 }
             }
         }
-        // the decoder: frozen in full (f_GT, f_teacher and the output's up blocks), its mid block also the student's
+        // the decoder: frozen in full (f_GT, f_teacher and, without the pixel term, the output's up blocks); its mid
+        // block is also the student's, and with the pixel term so are the up blocks, conv_norm_out and conv_out
         List<TensorInfo> dec = decoderParameters(s.config(), s.encoder().latentChannels());
         loadFrozen(frozen, fm, s.decoderFile(), dec, "the decoder");
-        for (TensorInfo t : params) {
-            if (t.name().startsWith(AdcsrNetwork.DECODER)) {
+        Set<String> trained = new HashSet<>();
+        params.forEach(t -> trained.add(t.name()));
+        if (s.lambdaPixel() > 0) {
+            ShapeOps up = new ShapeOps();
+            int[] w = s.config().decoderBlockOutChannels();
+            AdcsrNetwork.decoderUp(up, s.config(), new long[] {1, w[w.length - 1], 8, 8});
+            up.parameters().forEach(t -> trained.add(t.name()));
+        }
+        for (TensorInfo t : dec) {
+            if (trained.contains(t.name())) {
                 store.add(t.name(), frozen.get(t.name()).duplicate(), true);
             }
         }
@@ -450,7 +477,7 @@ public final class DistillTraining {
 
     // ---- results -------------------------------------------------------------------------------------------
 
-    /** The inference network: the trained student and the frozen decoder's up blocks, with the config. */
+    /** The inference network: the trained student and the decoder's up blocks (trained or frozen), with the config. */
     private static void writeModel(Settings s, ParameterStore store, Map<String, NDArray> frozen, Path file)
             throws IOException {
         Map<String, String> meta = new LinkedHashMap<>();
@@ -458,6 +485,9 @@ public final class DistillTraining {
         meta.put(ModelFiles.CONFIG_KEY, s.config().toJson().replaceAll("\\s+", ""));
         meta.put("adcsr.stage", "2 (adcsr-distill, " + s.steps() + " steps)");
         meta.put("adcsr.teacher", describeTeacher(s));
+        if (s.lambdaPixel() > 0) {
+            meta.put("adcsr.pixel_loss", s.lambdaPixel() + " (up blocks trained in Stage 2)");
+        }
         meta.put("adcsr.discriminator", describeDisc(s));
         List<SafetensorsWriter.Entry> entries = new ArrayList<>();
         for (TensorInfo t : AdcsrModel.parameterList(s.config())) {
@@ -495,8 +525,11 @@ public final class DistillTraining {
         v.put("milestones", join(s.milestones()));
         v.put("gamma", Double.toString(s.gamma()));
         v.put("lambda_adv", Double.toString(s.lambdaAdv()));
+        v.put("lambda_pixel", Double.toString(s.lambdaPixel()));
         v.put("adv_real", s.advRealTeacher() ? "teacher" : "gt");
         v.put("on_nan", s.skipNonFinite() ? "skip" : "stop");
+        v.put("checkpoint_every", Integer.toString(s.checkpointEvery()));
+        v.put("keep", Integer.toString(s.keep()));
         v.put("val", s.val() == null ? "" : s.val().toAbsolutePath().toString());
         v.put("val_every", Integer.toString(s.valEvery()));
         StringBuilder sb = new StringBuilder("# adcsr-distill run settings; --resume continues with these\n");
@@ -512,17 +545,14 @@ public final class DistillTraining {
         return sb.toString();
     }
 
-    /** Writes {@code run.settings} (checkpoint frequency and keep are not part of it: they may change). */
+    /** Writes {@code run.settings} (checkpoint frequency and keep are in it, but a resume may change them). */
     public static void writeSettings(Path out, Settings s) throws IOException {
         String text = describe(s);
         AtomicFiles.writeStream(out.resolve("run.settings"), os -> os.write(text.getBytes(StandardCharsets.UTF_8)));
     }
 
-    /**
-     * Settings rebuilt from a run's {@code run.settings}, with a new step count (null: the stored one) and
-     * checkpoint options.
-     */
-    public static Settings resumed(Path out, Long newSteps, int checkpointEvery, int keep) throws IOException {
+    /** {@code OUT/run.settings} as properties; refuses a directory that is not a run. */
+    public static Properties settings(Path out) throws IOException {
         Path f = out.resolve("run.settings");
         if (!Files.isRegularFile(f)) {
             throw BadInputException.of(out, "not an adcsr-distill run (no run.settings)");
@@ -531,6 +561,16 @@ public final class DistillTraining {
         try (var in = Files.newBufferedReader(f, StandardCharsets.UTF_8)) {
             p.load(in);
         }
+        return p;
+    }
+
+    /**
+     * Settings rebuilt from a run's {@code run.settings}, with a new step count (null: the stored one) and
+     * checkpoint options.
+     */
+    public static Settings resumed(Path out, Long newSteps, int checkpointEvery, int keep) throws IOException {
+        Path f = out.resolve("run.settings");
+        Properties p = settings(out);
         try {
             long steps = newSteps != null ? newSteps : Long.parseLong(p.getProperty("steps"));
             String[] ms = p.getProperty("milestones").split(",");
@@ -547,7 +587,7 @@ public final class DistillTraining {
                     Long.parseLong(p.getProperty("seed")), Double.parseDouble(p.getProperty("lr")),
                     Double.parseDouble(p.getProperty("disc_lr")), milestones,
                     Double.parseDouble(p.getProperty("gamma")), Double.parseDouble(p.getProperty("lambda_adv")),
-                    p.getProperty("adv_real").equals("teacher"), p.getProperty("on_nan").equals("skip"),
+                    Double.parseDouble(p.getProperty("lambda_pixel", "0")), p.getProperty("adv_real").equals("teacher"), p.getProperty("on_nan").equals("skip"),
                     checkpointEvery, keep, pathOrNull(p, "val", ""), Integer.parseInt(p.getProperty("val_every")));
         } catch (RuntimeException e) {
             throw BadInputException.of(f, "damaged (" + e.getMessage() + ")");

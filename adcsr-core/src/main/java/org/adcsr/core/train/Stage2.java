@@ -25,9 +25,14 @@ import org.adcsr.core.sd.SdConfig;
  * <pre>
  *   f_GT = dec.mid_block(dec.conv_in(post_quant_conv(E(HR).mean)))        frozen encoder and decoder, latent unscaled
  *   L_G  = mean|f_s − f_t| + λ·mean softplus(−D(f_s))                      student step
+ *        [+ λ_pix·mean|dec.up(f_s) − HR|]                                   an extension, not the paper's (below)
  *   L_D  = mean softplus(D(f_s.detach())) + mean softplus(−D(f_real))      discriminator step, f_real = f_GT
  * </pre>
  * D runs at t = 999 on the text embedding; its output (the ε map) holds per-pixel logits.
+ * <p>The paper's Stage 2 has no pixel loss and never trains the decoder's up blocks. With {@code λ_pix > 0}
+ * (adcsr-distill {@code --lambda-pixel}) an L1 term on the output image is added and the up blocks,
+ * {@code conv_norm_out} and {@code conv_out} join the student: for a Stage-1 autoencoder too short-trained to render
+ * {@code f_GT} faithfully (the default model's), so that the output, not only the features, is fitted to HR.
  */
 public final class Stage2 {
     private Stage2() {
@@ -45,9 +50,10 @@ public final class Stage2 {
             SdConfig discConfig, Ops<NDArray> disc) {}
 
     /** The loss terms of one iteration, as train.py logs them ({@code distil}, {@code adv}, {@code D}). */
-    public record Terms(double distil, double adv, double loss, double d, double logitsReal, double logitsFake) {
+    public record Terms(double distil, double adv, double pixel, double loss, double d, double logitsReal,
+            double logitsFake) {
         public double[] values() {
-            return new double[] {distil, adv, loss, d, logitsReal, logitsFake};
+            return new double[] {distil, adv, pixel, loss, d, logitsReal, logitsFake};
         }
     }
 
@@ -63,6 +69,11 @@ public final class Stage2 {
     /** {@code f_s}: the student's features of LR in [−1, 1]. */
     public static NDArray studentFeatures(Nets n, NDArray lr) {
         return AdcsrNetwork.student(n.student(), n.config(), lr);
+    }
+
+    /** The output image in [−1, 1]: the decoder's up blocks, {@code conv_norm_out} and {@code conv_out} on {@code f}. */
+    public static NDArray render(Nets n, NDArray f) {
+        return AdcsrNetwork.decoderUp(n.student(), n.config(), f);
     }
 
     /** D's logits for features, at t = 999 with the text embedding {@code context} {@code [B, M, D]}. */
@@ -90,28 +101,36 @@ public final class Stage2 {
      * @param step the 1-based step, for messages
      * @param fTeacher the target features (no gradient)
      * @param fReal the "real" features D learns to accept (f_GT; the teacher's with {@code --adv-real teacher})
+     * @param hr the HR images in [−1, 1], for the pixel term (unused when {@code lambdaPixel} is 0)
+     * @param lambdaPixel the pixel term's weight; when above 0 the student's ops must hold the up blocks
      * @param guard checks the terms and gradients before each optimizer step (the NaN guard)
      */
     public static Terms iteration(Nets n, ParameterStore store, Adam student, Adam disc, double lrStudent,
             double lrDisc, NDArray lr, NDArray fTeacher, NDArray fReal, NDArray context, double lambdaAdv,
-            long step, Guard guard) {
+            NDArray hr, double lambdaPixel, long step, Guard guard) {
         store.zeroGradients();
         NDArray fs;
         double distil;
         double adv;
+        double pixel = Double.NaN;
         double loss;
         try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
             fs = studentFeatures(n, lr);
             NDArray lDistil = fs.sub(fTeacher).abs().mean();
             NDArray lAdv = softplus(discriminate(n, fs, context).neg()).mean();
             NDArray l = lDistil.add(Scalars.mul(lAdv, lambdaAdv));
+            if (lambdaPixel > 0) {
+                NDArray lPixel = render(n, fs).sub(hr).abs().mean();
+                pixel = lPixel.toType(DataType.FLOAT64, false).getDouble();
+                l = l.add(Scalars.mul(lPixel, lambdaPixel));
+            }
             distil = lDistil.toType(DataType.FLOAT64, false).getDouble();
             adv = lAdv.toType(DataType.FLOAT64, false).getDouble();
             loss = l.toType(DataType.FLOAT64, false).getDouble();
             Autograd.backward(gc, l);
         }
-        boolean gOk = guard.check(step, new String[] {"distil", "adv"}, new double[] {distil, adv},
-                student.parameters());
+        boolean gOk = guard.check(step, new String[] {"distil", "adv", "pixel"},
+                new double[] {distil, adv, lambdaPixel > 0 ? pixel : 0}, student.parameters());
         if (gOk) {
             student.step(lrStudent);
         }
@@ -143,7 +162,7 @@ public final class Stage2 {
         if (guard.check(step, new String[] {"D"}, new double[] {d}, disc.parameters())) {
             disc.step(lrDisc);
         }
-        return new Terms(distil, adv, loss, d, real, fakeMean);
+        return new Terms(distil, adv, pixel, loss, d, real, fakeMean);
     }
 
     /** Decides what a non-finite loss term or gradient does before an optimizer step. */

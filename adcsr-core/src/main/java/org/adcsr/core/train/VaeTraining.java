@@ -390,6 +390,8 @@ public final class VaeTraining {
         v.put("disc_layers", Integer.toString(s.discLayers()));
         v.put("posterior", s.samplePosterior() ? "sample" : "mean");
         v.put("strict", Boolean.toString(s.strict()));
+        v.put("checkpoint_every", Integer.toString(s.checkpointEvery()));
+        v.put("keep", Integer.toString(s.keep()));
         if (s.valDir() != null) {
             v.put("val", s.valDir().toAbsolutePath().toString());
             v.put("val_every", Integer.toString(s.valEvery()));
