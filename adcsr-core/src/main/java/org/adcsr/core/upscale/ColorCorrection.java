@@ -83,22 +83,26 @@ public enum ColorCorrection {
         return new double[] {mean, Math.sqrt(sq / (x.length - 1))};
     }
 
+    /** {@link #WAVELET} on one channel; {@code style} (the LR upscaled to the SR size) is overwritten. */
     static void wavelet(float[] content, float[] style, int w, int h) {
+        // three planes in all, whatever the size (a 4096² channel is 67 MB a plane)
         float[] contentLow = content.clone();
-        float[] styleLow = style;
+        float[] tmp = new float[content.length];
         for (int level = 0; level < 5; level++) {
-            contentLow = blur(contentLow, w, h, 1 << level);
-            styleLow = blur(styleLow, w, h, 1 << level);
+            blur(contentLow, tmp, w, h, 1 << level);
+            blur(style, tmp, w, h, 1 << level);
         }
         // high(content) + low(style) = content − low(content) + low(style)
         for (int i = 0; i < content.length; i++) {
-            content[i] = content[i] - contentLow[i] + styleLow[i];
+            content[i] = content[i] - contentLow[i] + style[i];
         }
     }
 
-    /** 3×3 binomial blur [1 2 1]ᵀ[1 2 1]/16 with dilation {@code d} and replicate padding. */
-    static float[] blur(float[] x, int w, int h, int d) {
-        float[] tmp = new float[x.length];
+    /**
+     * 3×3 binomial blur [1 2 1]ᵀ[1 2 1]/16 with dilation {@code d} and replicate padding, in place: the horizontal
+     * pass into {@code tmp}, the vertical pass back into {@code x}.
+     */
+    static void blur(float[] x, float[] tmp, int w, int h, int d) {
         for (int y = 0; y < h; y++) {
             int row = y * w;
             for (int i = 0; i < w; i++) {
@@ -107,15 +111,13 @@ public enum ColorCorrection {
                 tmp[row + i] = 0.25f * l + 0.5f * x[row + i] + 0.25f * r;
             }
         }
-        float[] out = new float[x.length];
         for (int y = 0; y < h; y++) {
             int up = Math.max(y - d, 0) * w;
             int down = Math.min(y + d, h - 1) * w;
             int row = y * w;
             for (int i = 0; i < w; i++) {
-                out[row + i] = 0.25f * tmp[up + i] + 0.5f * tmp[row + i] + 0.25f * tmp[down + i];
+                x[row + i] = 0.25f * tmp[up + i] + 0.5f * tmp[row + i] + 0.25f * tmp[down + i];
             }
         }
-        return out;
     }
 }
