@@ -57,10 +57,6 @@ public class TrainOptions {
         return resume != null ? resume : out;
     }
 
-    public boolean resuming() {
-        return resume != null;
-    }
-
     /** {@code --steps}, or null when not given. */
     public Long steps() {
         return steps;

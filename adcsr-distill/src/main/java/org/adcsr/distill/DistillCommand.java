@@ -200,7 +200,7 @@ public class DistillCommand implements Callable<Integer> {
         if (lambdaAdv < 0 || lambdaPixel < 0) {
             throw new UsageException("--lambda-adv and --lambda-pixel must be at least 0");
         }
-        Path run = resume != null ? resume : out;
+        Path run = train.run();
         DistillTraining.Settings settings;
         if (resume != null) {
             java.util.Properties stored = DistillTraining.settings(resume);

@@ -198,7 +198,7 @@ public class TrainVaeCommand implements Callable<Integer> {
         if (!posterior.equals("sample") && !posterior.equals("mean")) {
             throw new UsageException("--posterior must be sample or mean, not " + posterior);
         }
-        Path run = resume != null ? resume : out;
+        Path run = train.run();
         VaeTraining.Settings settings;
         List<Path> images;
         if (resume != null) {

@@ -89,10 +89,11 @@ public final class DistillTraining {
             VaeEncoder.Config encoder, Teacher teacher, Path teacherPath, SdConfig disc, Path discUnet,
             boolean discFull, int loraRank, double loraAlpha, Path promptEmbeddings, Path pairs, long steps, int batch,
             long seed, double lr, double discLr, long[] milestones, double gamma, double lambdaAdv,
-            double lambdaPixel, boolean advRealTeacher, boolean skipNonFinite, int checkpointEvery, int keep, Path val, int valEvery) {}
+            double lambdaPixel, boolean advRealTeacher, boolean skipNonFinite, int checkpointEvery, int keep, Path val,
+            int valEvery) {}
 
-    static final List<String> COLUMNS = List.of("step", "distil", "adv", "pixel", "loss", "D", "logits_real", "logits_fake",
-            "lr", "lr_d", "seconds", "images_per_s");
+    static final List<String> COLUMNS = List.of("step", "distil", "adv", "pixel", "loss", "D", "logits_real",
+            "logits_fake", "lr", "lr_d", "seconds", "images_per_s");
     static final List<String> VAL_COLUMNS = List.of("step", "distil", "psnr", "pairs");
     /** Length of the zero text embedding when no prompt embeddings are given (CLIP's 77 tokens). */
     static final int TOKENS = 77;
@@ -232,8 +233,8 @@ public final class DistillTraining {
                 long per = fs.getShape().size() / idx.length;
                 sum += fs.sub(fT).abs().sum().toType(DataType.FLOAT64, false).getDouble() / per;
                 NDArray sr = Stage2.render(nets, fs).clip(-1, 1);
-                double[] mse = sr.sub(hr).square().reshape(idx.length, -1).mean(new int[] {1}).toType(DataType.FLOAT64, false)
-                        .toDoubleArray();
+                double[] mse = sr.sub(hr).square().reshape(idx.length, -1).mean(new int[] {1})
+                        .toType(DataType.FLOAT64, false).toDoubleArray();
                 for (double e : mse) {
                     psnr += 10 * Math.log10(4 / e); // [−1, 1]: (1 − (−1))² = 4 is the peak
                 }
@@ -587,7 +588,8 @@ public final class DistillTraining {
                     Long.parseLong(p.getProperty("seed")), Double.parseDouble(p.getProperty("lr")),
                     Double.parseDouble(p.getProperty("disc_lr")), milestones,
                     Double.parseDouble(p.getProperty("gamma")), Double.parseDouble(p.getProperty("lambda_adv")),
-                    Double.parseDouble(p.getProperty("lambda_pixel", "0")), p.getProperty("adv_real").equals("teacher"), p.getProperty("on_nan").equals("skip"),
+                    Double.parseDouble(p.getProperty("lambda_pixel", "0")), p.getProperty("adv_real").equals("teacher"),
+                    p.getProperty("on_nan").equals("skip"),
                     checkpointEvery, keep, pathOrNull(p, "val", ""), Integer.parseInt(p.getProperty("val_every")));
         } catch (RuntimeException e) {
             throw BadInputException.of(f, "damaged (" + e.getMessage() + ")");
