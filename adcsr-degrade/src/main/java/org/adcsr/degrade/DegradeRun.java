@@ -167,8 +167,7 @@ public final class DegradeRun {
                 for (Job j : e.getValue()) {
                     futures.add(pool.submit(() -> {
                         try {
-                            Planes src = holder.get();
-                            PairRecord rec = makePair(j, src, holder);
+                            PairRecord rec = makePair(j, holder);
                             String row = csvLine(rec);
                             synchronized (jw) {
                                 jw.write(row);
@@ -227,15 +226,33 @@ public final class DegradeRun {
         return new Summary(done.size() - resumed, resumed, total, csv, List.copyOf(errors));
     }
 
-    /** The decoded source, shared by its pairs; decoded once, dropped after the last pair. */
+    /**
+     * Sources of more pixels than this are not decoded whole: each pair decodes only the region its crop reads
+     * ({@link Images#readRegion}), which bounds memory to the crop at the cost of decoding the file once per pair.
+     * 2^24 pixels (16.8 MP, 4096 × 4096) take about 400 MB decoded whole (8-bit samples as floats, then RGB planes).
+     */
+    static final long WHOLE_DECODE_PIXELS = 1L << 24;
+
+    private long wholeDecodePixels = WHOLE_DECODE_PIXELS;
+
+    /** For tests: the size above which sources are decoded per pair, region by region. */
+    DegradeRun wholeDecodePixels(long pixels) {
+        this.wholeDecodePixels = pixels;
+        return this;
+    }
+
+    /**
+     * A source, shared by its pairs: its size from the header, then either the whole image decoded once and dropped
+     * after the last pair, or (over {@link #WHOLE_DECODE_PIXELS}) each pair's region decoded on its own.
+     */
     private final class SourceHolder {
         private final String name;
         private final Semaphore inFlight;
         private int remaining;
-        private Planes image;
+        private int[] size;
+        private Degrader.Source whole;
         private String error;
         private BadInputException readError;
-        private boolean loaded;
         private boolean warned;
 
         SourceHolder(String name, int pairs, Semaphore inFlight) {
@@ -244,12 +261,11 @@ public final class DegradeRun {
             this.inFlight = inFlight;
         }
 
-        /** The decoded image; throws the same BadInputException to every pair of an unreadable source. */
-        synchronized Planes get() {
-            if (!loaded) {
-                loaded = true;
+        /** Width and height (EXIF orientation applied), from the header; the same error to every pair. */
+        synchronized int[] size() {
+            if (size == null && readError == null) {
                 try {
-                    image = Degrader.toRgb(Images.read(Path.of(name)));
+                    size = Images.size(Path.of(name));
                 } catch (BadInputException e) {
                     readError = e;
                 }
@@ -257,7 +273,39 @@ public final class DegradeRun {
             if (readError != null) {
                 throw readError;
             }
-            return image;
+            return size;
+        }
+
+        /** The decoded pixels the pair needs: the whole image, or only its crop's region of a large one. */
+        Degrader.Source source(PairRecord rec) {
+            int[] wh = size();
+            if ((long) wh[0] * wh[1] > wholeDecodePixels) {
+                // one region at a time per source: a progressive JPEG's decoder holds the whole image's
+                // coefficients (about 6 bytes a pixel) whatever the region
+                int[] r = Degrader.region(rec, wh[0], wh[1]);
+                Image part;
+                synchronized (this) {
+                    part = Images.readRegion(Path.of(name), r[0], r[1], r[2], r[3], Images.DEFAULT_MAX_PIXELS);
+                }
+                return new Degrader.Source(Degrader.toRgb(part), r[0], r[1], wh[0], wh[1]);
+            }
+            synchronized (this) {
+                if (whole == null && readError == null) {
+                    try {
+                        whole = Degrader.Source.whole(Degrader.toRgb(Images.read(Path.of(name))));
+                    } catch (BadInputException e) {
+                        readError = e;
+                    }
+                }
+                if (readError != null) {
+                    throw readError;
+                }
+                if (whole.width() != wh[0] || whole.height() != wh[1]) {
+                    throw new BadInputException(name + ": decodes to " + whole.width() + "x" + whole.height()
+                            + " but its header says " + wh[0] + "x" + wh[1]);
+                }
+                return whole;
+            }
         }
 
         /** Records a failure of this source; true the first time, so each bad source is reported once. */
@@ -277,31 +325,32 @@ public final class DegradeRun {
 
         synchronized void release() {
             if (--remaining == 0) {
-                image = null;
+                whole = null;
                 inFlight.release();
             }
         }
     }
 
-    private PairRecord makePair(Job j, Planes src, SourceHolder holder) throws IOException {
+    private PairRecord makePair(Job j, SourceHolder holder) throws IOException {
+        int[] size = holder.size();
         PairRecord rec;
         if (j.replay != null) {
             rec = j.replay;
         } else {
             Rng batch = o.batchSize() > 1 ? new Rng(Rng.pairSeed(~o.seed(), j.index / o.batchSize())) : null;
-            rec = PairRecord.draw(o.settings(), Rng.pairSeed(o.seed(), j.index), batch, src.w, src.h, o.codec());
+            rec = PairRecord.draw(o.settings(), Rng.pairSeed(o.seed(), j.index), batch, size[0], size[1], o.codec());
             rec.id = j.id;
             rec.source = j.source;
             rec.hrPath = "hr/" + j.id + ".png";
             rec.lrPath = "lr/" + j.id + ".png";
         }
-        if ((src.w < rec.cropSize || src.h < rec.cropSize) && holder.warnOnce()) {
-            listener.warn(j.source + ": " + src.w + "x" + src.h + " is smaller than the " + rec.cropSize
+        if ((size[0] < rec.cropSize || size[1] < rec.cropSize) && holder.warnOnce()) {
+            listener.warn(j.source + ": " + size[0] + "x" + size[1] + " is smaller than the " + rec.cropSize
                     + " px crop; padded bottom/right by reflection, as the reference does");
         }
         Degrader.Pair pair;
         try {
-            pair = Degrader.apply(rec, src);
+            pair = Degrader.apply(rec, holder.source(rec));
         } catch (IllegalArgumentException e) {
             throw new BadInputException(j.source + ": pair " + rec.id + ": " + e.getMessage(), e);
         }

@@ -18,6 +18,36 @@ public final class Degrader {
     public record Pair(Planes hr, Planes lr) {
     }
 
+    /**
+     * A source image of {@code width × height} of which {@code planes} holds the part whose top-left pixel is
+     * ({@code x0}, {@code y0}): the whole image, or just the region one pair reads ({@link #region}).
+     */
+    public record Source(Planes planes, int x0, int y0, int width, int height) {
+        public static Source whole(Planes planes) {
+            return new Source(planes, 0, 0, planes.w, planes.h);
+        }
+    }
+
+    /**
+     * The region {x, y, w, h} of a {@code width × height} source that the pair's GT crop reads (after the flip,
+     * the reflect padding and the crop), for a source too large to decode whole: the crop box, or the whole side
+     * where the source is not larger than the crop (padded by reflection). A record whose crop box does not fit
+     * gets one pixel, for {@link #check} to refuse without decoding more.
+     */
+    public static int[] region(PairRecord p, int width, int height) {
+        int size = p.cropSize;
+        boolean rowsFit = height <= size || (p.cropTop >= 0 && p.cropTop <= height - size);
+        boolean colsFit = width <= size || (p.cropLeft >= 0 && p.cropLeft <= width - size);
+        if (!rowsFit || !colsFit) {
+            return new int[] {0, 0, 1, 1};
+        }
+        int y = height <= size ? 0 : p.cropTop;
+        int h = Math.min(height, size);
+        int x = width <= size ? 0 : (p.hflip ? width - p.cropLeft - size : p.cropLeft);
+        int w = Math.min(width, size);
+        return new int[] {x, y, w, h};
+    }
+
     public static String codec(String name) {
         if (!name.equals(DIFFJPEG) && !name.equals(IMAGEIO)) {
             throw new IllegalArgumentException("unknown JPEG codec '" + name + "' (diffjpeg or imageio)");
@@ -41,19 +71,27 @@ public final class Degrader {
     }
 
     /** Checks that a record fits its source and is self-consistent; IllegalArgumentException otherwise. */
-    static void check(PairRecord p, Planes src) {
-        if (src.w != p.sourceWidth || src.h != p.sourceHeight) {
-            throw new IllegalArgumentException("source is " + src.w + "x" + src.h + ", the record says "
-                    + p.sourceWidth + "x" + p.sourceHeight);
+    static void check(PairRecord p, Source source) {
+        if (source.width() != p.sourceWidth || source.height() != p.sourceHeight) {
+            throw new IllegalArgumentException("source is " + source.width() + "x" + source.height()
+                    + ", the record says " + p.sourceWidth + "x" + p.sourceHeight);
         }
+        int srcH = source.height();
+        int srcW = source.width();
         int size = p.cropSize;
         if (size < 44 || size % 4 != 0 || p.gtSize < 4 || p.gtSize % 4 != 0 || p.gtSize > size) {
             throw new IllegalArgumentException("bad crop_pad_size/gt_size " + size + "/" + p.gtSize);
         }
-        if (p.padBottom != Math.max(0, size - src.h) || p.padRight != Math.max(0, size - src.w)
-                || p.cropTop < 0 || p.cropLeft < 0 || p.cropTop + size > src.h + p.padBottom
-                || p.cropLeft + size > src.w + p.padRight) {
+        if (p.padBottom != Math.max(0, size - srcH) || p.padRight != Math.max(0, size - srcW)
+                || p.cropTop < 0 || p.cropLeft < 0 || p.cropTop + size > srcH + p.padBottom
+                || p.cropLeft + size > srcW + p.padRight) {
             throw new IllegalArgumentException("crop box does not fit the source");
+        }
+        int[] need = region(p, source.width(), source.height());
+        Planes src = source.planes();
+        if (need[0] < source.x0() || need[1] < source.y0() || need[0] + need[2] > source.x0() + src.w
+                || need[1] + need[3] > source.y0() + src.h) {
+            throw new IllegalArgumentException("the decoded part of the source does not hold the crop");
         }
         int room = size / 4 - p.gtSize / 4;
         if (p.lrCropTop < 0 || p.lrCropLeft < 0 || p.lrCropTop > room || p.lrCropLeft > room) {
@@ -72,10 +110,13 @@ public final class Degrader {
     }
 
     /** The GT crop: flip, reflect-101 pad bottom/right, crop (spec §2, steps 2 to 4). */
-    static Planes gtCrop(PairRecord p, Planes src) {
+    static Planes gtCrop(PairRecord p, Source source) {
         int size = p.cropSize;
-        int h = src.h;
-        int w = src.w;
+        int h = source.height();
+        int w = source.width();
+        Planes src = source.planes();
+        int x0 = source.x0();
+        int y0 = source.y0();
         Planes out = new Planes(3, size, size);
         for (int ch = 0; ch < 3; ch++) {
             for (int y = 0; y < size; y++) {
@@ -86,7 +127,7 @@ public final class Degrader {
                     if (p.hflip) {
                         sx = w - 1 - sx;
                     }
-                    out.d[(ch * size + y) * size + x] = src.d[(ch * h + sy) * w + sx];
+                    out.d[(ch * size + y) * size + x] = src.d[(ch * src.h + sy - y0) * src.w + sx - x0];
                 }
             }
         }
@@ -94,6 +135,10 @@ public final class Degrader {
     }
 
     public static Pair apply(PairRecord p, Planes src) {
+        return apply(p, Source.whole(src));
+    }
+
+    public static Pair apply(PairRecord p, Source src) {
         check(p, src);
         Planes gt = gtCrop(p, src);
         int size = p.cropSize;

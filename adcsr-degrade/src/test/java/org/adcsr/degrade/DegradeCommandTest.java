@@ -116,6 +116,52 @@ class DegradeCommandTest {
     }
 
     @Test
+    void largeSourcesDecodeOnlyEachPairsRegionWithTheSameBytes() throws IOException {
+        // a crop smaller than the 160x140 photo, so crops (flipped and not) sit anywhere in it; a JPEG with EXIF
+        // orientation 6 (shown rotated) as a second source
+        Path jpeg = dir.resolve("rotated.jpg");
+        Images.write(Images.read(photo), jpeg, 92);
+        byte[] b = Files.readAllBytes(jpeg);
+        java.nio.ByteBuffer tiff = java.nio.ByteBuffer.allocate(26);
+        tiff.put((byte) 'M').put((byte) 'M').putShort((short) 42).putInt(8).putShort((short) 1)
+                .putShort((short) 0x0112).putShort((short) 3).putInt(1).putShort((short) 6).putShort((short) 0)
+                .putInt(0);
+        java.io.ByteArrayOutputStream tagged = new java.io.ByteArrayOutputStream();
+        tagged.write(b, 0, 2);
+        tagged.write(new byte[] {(byte) 0xFF, (byte) 0xE1, 0, (byte) (2 + 6 + 26)});
+        tagged.write("Exif\0\0".getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
+        tagged.write(tiff.array());
+        tagged.write(b, 2, b.length - 2);
+        Files.write(jpeg, tagged.toByteArray());
+        assertEquals(List.of(140, 160), java.util.Arrays.stream(Images.size(jpeg)).boxed().toList());
+        Settings settings = Settings.preset("adcsr").set("crop_pad_size=100", "test").set("gt_size=96", "test")
+                .set("use_hflip=true", "test").validate();
+        List<Path> outs = new ArrayList<>();
+        for (long limit : new long[] {Long.MAX_VALUE, 0}) {
+            Path o = dir.resolve("limit" + (limit == 0 ? 0 : 1));
+            DegradeRun.Options opts = new DegradeRun.Options(List.of(photo, jpeg), o, settings, "adcsr", 6, 11, 1, 1,
+                    Degrader.IMAGEIO, 1, false, false, null, 1);
+            DegradeRun.Summary s = new DegradeRun(opts, new DegradeRun.Listener() {
+                @Override
+                public void warn(String message) {
+                }
+
+                @Override
+                public void progress(long done, long total) {
+                }
+            }).wholeDecodePixels(limit).run();
+            assertEquals(12, s.made(), s.errors().toString());
+            outs.add(o);
+        }
+        List<String> csv = Files.readAllLines(outs.get(0).resolve("pairs.csv"));
+        int hflip = List.of(csv.get(0).split(",")).indexOf("hflip");
+        java.util.Set<String> flips = csv.stream().skip(1).map(l -> l.split(",")[hflip]).collect(Collectors.toSet());
+        assertEquals(2, flips.size(), "flipped and unflipped crops: " + flips);
+        assertEquals(files(outs.get(0)), files(outs.get(1)));
+        assertSameFiles(outs.get(0), outs.get(1), files(outs.get(0)).toArray(String[]::new));
+    }
+
+    @Test
     void shardsSplitTheSamePairs() throws IOException {
         Path full = dir.resolve("full");
         Path shards = dir.resolve("shards");

@@ -81,24 +81,32 @@ public final class Exif {
         int ow = swap ? h : w;
         int oh = swap ? w : h;
         Image out = Image.blank(ow, oh, img.channels(), img.maxValue());
+        int[] s = new int[2];
         for (int c = 0; c < img.channels(); c++) {
             for (int y = 0; y < oh; y++) {
                 for (int x = 0; x < ow; x++) {
-                    int sx;
-                    int sy;
-                    switch (orientation) {
-                        case 2 -> { sx = w - 1 - x; sy = y; }
-                        case 3 -> { sx = w - 1 - x; sy = h - 1 - y; }
-                        case 4 -> { sx = x; sy = h - 1 - y; }
-                        case 5 -> { sx = y; sy = x; }
-                        case 6 -> { sx = y; sy = h - 1 - x; }
-                        case 7 -> { sx = w - 1 - y; sy = h - 1 - x; }
-                        default -> { sx = w - 1 - y; sy = x; } // 8
-                    }
-                    out.setSample(c, y, x, img.sample(c, sy, sx));
+                    stored(orientation, x, y, w, h, s);
+                    out.setSample(c, y, x, img.sample(c, s[1], s[0]));
                 }
             }
         }
         return out;
+    }
+
+    /**
+     * Where pixel (x, y) of the image as shown comes from in the stored {@code w × h} image: {@code s[0]} = stored
+     * x, {@code s[1]} = stored y.
+     */
+    static void stored(int orientation, int x, int y, int w, int h, int[] s) {
+        switch (orientation) {
+            case 2 -> { s[0] = w - 1 - x; s[1] = y; }
+            case 3 -> { s[0] = w - 1 - x; s[1] = h - 1 - y; }
+            case 4 -> { s[0] = x; s[1] = h - 1 - y; }
+            case 5 -> { s[0] = y; s[1] = x; }
+            case 6 -> { s[0] = y; s[1] = h - 1 - x; }
+            case 7 -> { s[0] = w - 1 - y; s[1] = h - 1 - x; }
+            case 8 -> { s[0] = w - 1 - y; s[1] = x; }
+            default -> { s[0] = x; s[1] = y; }
+        }
     }
 }

@@ -124,23 +124,63 @@ public final class Images {
 
     /** Decodes an encoded image; {@code name} is used in messages. */
     public static Image decode(byte[] bytes, String name, long maxPixels) {
+        return decode(bytes, name, maxPixels, null);
+    }
+
+    /**
+     * The pixels {@code [x, x+w) × [y, y+h)} of an image file, in the orientation {@link #read} gives: the same
+     * samples as that crop of {@link #read}, but only the region is kept while the file is decoded (ImageIO's source
+     * region), so a large image costs memory for the crop alone. The whole image is still checked against
+     * {@code maxPixels}. A region not inside the image (the file changed since its size was read) is a
+     * {@link BadInputException} naming the file.
+     */
+    public static Image readRegion(Path file, int x, int y, int w, int h, long maxPixels) {
+        return decode(bytes(file), file.toString(), maxPixels, new int[] {x, y, w, h});
+    }
+
+    private static Image decode(byte[] bytes, String name, long maxPixels, int[] region) {
         if (bytes.length == 0) {
             throw new BadInputException(name + ": empty file");
         }
         checkPng(bytes, name, maxPixels);
         return withReader(bytes, name, reader -> {
-            long w = reader.getWidth(0);
-            long h = reader.getHeight(0);
+            int w = reader.getWidth(0);
+            int h = reader.getHeight(0);
             if (w < 1 || h < 1) {
                 throw new BadInputException(name + ": image has no pixels (" + w + "x" + h + ")");
             }
-            if (w * h > maxPixels) {
+            if ((long) w * h > maxPixels) {
                 throw new BadInputException(name + ": image is " + w + "x" + h + ", over the limit of "
                         + maxPixels + " pixels");
             }
-            Image img = fromBuffered(reader.read(0), name);
-            return Exif.apply(img, Exif.orientation(bytes)); // JPEG only; 1 elsewhere
+            int orientation = Exif.orientation(bytes); // JPEG only; 1 elsewhere
+            javax.imageio.ImageReadParam param = reader.getDefaultReadParam();
+            if (region != null) {
+                param.setSourceRegion(storedRegion(region, orientation, w, h));
+            }
+            Image img = fromBuffered(reader.read(0, param), name);
+            return Exif.apply(img, orientation);
         });
+    }
+
+    /** The stored image's rectangle that holds region {x, y, w, h} of the image as shown. */
+    private static java.awt.Rectangle storedRegion(int[] region, int orientation, int w, int h) {
+        boolean swap = orientation >= 5 && orientation <= 8;
+        int shownW = swap ? h : w;
+        int shownH = swap ? w : h;
+        int x = region[0];
+        int y = region[1];
+        if (x < 0 || y < 0 || region[2] < 1 || region[3] < 1 || x + region[2] > shownW || y + region[3] > shownH) {
+            throw new IllegalArgumentException("the region " + region[2] + "x" + region[3] + "+" + x + "+" + y
+                    + " is not inside the " + shownW + "x" + shownH + " image");
+        }
+        int[] a = new int[2];
+        int[] b = new int[2];
+        Exif.stored(orientation, x, y, w, h, a);
+        Exif.stored(orientation, x + region[2] - 1, y + region[3] - 1, w, h, b);
+        int sx = Math.min(a[0], b[0]);
+        int sy = Math.min(a[1], b[1]);
+        return new java.awt.Rectangle(sx, sy, Math.max(a[0], b[0]) - sx + 1, Math.max(a[1], b[1]) - sy + 1);
     }
 
     private static final byte[] PNG_SIGNATURE = {(byte) 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};

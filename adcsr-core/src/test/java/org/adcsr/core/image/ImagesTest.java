@@ -138,6 +138,44 @@ class ImagesTest {
         assertThrows(BadInputException.class, () -> Images.size(tmp.resolve("missing.png")));
     }
 
+    @Test
+    void aRegionHasTheSamplesOfTheWholeImagesCrop() throws IOException {
+        // every EXIF orientation of a JPEG (chroma subsampled, sides not multiples of 8), and 16-bit RGBA and gray PNGs
+        Path plain = tmp.resolve("region.jpg");
+        Images.write(random(21, 13, 3, 255, 5), plain, 90);
+        byte[] jpeg = Files.readAllBytes(plain);
+        java.util.List<Path> files = new java.util.ArrayList<>();
+        for (int orientation = 1; orientation <= 8; orientation++) {
+            files.add(Files.write(tmp.resolve("r" + orientation + ".jpg"), withOrientation(jpeg, orientation)));
+        }
+        for (Image img : new Image[] {random(19, 11, 4, 65535, 6), random(9, 17, 1, 255, 7)}) {
+            Path p = tmp.resolve("r" + img.channels() + ".png");
+            Images.write(img, p, 95);
+            files.add(p);
+        }
+        for (Path file : files) {
+            Image whole = Images.read(file);
+            int[][] regions = {{0, 0, whole.width(), whole.height()}, {0, 0, 1, 1}, {2, 3, 5, 4},
+                    {whole.width() - 6, whole.height() - 7, 6, 7}, {1, 0, whole.width() - 2, whole.height()}};
+            for (int[] r : regions) {
+                Image part = Images.readRegion(file, r[0], r[1], r[2], r[3], Images.DEFAULT_MAX_PIXELS);
+                String what = file.getFileName() + " " + java.util.Arrays.toString(r);
+                assertEquals(r[2], part.width(), what);
+                assertEquals(r[3], part.height(), what);
+                assertEquals(whole.channels(), part.channels(), what);
+                for (int c = 0; c < whole.channels(); c++) {
+                    for (int y = 0; y < r[3]; y++) {
+                        for (int x = 0; x < r[2]; x++) {
+                            assertEquals(whole.sample(c, r[1] + y, r[0] + x), part.sample(c, y, x), what);
+                        }
+                    }
+                }
+            }
+            assertThrows(BadInputException.class,
+                    () -> Images.readRegion(file, 1, 0, whole.width(), 1, Images.DEFAULT_MAX_PIXELS));
+        }
+    }
+
     /** Inserts an APP1 Exif segment (big-endian TIFF, IFD0 with one Orientation entry) after SOI. */
     private static byte[] withOrientation(byte[] jpeg, int orientation) {
         ByteBuffer tiff = ByteBuffer.allocate(8 + 2 + 12 + 4);
