@@ -4,8 +4,8 @@
 // N mutants per reader (default 100), a wall-clock budget after which no new mutant starts (default 20), parallel
 // processes (default 2), a regex on the reader names (default all). Mutant i of a reader is the same on every run. Readers: safetensors (our model file), the two torch zips of the parity fixtures
 // (net_params_tiny.pkl, halfDecoder_tiny.ckpt), PNG and JPEG. Model mutants run `adcsr-upscale info`, every fifth one
-// also a full upscale of a 16x16 image; image mutants run adcsr-upscale (tiny model) on even indices and
-// adcsr-eval -m psnr on odd ones. A mutant fails on: an exit code other than 0 and 3, a timeout (60 s), a stderr
+// also a full upscale of a 16x16 image; image mutants run adcsr-upscale (tiny model), adcsr-eval -m psnr and
+// adcsr-degrade (2 pairs, AdcSR preset, 256 px) in turn (index mod 3 = 0, 1, 2). A mutant fails on: an exit code other than 0 and 3, a timeout (60 s), a stderr
 // line over 300 characters, a Java stack trace on stderr, or (model files) a peak RSS over 1 GiB. Failing mutants
 // are kept under bench/out/fuzz/fail/ with the command; the table goes to stdout and bench/out/fuzz.csv.
 import ai.djl.engine.Engine;
@@ -94,10 +94,12 @@ public class Fuzz {
         List<Reader> readers = all.stream().filter(r -> r.name().matches(only)).toList();
         // The seeds themselves must pass, or every mutant's figures mean nothing.
         for (Reader r : readers) {
-            Result ok = runOne(r, -1, "seed", r.seed(), Files.readAllBytes(r.seed()), seeds, false);
-            if (ok.exit() != 0) {
-                throw new IllegalStateException("seed " + r.seed() + " fails: exit " + ok.exit() + ": "
-                        + ok.firstLine());
+            for (int index = -1; index >= (r.model() ? -1 : -3); index--) { // images: every tool
+                Result ok = runOne(r, index, "seed", r.seed(), Files.readAllBytes(r.seed()), seeds, false);
+                if (ok.exit() != 0) {
+                    throw new IllegalStateException("seed " + r.seed() + " fails in " + ok.tool() + ": exit "
+                            + ok.exit() + ": " + ok.firstLine());
+                }
             }
         }
         long deadline = System.nanoTime() + (long) (minutes * 60e9);
@@ -239,7 +241,11 @@ public class Fuzz {
             } else {
                 cmd.addAll(List.of("-o", work.resolve("info.csv").toString()));
             }
-        } else if (index % 2 == 0) {
+        } else if (Math.floorMod(index, 3) == 2) {
+            tool = "degrade";
+            cmd.addAll(List.of("bin/adcsr-degrade", "-q", "--threads", "1", "--preset", "adcsr", "--gt-size", "256",
+                    "--pairs-per-image", "2", "--seed", "1", "-o", work.resolve("pairs").toString(), file.toString()));
+        } else if (Math.floorMod(index, 3) == 0) {
             tool = "upscale";
             cmd.addAll(List.of("bin/adcsr-upscale", "-q", "--threads", "1", "--weights", tinyModel.toString(),
                     file.toString(), "-o", work.resolve("sr.png").toString()));

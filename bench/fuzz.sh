@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Issue 19's fuzz run (README "Security"): seeded mutants of a safetensors model, the two torch-zip parity fixtures,
-# a PNG and a JPEG through adcsr-upscale (info and full runs) and adcsr-eval, one process per mutant, 60 s each.
+# a PNG and a JPEG through adcsr-upscale (info and full runs), adcsr-eval and adcsr-degrade, one process per mutant,
+# 60 s each.
 # Run after the build (mvn -B -DskipTests package):
 #   bench/fuzz.sh [N] [MINUTES] [JOBS] [READERS]   N mutants per reader (default 100), no new mutant after MINUTES
 #       (default 20), JOBS processes at a time (default 2), READERS a regex on the reader names (default all:

@@ -257,11 +257,6 @@ final class QnnExporter {
                     throw new BadInputException("the model's weights contain NaN or infinity (" + bad + "): a bad"
                             + " weights file, not an engine fault");
                 }
-                String huge = failed.engineFault ? model.implausibleParameter() : null;
-                if (huge != null) {
-                    throw new BadInputException("the model's weights are finite but " + huge + ", beyond any trained"
-                            + " weight (float16's 65504): a bad weights file, not an engine fault");
-                }
                 throw failed;
             }
         }

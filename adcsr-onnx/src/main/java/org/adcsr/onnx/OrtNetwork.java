@@ -62,6 +62,7 @@ public final class OrtNetwork implements Upscaler.Network, AutoCloseable {
     static final String CACHE_FORMAT = "adcsr-onnx-cache/1";
     static final String INDEX = "weights.onnx";
     static final String DATA = "weights.data";
+    /** Metadata of caches from before implausible weights were refused at load (such caches are refused). */
     private static final String IMPLAUSIBLE_KEY = "adcsr.implausible_weight";
 
     private final AdcsrConfig config;
@@ -72,7 +73,6 @@ public final class OrtNetwork implements Upscaler.Network, AutoCloseable {
     /** Parameter initializers by name, as the index stores them (external references into {@link #DATA}). */
     private final Map<String, TensorProto> weights;
     /** The first implausibly large weight ("name holds V at element I"), or null. */
-    private final String implausible;
     private final boolean written;
     private OrtSession session;
     private long[] sessionShape;
@@ -95,8 +95,13 @@ public final class OrtNetwork implements Upscaler.Network, AutoCloseable {
         if (!weights.keySet().equals(names)) {
             throw new IllegalStateException(dir.resolve(INDEX) + " lacks parameters of " + config.name());
         }
-        this.implausible = index.getMetadataPropsList().stream().filter(e -> e.getKey().equals(IMPLAUSIBLE_KEY))
+        // caches written before weights beyond float16's range were refused at load carry the first such weight
+        String implausible = index.getMetadataPropsList().stream().filter(e -> e.getKey().equals(IMPLAUSIBLE_KEY))
                 .map(StringStringEntryProto::getValue).findFirst().orElse(null);
+        if (implausible != null) {
+            throw BadInputException.of(dir, "cached from a corrupt weights file: " + implausible + ", beyond"
+                    + " float16's 65504 (delete this directory)");
+        }
     }
 
     private static Set<String> parameterNames(AdcsrConfig config) {
@@ -105,8 +110,8 @@ public final class OrtNetwork implements Upscaler.Network, AutoCloseable {
 
     /**
      * The network over {@code source} (already checked key by key and shape by shape), its weights cached under
-     * {@code cacheRoot}/{@code key}: written from {@code source} unless there already, with weights holding NaN or
-     * infinity refused as {@link AdcsrModel#load} refuses them.
+     * {@code cacheRoot}/{@code key}: written from {@code source} unless there already, with weights holding NaN,
+     * infinity or values beyond float16's range refused as {@link AdcsrModel#load} refuses them.
      *
      * @param key {@link #cacheKey} of the files behind {@code source} and {@code config}
      * @param threads intra-op threads of every session
@@ -114,28 +119,21 @@ public final class OrtNetwork implements Upscaler.Network, AutoCloseable {
     public static OrtNetwork open(AdcsrConfig config, TensorSource source, Path cacheRoot, String key, int threads,
             Device device) {
         checkDevice(device);
-        String[] implausible = {null};
-        return open(config, name -> {
-            float[] v = AdcsrModel.readFinite(source, name);
-            if (implausible[0] == null) {
-                implausible[0] = AdcsrModel.implausible(name, v);
-            }
-            return v;
-        }, () -> implausible[0], cacheRoot.resolve(key), threads, device);
+        return open(config, name -> AdcsrModel.readFinite(source, name), cacheRoot.resolve(key), threads, device);
     }
 
     /** An network over parameter values by checkpoint key, cached in {@code dir} (tests: a DJL model's values). */
     public static OrtNetwork fromParameters(AdcsrConfig config, Function<String, float[]> params, Path dir,
             int threads, Device device) {
-        return open(config, params, () -> null, dir, threads, device);
+        return open(config, params, dir, threads, device);
     }
 
-    private static OrtNetwork open(AdcsrConfig config, Function<String, float[]> params,
-            java.util.function.Supplier<String> implausible, Path dir, int threads, Device device) {
+    private static OrtNetwork open(AdcsrConfig config, Function<String, float[]> params, Path dir, int threads,
+            Device device) {
         try {
             boolean write = !Files.isRegularFile(dir.resolve(INDEX));
             if (write) {
-                writeWeights(config, params, implausible, dir);
+                writeWeights(config, params, dir);
             }
             return new OrtNetwork(config, dir, threads, device, write);
         } catch (IOException e) {
@@ -145,8 +143,8 @@ public final class OrtNetwork implements Upscaler.Network, AutoCloseable {
     }
 
     /** Writes the index and data into a fresh directory beside {@code dir}, then renames it to {@code dir}. */
-    private static void writeWeights(AdcsrConfig config, Function<String, float[]> params,
-            java.util.function.Supplier<String> implausible, Path dir) throws IOException {
+    private static void writeWeights(AdcsrConfig config, Function<String, float[]> params, Path dir)
+            throws IOException {
         Files.createDirectories(dir.toAbsolutePath().getParent());
         Path tmp = Files.createTempDirectory(dir.toAbsolutePath().getParent(), "." + dir.getFileName() + ".");
         try {
@@ -157,15 +155,6 @@ public final class OrtNetwork implements Upscaler.Network, AutoCloseable {
             g.inits.keySet().retainAll(names);
             Path index = tmp.resolve(INDEX);
             g.write(index, DATA, OnnxExport.FLOAT, List.of(), Map.of());
-            String bad = implausible.get();
-            if (bad != null) {
-                ModelProto p;
-                try (InputStream in = Files.newInputStream(index)) {
-                    p = ModelProto.parseFrom(in);
-                }
-                Files.write(index, p.toBuilder().addMetadataProps(Graph.kv(IMPLAUSIBLE_KEY, bad)).build()
-                        .toByteArray());
-            }
             try {
                 Files.move(tmp, dir, StandardCopyOption.ATOMIC_MOVE);
             } catch (FileAlreadyExistsException | java.nio.file.DirectoryNotEmptyException e) {
@@ -244,12 +233,8 @@ public final class OrtNetwork implements Upscaler.Network, AutoCloseable {
         }
     }
 
-    /** As the DJL network tells them apart: implausible weights are a bad file, else the engine is at fault. */
+    /** Loaded weights are finite and plausible ({@link AdcsrModel#readFinite}), so the engine is at fault. */
     private RuntimeException nonFinite() {
-        if (implausible != null) {
-            return new BadInputException("the model's weights are finite but " + implausible + ", beyond any trained"
-                    + " weight (float16's 65504): a bad weights file, not an engine fault");
-        }
         return new EngineFaultException("the network produced NaN or infinity (float32, ONNX Runtime) from finite"
                 + " inputs and weights: an engine fault, not a bad input");
     }

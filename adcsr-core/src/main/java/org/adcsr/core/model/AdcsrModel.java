@@ -63,16 +63,19 @@ public final class AdcsrModel implements AutoCloseable {
     }
 
     /**
-     * A tensor of {@code source} as float32, refused (naming the file and tensor) when it holds NaN or infinity: the
-     * check every engine applies when it loads weights.
+     * A tensor of {@code source} as float32, refused (naming the file and tensor) when it holds NaN, infinity or a
+     * finite value beyond ±{@link #MAX_PLAUSIBLE_WEIGHT}: the check every engine applies when it loads weights.
      */
     public static float[] readFinite(TensorSource source, String name) {
         float[] values = source.readFloats(name);
-        int bad = firstNonFinite(values);
+        int bad = firstImplausible(values);
         if (bad >= 0) {
+            String value = Float.isFinite(values[bad])
+                    ? String.format(java.util.Locale.ROOT, "%.3g", values[bad]) : String.valueOf(values[bad]);
             throw BadInputException.of(source.pathOf(name), "tensor " + Messages.clip(source.originalName(name), 100)
-                    + " holds " + values[bad] + " at element " + bad
-                    + " (weights must be finite; the file is corrupt or was saved from a diverged run)");
+                    + " holds " + value + " at element " + bad + (Float.isFinite(values[bad])
+                    ? " (beyond float16's 65504, where no trained weight is; the file is corrupt)"
+                    : " (weights must be finite; the file is corrupt or was saved from a diverged run)"));
         }
         return values;
     }
@@ -133,12 +136,11 @@ public final class AdcsrModel implements AutoCloseable {
     }
 
     /**
-     * The name of the first parameter holding NaN or infinity, or null when all are finite: tells a bad weights file
-     * from an engine fault once a forward has produced non-finite numbers (a pass over the weights, so callers ask
-     * only then).
+     * The index of the first NaN, infinity or finite value beyond ±{@link #MAX_PLAUSIBLE_WEIGHT} in {@code values},
+     * or -1 (a branch-free scan of each block's largest exponent, which the JIT vectorises; only a block holding a
+     * value of 32768 or more is looked at value by value).
      */
-    /** The index of the first NaN or infinity in {@code values}, or -1 (a branch-free scan the JIT vectorises). */
-    static int firstNonFinite(float[] values) {
+    static int firstImplausible(float[] values) {
         final int block = 4096;
         for (int start = 0; start < values.length; start += block) {
             int end = Math.min(values.length, start + block);
@@ -146,9 +148,9 @@ public final class AdcsrModel implements AutoCloseable {
             for (int i = start; i < end; i++) {
                 maxExponent = Math.max(maxExponent, Float.floatToRawIntBits(values[i]) & 0x7f800000);
             }
-            if (maxExponent == 0x7f800000) {
+            if (maxExponent >= 0x47000000) { // 2^15
                 for (int i = start; i < end; i++) {
-                    if (!Float.isFinite(values[i])) {
+                    if (!(Math.abs(values[i]) <= MAX_PLAUSIBLE_WEIGHT)) {
                         return i;
                     }
                 }
@@ -157,6 +159,11 @@ public final class AdcsrModel implements AutoCloseable {
         return -1;
     }
 
+    /**
+     * The name of the first parameter holding NaN or infinity, or null when all are finite: tells a bad weights file
+     * from an engine fault once a forward has produced non-finite numbers (a pass over the weights, so callers ask
+     * only then).
+     */
     public String nonFiniteParameter() {
         for (Map.Entry<String, NDArray> e : params.entrySet()) {
             NDArray p = e.getValue();
@@ -171,34 +178,10 @@ public final class AdcsrModel implements AutoCloseable {
 
     /**
      * Float16's largest finite value: no trained weight reaches it (the published model runs in half precision), so
-     * a finite weight beyond it is a corrupt file (a flipped exponent bit), not a model.
+     * a finite weight beyond it is a corrupt file (a flipped exponent bit), not a model; refused at load, because
+     * such a weight can overflow one engine and leave another's output finite but wrong.
      */
     public static final float MAX_PLAUSIBLE_WEIGHT = 65504f;
-
-    /**
-     * The first parameter holding a finite value beyond ±{@link #MAX_PLAUSIBLE_WEIGHT}, as "name holds V at element
-     * I", or null: tells a corrupt weights file from an engine fault when finite weights give a non-finite output (a
-     * pass over the weights, so callers ask only then).
-     */
-    public String implausibleParameter() {
-        for (Map.Entry<String, NDArray> e : params.entrySet()) {
-            String bad = implausible(e.getKey(), e.getValue().toType(DataType.FLOAT32, false).toFloatArray());
-            if (bad != null) {
-                return bad;
-            }
-        }
-        return null;
-    }
-
-    /** {@link #implausibleParameter()} for one tensor's values: "name holds V at element I", or null. */
-    public static String implausible(String name, float[] v) {
-        for (int i = 0; i < v.length; i++) {
-            if (Math.abs(v[i]) > MAX_PLAUSIBLE_WEIGHT && Float.isFinite(v[i])) {
-                return String.format(java.util.Locale.ROOT, "%s holds %.3g at element %d", name, v[i], i);
-            }
-        }
-        return null;
-    }
 
     /** The operations bound to this model's parameters, for running parts of the network. */
     public DjlOps ops() {

@@ -163,18 +163,14 @@ public final class Upscaler {
 
         /**
          * Why a tile came out with NaN or infinity: weights holding them are a bad weights file; finite weights (the
-         * inputs are always finite) leave the engine.
+         * inputs are always finite; loaded weights are also within float16's range, {@link AdcsrModel#readFinite})
+         * leave the engine.
          */
         private RuntimeException nonFinite(DataType type) {
             String bad = model.nonFiniteParameter();
             if (bad != null) {
                 return new BadInputException("the model's weights contain NaN or infinity (" + bad + "): a bad"
                         + " weights file, not an engine fault");
-            }
-            String huge = model.implausibleParameter();
-            if (huge != null) {
-                return new BadInputException("the model's weights are finite but " + huge + ", beyond any trained"
-                        + " weight (float16's 65504): a bad weights file, not an engine fault");
             }
             return new EngineFaultException("the network produced NaN or infinity (" + type + ") from finite inputs"
                     + " and weights: an engine fault, not a bad input");

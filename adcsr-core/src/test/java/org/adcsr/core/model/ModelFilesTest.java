@@ -129,21 +129,28 @@ class ModelFilesTest {
     }
 
     @Test
-    void nonFiniteWeightsAreRefusedAtLoadNamingFileAndTensor() throws IOException {
-        for (float bad : new float[] {Float.NaN, Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY}) {
+    void nonFiniteAndHugeWeightsAreRefusedAtLoadNamingFileAndTensor() throws IOException {
+        // -6.1e36: bench/fuzz.sh's safetensors mutant 20, one flipped exponent bit; finite, it overflowed DJL's
+        // output to infinity but left ONNX Runtime's finite and wrong
+        for (float bad : new float[] {Float.NaN, Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY, -6.1e36f}) {
             Path f = tinyFile("nan.safetensors", "unet.conv_out.weight", v -> v[5] = bad);
+            String shown = Float.isFinite(bad) ? "-6.10e+36" : String.valueOf(bad);
             try (NDManager m = NDManager.newBaseManager()) {
                 BadInputException e = assertThrows(BadInputException.class,
                         () -> ModelFiles.load(f, null, null, m, DataType.FLOAT32));
-                assertTrue(e.getMessage().startsWith(f + ": tensor unet.conv_out.weight holds " + bad
+                assertTrue(e.getMessage().startsWith(f + ": tensor unet.conv_out.weight holds " + shown
                         + " at element 5 "), e.getMessage());
             }
         }
-        assertEquals(-1, AdcsrModel.firstNonFinite(new float[] {Float.MAX_VALUE, -Float.MAX_VALUE, 0, -0f,
+        assertEquals(-1, AdcsrModel.firstImplausible(new float[] {65504f, -65504f, 32768f, 0, -0f,
                 Float.MIN_VALUE}));
         float[] big = new float[10_000];
         big[9_999] = Float.NaN;
-        assertEquals(9_999, AdcsrModel.firstNonFinite(big));
+        assertEquals(9_999, AdcsrModel.firstImplausible(big));
+        for (float v : new float[] {65504.004f, -6.1e36f, Float.MAX_VALUE, Float.NEGATIVE_INFINITY}) {
+            big[5_000] = v;
+            assertEquals(5_000, AdcsrModel.firstImplausible(big), "value " + v);
+        }
     }
 
     @Test

@@ -130,24 +130,6 @@ class UpscalerTest {
     }
 
     @Test
-    void aHugeFiniteWeightIsABadInputNotAnEngineFault() {
-        // bench/fuzz.sh's safetensors mutant 20: one flipped exponent bit turned a weight into -6.1e36, finite, so
-        // the load let it through, and the network overflowed to infinity
-        try (NDManager m = NDManager.newBaseManager();
-                AdcsrModel model = AdcsrModel.random(AdcsrConfig.tiny(), 3, m, DataType.FLOAT32)) {
-            Upscaler upscaler = Upscaler.of(model, m, new Upscaler.Options(16, 0, ColorCorrection.NONE));
-            Image in = random(16, 16, 3, 255, 4);
-            String name = "unet.down_blocks.1.attentions.1.transformer_blocks.0.attn1.to_out.0.weight";
-            float[] w = model.parameters().get(name).toFloatArray();
-            w[205] = -6.1e36f;
-            model.parameters().get(name).set(w);
-            BadInputException e = assertThrows(BadInputException.class, () -> upscaler.upscale(in, (d, t) -> { }));
-            assertEquals("the model's weights are finite but " + name + " holds -6.10e+36 at element 205, beyond any"
-                    + " trained weight (float16's 65504): a bad weights file, not an engine fault", e.getMessage());
-        }
-    }
-
-    @Test
     void grayAlphaAnd16BitKeepTheirForm() {
         for (int channels = 1; channels <= 4; channels++) {
             for (int max : new int[] {255, 65535}) {
