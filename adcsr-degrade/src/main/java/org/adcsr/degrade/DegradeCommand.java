@@ -16,6 +16,8 @@ import org.adcsr.cli.SeedOptions;
 import org.adcsr.cli.Values;
 import org.adcsr.core.BadInputException;
 import org.adcsr.core.Engines;
+import org.adcsr.core.degrade.Degrader;
+import org.adcsr.core.degrade.Settings;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;

@@ -16,6 +16,8 @@ import java.util.List;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
 import org.adcsr.cli.Cli;
+import org.adcsr.core.degrade.Degrader;
+import org.adcsr.core.degrade.Settings;
 import org.adcsr.core.image.Image;
 import org.adcsr.core.image.Images;
 import org.junit.jupiter.api.BeforeEach;

@@ -1,4 +1,4 @@
-package org.adcsr.degrade;
+package org.adcsr.core.degrade;
 
 /**
  * BasicSR's {@code USMSharp} (radius 50, weight 0.5, threshold 10) with the 51×51 Gaussian of OpenCV's

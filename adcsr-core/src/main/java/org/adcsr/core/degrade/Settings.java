@@ -1,4 +1,4 @@
-package org.adcsr.degrade;
+package org.adcsr.core.degrade;
 
 import java.io.IOException;
 import java.nio.file.Files;

@@ -1,4 +1,4 @@
-package org.adcsr.degrade;
+package org.adcsr.core.degrade;
 
 import org.adcsr.core.Rng;
 

@@ -1,4 +1,4 @@
-package org.adcsr.degrade;
+package org.adcsr.core.degrade;
 
 /**
  * BasicSR's {@code DiffJPEG(differentiable=False)}: a float re-implementation of baseline JPEG with 4:2:0 chroma

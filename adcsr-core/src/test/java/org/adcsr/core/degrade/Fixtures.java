@@ -1,4 +1,4 @@
-package org.adcsr.degrade;
+package org.adcsr.core.degrade;
 
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;

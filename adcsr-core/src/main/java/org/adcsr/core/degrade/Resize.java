@@ -1,4 +1,4 @@
-package org.adcsr.degrade;
+package org.adcsr.core.degrade;
 
 /**
  * PyTorch's {@code F.interpolate} (align_corners=False, no antialias) for NCHW float32 on the CPU, in the three modes

@@ -1,4 +1,4 @@
-package org.adcsr.degrade;
+package org.adcsr.core.degrade;
 
 /**
  * BasicSR's {@code filter2D}: reflect padding by k//2 (torch {@code reflect}, the edge not repeated), then a

@@ -1,4 +1,4 @@
-package org.adcsr.degrade;
+package org.adcsr.core.degrade;
 
 /**
  * A float32 image in planar CHW order ({@code d[(c·h + y)·w + x]}), values nominally in [0, 1]: the tensor the

@@ -1,4 +1,4 @@
-package org.adcsr.degrade;
+package org.adcsr.core.degrade;
 
 /**
  * The blur kernels of the Real-ESRGAN degradation (spec §3), computed in double precision and normalised to sum 1,
