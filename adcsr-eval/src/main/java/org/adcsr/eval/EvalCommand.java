@@ -44,9 +44,13 @@ import picocli.CommandLine.Spec;
                 + "without --resize-sr, gray/colour mismatch, unreadable file) are reported one line each; the others "
                 + "are still scored and the exit code is 3.",
             "",
-            "lpips, lpips-vgg, dists and fid need user-supplied weights in --weights-dir (--list-metrics names the "
-                + "files); musiq, maniqa and clipiqa are not implemented yet. An unavailable metric is one line "
+            "lpips, lpips-vgg, dists, fid and clipiqa need user-supplied weights in --weights-dir (--list-metrics "
+                + "names the files); musiq and maniqa are not implemented yet. An unavailable metric is one line "
                 + "on stderr, no number is written for it, and the exit code is 3.",
+            "",
+            "clipiqa (pyiqa's default: CLIP RN50 without positional embedding, so each image at its own size, at "
+                + "least 31x31; the mean over five antonym prompt pairs of the positive prompt's probability) reads "
+                + "OpenAI's RN50.pt, a TorchScript archive, as data: none of its code is run.",
             "",
             "fid (pyiqa's clean mode) is one figure for the whole run: the scored SR images as one set against their "
                 + "GT images as the other. Its column (fid_clean) is empty in image rows and holds the FID in the "
@@ -82,8 +86,8 @@ public class EvalCommand implements Callable<Integer> {
     Path gt;
 
     @Option(names = {"-m", "--metrics"}, split = ",", paramLabel = "NAME",
-            description = "Comma-separated metrics (default: psnr,ssim,niqe with ground truth, else niqe). "
-                    + "--list-metrics shows them all.")
+            description = "Comma-separated metrics (default: psnr,ssim,niqe with ground truth, else niqe), or all "
+                    + "(every metric --list-metrics shows).")
     List<String> metrics;
 
     @Option(names = "--convention", paramLabel = "pyiqa|basicsr", defaultValue = "pyiqa",
@@ -226,8 +230,11 @@ public class EvalCommand implements Callable<Integer> {
         if (metrics != null && !metrics.isEmpty()) {
             Set<String> names = new LinkedHashSet<>();
             for (String m : metrics) {
-                if (!m.isBlank()) {
-                    names.add(m.strip().toLowerCase(java.util.Locale.ROOT));
+                String name = m.strip().toLowerCase(java.util.Locale.ROOT);
+                if (name.equals("all")) {
+                    MetricRegistry.entries().forEach(e -> names.add(e.name()));
+                } else if (!name.isEmpty()) {
+                    names.add(name);
                 }
             }
             return names;

@@ -281,8 +281,38 @@ class EvalCommandTest {
         for (String l : r.out().lines().toList()) {
             assertTrue(l.substring(l.indexOf(' '), col).isBlank() && l.charAt(col) != ' ', l);
         }
-        for (String m : List.of("musiq", "maniqa", "clipiqa")) {
+        for (String m : List.of("musiq", "maniqa")) {
             assertTrue(r.out().lines().anyMatch(l -> l.startsWith(m + " ") && l.contains("not implemented yet")), m);
+        }
+        assertTrue(r.out().lines().anyMatch(l -> l.startsWith("clipiqa ") && l.contains("RN50.pt")
+                && !l.contains("not implemented")), r.out());
+    }
+
+    @Test
+    void clipiqaWithoutRn50IsUnavailableAndTheOthersStillRun() throws IOException {
+        String sr = fixtures().resolve("sr/ria.png").toString();
+        Path dir = Files.createDirectories(tmp.resolve("weights-clip"));
+        Run r = run("-q", "--sr", sr, "-m", "niqe,clipiqa", "--weights-dir", dir.toString());
+        assertEquals(3, r.code());
+        assertEquals(1, r.errLines().size(), r.err());
+        assertTrue(r.err().startsWith("adcsr-eval: clipiqa: unavailable: missing " + dir.resolve("RN50.pt")
+                + " (OpenAI CLIP RN50, published at https://openaipublic.azureedge.net/clip/models/"), r.err());
+        assertEquals("row,image,count,niqe_yiq_pyiqa", r.lines().get(0));
+        assertFalse(r.out().contains("clipiqa"));
+    }
+
+    @Test
+    void allIsEveryListedMetric() {
+        String sr = fixtures().resolve("sr/ria.png").toString(), gt = fixtures().resolve("gt").toString();
+        Run r = run("-q", "--sr", sr, "--gt", gt, "-m", "all");
+        assertEquals(3, r.code());
+        // psnr, ssim and niqe score; every learned metric is one "unavailable" line (no --weights-dir), clipiqa too
+        // (other tests may register metrics of their own, which then follow)
+        assertTrue(r.lines().get(0).startsWith("row,image,count,psnr_y_bt601_pyiqa,ssim_y_bt601_pyiqa,niqe_yiq_pyiqa"),
+                r.lines().get(0));
+        for (String m : List.of("lpips", "lpips-vgg", "dists", "fid", "musiq", "maniqa", "clipiqa")) {
+            assertTrue(r.errLines().stream().anyMatch(l -> l.startsWith("adcsr-eval: " + m + ": unavailable: ")),
+                    m + ": " + r.err());
         }
     }
 }

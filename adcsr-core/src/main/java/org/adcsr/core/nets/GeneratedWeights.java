@@ -42,6 +42,82 @@ public final class GeneratedWeights {
         return v;
     }
 
+    /**
+     * {@code tools/eval/make_clipiqa_fixture.py} half_value(): {@code ((fmix32 hash >> 21) − 1024) · 2^(e−11)}, the
+     * same hash as {@link #hashed}; 11-bit integers on a power-of-two grid, exact in float16 for e ≥ −13.
+     */
+    public static float[] hashedHalf(int k, long[] shape, int e) {
+        long n = 1;
+        for (long d : shape) {
+            n *= d;
+        }
+        float[] v = new float[Math.toIntExact(n)];
+        long mask = 0xffffffffL;
+        double step = Math.scalb(1.0, e - 11);
+        for (int i = 0; i < n; i++) {
+            long h = (i * 2654435761L + k * 40503L) & mask;
+            h ^= h >>> 16;
+            h = (h * 0x85ebca6bL) & mask;
+            h ^= h >>> 13;
+            h = (h * 0xc2b2ae35L) & mask;
+            h ^= h >>> 16;
+            v[i] = (float) (((h >>> 21) - 1024) * step);
+        }
+        return v;
+    }
+
+    /**
+     * CLIP's weights in pyiqa's key layout for {@code config} ({@link ClipIqa#layout}), as
+     * {@code tools/eval/make_clipiqa_fixture.py} generated() makes them (seeded by name): what pyiqa's build_model
+     * rounds to float16 (conv, linear and attention weights and biases, text_projection) on the float16-exact grid of
+     * {@link #hashedHalf} (weights e = 2 − ⌊bit_length(fan_in)/2⌋, biases e = −6); norm weights 1 + 0.4v, running
+     * variances |v| + 0.5, the rest 0.2v ({@link #hashed}); logit_scale float32(ln 100); num_batches_tracked 0.
+     */
+    public static TensorSource clip(ClipIqa.Config config) {
+        return source("clip", ClipIqa.layout(config), (name, shape) -> {
+            int k = seed(name);
+            if (name.equals("logit_scale")) {
+                return new float[] {(float) Math.log(100)};
+            }
+            if (name.endsWith(".num_batches_tracked")) {
+                return new float[1];
+            }
+            for (String suffix : CLIP_HALF) {
+                if (name.endsWith(suffix)) {
+                    if (name.endsWith("bias")) {
+                        return hashedHalf(k, shape, -6);
+                    }
+                    long fanIn = name.equals("text_projection") ? shape[0] : shape[1] * (shape.length == 4 ? shape[2] * shape[3] : 1);
+                    return hashedHalf(k, shape, 2 - (64 - Long.numberOfLeadingZeros(fanIn)) / 2);
+                }
+            }
+            float[] v;
+            if (name.endsWith("running_var")) {
+                v = hashed(k, shape, 1.0);
+                for (int i = 0; i < v.length; i++) {
+                    v[i] = Math.abs(v[i]) + 0.5f;
+                }
+                return v;
+            }
+            for (String suffix : CLIP_NORM_WEIGHTS) {
+                if (name.endsWith(suffix)) {
+                    v = hashed(k, shape, 0.4);
+                    for (int i = 0; i < v.length; i++) {
+                        v[i] = v[i] + 1.0f;
+                    }
+                    return v;
+                }
+            }
+            return hashed(k, shape, 0.2);
+        });
+    }
+
+    private static final String[] CLIP_HALF = {"conv1.weight", "conv2.weight", "conv3.weight", "downsample.0.weight",
+        "_proj.weight", "_proj.bias", "in_proj_weight", "in_proj_bias", "out_proj.weight", "out_proj.bias",
+        "c_fc.weight", "c_fc.bias", "c_proj.weight", "c_proj.bias", "text_projection"};
+    private static final String[] CLIP_NORM_WEIGHTS = {"bn1.weight", "bn2.weight", "bn3.weight", "downsample.1.weight",
+        "ln_1.weight", "ln_2.weight", "ln_final.weight"};
+
     /** An in-memory {@link TensorSource} of {@code shapes}, each tensor computed by {@code values} when read. */
     public static TensorSource source(String label, Map<String, long[]> shapes,
             BiFunction<String, long[], float[]> values) {

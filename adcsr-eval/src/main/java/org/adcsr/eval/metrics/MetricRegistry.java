@@ -8,7 +8,7 @@ import org.adcsr.core.image.Image;
 
 /**
  * Every metric name {@code adcsr-eval} knows, in the order they are listed, each with a factory. A new metric (MUSIQ,
- * MANIQA, CLIPIQA, ...) is one {@link #register} line with a factory that builds its {@link Metric}; a factory that
+ * MANIQA, ...) is one {@link #register} line with a factory that builds its {@link Metric}; a factory that
  * needs weights throws {@link MetricUnavailableException} naming the missing file, so no score is ever invented.
  */
 public final class MetricRegistry {
@@ -40,7 +40,8 @@ public final class MetricRegistry {
                 notYet("musiq_koniq_ckpt-e95806b9.pth"));
         register("maniqa", "not implemented yet: MANIQA (PIPAL), no-reference; will need MANIQA_PIPAL-ae6d356b.pth",
                 notYet("MANIQA_PIPAL-ae6d356b.pth"));
-        register("clipiqa", "not implemented yet: CLIPIQA (CLIP RN50), no-reference; will need RN50.pt", notYet("RN50.pt"));
+        register("clipiqa", "CLIPIQA (pyiqa's default: CLIP RN50, 5 antonym prompt pairs), no-reference; needs "
+                + "OpenAI's RN50.pt in --weights-dir", org.adcsr.eval.learned.ClipIqaMetric::create);
     }
 
     private MetricRegistry() {}

@@ -35,9 +35,14 @@ import org.adcsr.core.io.torch.TorchGlobals.StorageType;
  * <p>Globals in the pickle are checked against {@link PicklePolicy}: a code-bearing global (say {@code os.system})
  * refuses the file, naming the global and the entry that holds it, whether or not that entry is a tensor.
  *
- * <p>Rejected with a {@link BadInputException}: legacy (pre-1.6) pickled files, TorchScript archives, compressed
- * entries, a missing {@code data.pkl}, storages whose entry size is not {@code numel × itemsize}, views that leave
- * their storage, and every limit of {@link SafeUnpickler.Limits}.
+ * <p>{@link #openTorchScript} reads the tensors of a TorchScript archive ({@code torch.jit.save}; OpenAI's CLIP
+ * {@code RN50.pt}) as data: {@code data.pkl} under {@link PicklePolicy#torchScript()}, tensors named by their path
+ * through the module objects' attributes ({@code visual.layer1.0.conv1.weight}, as {@code state_dict()} names them);
+ * {@code code/}, {@code constants.pkl} and the debug pickles are never read, so they may be compressed.
+ *
+ * <p>Rejected with a {@link BadInputException}: legacy (pre-1.6) pickled files, TorchScript archives (except through
+ * {@link #openTorchScript}), compressed pickles or storages, a missing {@code data.pkl}, storages whose entry size is
+ * not {@code numel × itemsize}, views that leave their storage, and every limit of {@link SafeUnpickler.Limits}.
  *
  * <p>Not thread-safe to close while reading; reads from several threads are fine.
  */
@@ -58,8 +63,8 @@ public final class TorchCheckpoint implements AutoCloseable {
     /** Storage keys whose whole entry has passed its CRC-32 check (on the first read of any of its tensors). */
     private final Set<String> crcVerified = ConcurrentHashMap.newKeySet();
 
-    private TorchCheckpoint(Path file, FileChannel channel, SafeUnpickler.Limits limits, PicklePolicy policy)
-            throws IOException {
+    private TorchCheckpoint(Path file, FileChannel channel, SafeUnpickler.Limits limits, PicklePolicy policy,
+            boolean script) throws IOException {
         this.file = file;
         this.channel = channel;
         this.reader = new StridedReader(channel, file);
@@ -67,8 +72,10 @@ public final class TorchCheckpoint implements AutoCloseable {
         rejectNonZip();
         this.entries = StoredZip.read(file, channel).entries();
         this.prefix = topFolder();
-        rejectTorchScript();
-        rejectCompressed();
+        if (!script) {
+            rejectTorchScript();
+        }
+        rejectCompressed(script);
         StoredZip.Entry pickle = entries.get(prefix + "/data.pkl");
         if (pickle == null) {
             throw bad("no " + prefix + "/data.pkl entry; not a torch.save checkpoint");
@@ -82,7 +89,7 @@ public final class TorchCheckpoint implements AutoCloseable {
         crc.update(bytes.array());
         StoredZip.checkCrc(pickle, (int) crc.getValue(), file);
         this.root = new SafeUnpickler(file, limits, this::loadStorage, policy, pickle.name()).load(bytes.array());
-        this.tensors = Collections.unmodifiableMap(TensorTree.flatten(file, root, limits.maxNesting()));
+        this.tensors = Collections.unmodifiableMap(TensorTree.flatten(file, root, limits.maxNesting(), script));
     }
 
     /** Opens {@code file} with {@link SafeUnpickler.Limits#DEFAULT} and {@link PicklePolicy#STRICT}. */
@@ -106,6 +113,22 @@ public final class TorchCheckpoint implements AutoCloseable {
      * @throws BadInputException when the file is missing, unreadable, malformed, of an unsupported kind or over a limit
      */
     public static TorchCheckpoint open(Path file, SafeUnpickler.Limits limits, PicklePolicy policy) {
+        return open(file, limits, policy, false);
+    }
+
+    /**
+     * Opens a TorchScript archive ({@code torch.jit.save}) as data, with {@link SafeUnpickler.Limits#DEFAULT} and
+     * {@link PicklePolicy#torchScript()}: {@link #tensorRefs()} names each parameter and buffer by its attribute path
+     * through the module objects, as the module's {@code state_dict()} does. Nothing of the archive's code is read.
+     *
+     * @throws BadInputException as {@link #open(Path, SafeUnpickler.Limits, PicklePolicy)}, and for a global that
+     *                           neither a checkpoint nor a TorchScript module may hold
+     */
+    public static TorchCheckpoint openTorchScript(Path file) {
+        return open(file, SafeUnpickler.Limits.DEFAULT, PicklePolicy.torchScript(), true);
+    }
+
+    private static TorchCheckpoint open(Path file, SafeUnpickler.Limits limits, PicklePolicy policy, boolean script) {
         FileChannel channel;
         try {
             channel = FileChannel.open(file, StandardOpenOption.READ);
@@ -115,7 +138,7 @@ public final class TorchCheckpoint implements AutoCloseable {
             throw BadInputException.of(file, "cannot open: " + e.getMessage(), e);
         }
         try {
-            return new TorchCheckpoint(file, channel, limits, policy);
+            return new TorchCheckpoint(file, channel, limits, policy, script);
         } catch (IOException | RuntimeException e) {
             closeQuietly(channel, e);
             if (e instanceof IOException io) {
@@ -244,9 +267,11 @@ public final class TorchCheckpoint implements AutoCloseable {
         }
     }
 
-    private void rejectCompressed() {
+    /** Compressed entries cannot be read in place; a TorchScript archive's code and debug pickles are never read. */
+    private void rejectCompressed(boolean script) {
         for (StoredZip.Entry entry : entries.values()) {
-            if (!entry.stored()) {
+            boolean read = entry.name().equals(prefix + "/data.pkl") || entry.name().startsWith(prefix + "/data/");
+            if (!entry.stored() && (read || !script)) {
                 throw bad("entry " + entry.name() + " is compressed; only stored (uncompressed) entries are supported");
             }
         }
@@ -359,16 +384,18 @@ public final class TorchCheckpoint implements AutoCloseable {
     private static final class TensorTree {
         private final Path file;
         private final int maxDepth;
+        private final boolean script;
         private final Set<Object> expanded = Collections.newSetFromMap(new IdentityHashMap<>());
         private final Map<String, TorchTensorRef> out = new LinkedHashMap<>();
 
-        private TensorTree(Path file, int maxDepth) {
+        private TensorTree(Path file, int maxDepth, boolean script) {
             this.file = file;
             this.maxDepth = maxDepth;
+            this.script = script;
         }
 
-        static Map<String, TorchTensorRef> flatten(Path file, Object root, int maxDepth) {
-            TensorTree tree = new TensorTree(file, maxDepth);
+        static Map<String, TorchTensorRef> flatten(Path file, Object root, int maxDepth, boolean script) {
+            TensorTree tree = new TensorTree(file, maxDepth, script);
             tree.visit(root, "", 0);
             return tree.out;
         }
@@ -379,6 +406,10 @@ public final class TorchCheckpoint implements AutoCloseable {
                     throw BadInputException.of(file, "two tensors are both named " + name);
                 }
                 return;
+            }
+            if (script && node instanceof Placeholder p && p.isInstance()
+                    && (p.module().equals("__torch__") || p.module().startsWith("__torch__."))) {
+                node = p.state();          // a TorchScript module object: its attributes, by name
             }
             if (!(node instanceof Map || node instanceof List) || !expanded.add(node)) {
                 return;

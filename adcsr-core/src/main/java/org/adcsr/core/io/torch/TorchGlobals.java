@@ -32,6 +32,12 @@ final class TorchGlobals {
      * accepts, a {@link Placeholder.Standing#REFUSED} one (saying why) for every other global.
      */
     static Object resolve(String module, String name, PicklePolicy policy) {
+        if (policy.torchScriptClasses()) {
+            Object script = resolveTorchScript(module, name);
+            if (script != null) {
+                return script;
+            }
+        }
         Object known = switch (module) {
             case "collections" -> "OrderedDict".equals(name) ? Builtin.ORDERED_DICT : null;
             case "builtins", "__builtin__" -> switch (name) {
@@ -66,6 +72,26 @@ final class TorchGlobals {
         }
         return Placeholder.global(module, name, Placeholder.Standing.REFUSED,
                 "not a tensor, storage, container or known data class" + policy.unknownHint());
+    }
+
+    /**
+     * A TorchScript archive's own globals: the list tags of {@code torch.jit._pickle} (they return their data) and the
+     * compiled module classes {@code __torch__.* Name} (placeholders that may be instantiated and built, not called);
+     * {@code null} for anything else. Python itself cannot import {@code __torch__}, and torch.jit.load would compile
+     * those classes from the archive's {@code code/}, which is never read here.
+     */
+    private static Object resolveTorchScript(String module, String name) {
+        if ("torch.jit._pickle".equals(module)) {
+            return switch (name) {
+                case "build_intlist", "build_tensorlist", "build_doublelist", "build_boollist" -> Builtin.JIT_LIST;
+                case "restore_type_tag" -> Builtin.JIT_TYPE_TAG;
+                default -> null;
+            };
+        }
+        if ((module.equals("__torch__") || module.startsWith("__torch__.")) && dangerOf(module, name) == null) {
+            return Placeholder.global(module, name, Placeholder.Standing.UNKNOWN_CLASS, null);
+        }
+        return null;
     }
 
     /**
@@ -267,6 +293,26 @@ final class TorchGlobals {
                 }
                 return TorchTensorRef.of(storage, toLong(args.get(1), "storage offset"), longs(args.get(2), "size"),
                         longs(args.get(3), "stride"));
+            }
+        },
+        /** TorchScript's {@code torch.jit._pickle.build_intlist(data)} and its kin: the list itself. */
+        JIT_LIST("torch.jit._pickle.build_*list") {
+            @Override
+            Object call(PyTuple args) {
+                if (args.size() != 1 || !(args.get(0) instanceof List<?>)) {
+                    throw new PickleException(this + " expects one list");
+                }
+                return args.get(0);
+            }
+        },
+        /** TorchScript's {@code torch.jit._pickle.restore_type_tag(value, type_str)}: the value itself. */
+        JIT_TYPE_TAG("torch.jit._pickle.restore_type_tag") {
+            @Override
+            Object call(PyTuple args) {
+                if (args.size() != 2 || !(args.get(1) instanceof String)) {
+                    throw new PickleException(this + " expects (value, type string)");
+                }
+                return args.get(0);
             }
         },
         /** {@code _rebuild_parameter(data, requires_grad, hooks)}: the tensor itself. */
