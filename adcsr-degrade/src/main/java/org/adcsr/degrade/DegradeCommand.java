@@ -199,20 +199,7 @@ public class DegradeCommand implements Callable<Integer> {
     }
 
     private Settings settings() {
-        Settings s = Settings.preset(preset);
-        if (config != null) {
-            s.load(config);
-        }
-        for (String kv : sets) {
-            s.set(kv, "--set ");
-        }
-        if (gtSize != null) {
-            s.set("gt_size", Integer.toString(gtSize), "--gt-size: ");
-            if (preset.equals("adcsr")) {
-                s.set("crop_pad_size", Integer.toString(gtSize), "--gt-size: ");
-            }
-        }
-        return s.validate();
+        return Settings.of(preset, config, sets, gtSize);
     }
 
     private int[] shard() {

@@ -6,6 +6,7 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.concurrent.Callable;
 import org.adcsr.cli.Cli;
 import org.adcsr.cli.CommonOptions;
@@ -27,6 +28,7 @@ import org.adcsr.core.sd.SdConfig;
 import org.adcsr.core.sd.SdConfigs;
 import org.adcsr.core.train.Checkpoints;
 import org.adcsr.core.train.DistillTraining;
+import org.adcsr.core.train.OnlinePairs;
 import org.adcsr.core.train.StopSignal;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -130,12 +132,32 @@ public class DistillCommand implements Callable<Integer> {
     double loraAlpha = LoraOps.PEFT_DEFAULT_ALPHA;
 
     @Option(names = "--prompt-embeddings", paramLabel = "FILE", description = "Text embeddings for D: one tensor"
-            + " [N, tokens, cross width], N = 1 (every pair) or one row per pair of --pairs (default: zeros"
+            + " [N, tokens, cross width], N = 1 (every pair), one row per pair of --pairs or one per photo of"
+            + " --images (default: zeros"
             + " [1, 77, width], no text conditioning).")
     Path promptEmbeddings;
 
     @Option(names = "--pairs", paramLabel = "CSV", description = "adcsr-degrade's pairs.csv (one LR size; HR 4x).")
     Path pairs;
+
+    @Option(names = "--images", paramLabel = "FILE|DIR", arity = "1..*", description = "Instead of --pairs: photos"
+            + " (files, or folders searched for images) degraded on the fly with adcsr-degrade's operations and"
+            + " draws (--seed, the batch as --batch-size, the diffjpeg codec); sample k of the run is a crop of"
+            + " the photos in seeded epoch order. Each sample's draws go to OUT/pairs.csv: adcsr-degrade --replay"
+            + " OUT/pairs.csv writes the very pairs the run trained on.")
+    List<Path> images;
+
+    @Option(names = "--degrade-preset", paramLabel = "NAME", description = "With --images: adcsr (default; HR crop"
+            + " 512, LR 128) or realesrgan, as adcsr-degrade --preset.")
+    String degradePreset;
+
+    @Option(names = "--degrade-config", paramLabel = "FILE", description = "With --images: degradation parameters"
+            + " overriding the preset, one 'key: value' per line (adcsr-degrade's pairs.settings form).")
+    Path degradeConfig;
+
+    @Option(names = "--gt-size", paramLabel = "N", converter = Values.Positive.class, description = "With --images:"
+            + " the HR crop (a multiple of 4; LR is N/4), as adcsr-degrade --gt-size (default: the preset's).")
+    Integer gtSize;
 
     @Option(names = "--batch", paramLabel = "B", converter = Values.Positive.class,
             description = "Pairs per iteration (default: 8, train.py's per GPU).")
@@ -246,8 +268,14 @@ public class DistillCommand implements Callable<Integer> {
 
     private DistillTraining.Settings newRun() {
         long steps = train.newRunSteps();
-        if (student == null || decoder == null || encoder == null || pairs == null) {
-            throw new UsageException("a new run needs --student, --decoder, --encoder and --pairs");
+        if (student == null || decoder == null || encoder == null || (pairs == null) == (images == null)) {
+            throw new UsageException("a new run needs --student, --decoder, --encoder and --pairs or --images");
+        }
+        if (images == null && (degradePreset != null || degradeConfig != null || gtSize != null)) {
+            throw new UsageException("--degrade-preset, --degrade-config and --gt-size go with --images");
+        }
+        if (images != null && teacherFeatures != null) {
+            throw new UsageException("--teacher-features names features by pair id: it needs --pairs");
         }
         if ((teacher != null) == (teacherFeatures != null)) {
             throw new UsageException("give --teacher gt or --teacher-features DIR");
@@ -286,9 +314,23 @@ public class DistillCommand implements Callable<Integer> {
         return new DistillTraining.Settings(c, studentFile, decoder, encoder, enc,
                 osediff != null ? DistillTraining.Teacher.OSEDIFF : teacher != null ? DistillTraining.Teacher.GT
                         : DistillTraining.Teacher.FEATURES, osediff != null ? osediff : teacherFeatures, dc,
-                discFile, disc.equals("full"), loraRank, loraAlpha, promptEmbeddings, pairs, steps, batch,
+                discFile, disc.equals("full"), loraRank, loraAlpha, promptEmbeddings, pairs, online(), steps, batch,
                 seed.seed(), lr, discLr, milestones, gamma, lambdaAdv, lambdaPixel, advReal.equals("teacher"),
                 onNan.equals("skip"), train.checkpointEvery(null), train.keep(null), val, valEvery);
+    }
+
+    /** The photos and degradation of --images (settings built as adcsr-degrade builds them), or null. */
+    private OnlinePairs.Spec online() {
+        if (images == null) {
+            return null;
+        }
+        String preset = degradePreset != null ? degradePreset : "adcsr";
+        if (!org.adcsr.core.degrade.Settings.presets().contains(preset)) {
+            throw new UsageException("--degrade-preset must be one of " + org.adcsr.core.degrade.Settings.presets()
+                    + ", not " + preset);
+        }
+        return new OnlinePairs.Spec(OnlinePairs.expand(images),
+                org.adcsr.core.degrade.Settings.of(preset, degradeConfig, List.of(), gtSize));
     }
 
     private static AdcsrConfig configOf(Path file) {

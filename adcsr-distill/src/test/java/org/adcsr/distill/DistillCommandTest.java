@@ -97,6 +97,52 @@ class DistillCommandTest {
         assertTrue(changed.err().contains("--lr cannot change them"), changed.err());
     }
 
+    /** The tiny run on photos degraded on the fly (16 px LR from 64 px crops of two copies of a 160x140 photo). */
+    List<String> online(Path out, String... more) throws IOException {
+        Path photos = Files.createDirectories(tmp.resolve("photos"));
+        for (String name : new String[] {"a.png", "b.png"}) {
+            if (!Files.exists(photos.resolve(name))) {
+                try (java.io.InputStream s = getClass().getResourceAsStream("/fixtures/degrade/photo.png")) {
+                    Files.copy(s, photos.resolve(name));
+                }
+            }
+        }
+        Path cfg = Files.writeString(tmp.resolve("degrade.cfg"), "resize_range: [0.5, 1.5]\nresize_range2: [0.75,"
+                + " 1.2]\n");
+        List<String> a = tiny(more);
+        int at = a.indexOf("--pairs");
+        a.remove(at + 1);
+        a.remove(at);
+        a.addAll(List.of("--images", photos.toString(), "--gt-size", "64", "--degrade-config", cfg.toString(), "-o",
+                out.toString()));
+        return a;
+    }
+
+    @Test
+    void photosDegradedOnTheFlyResumeExactlyAndLogTheirDraws() throws IOException {
+        Path straight = tmp.resolve("straight");
+        Path resumed = tmp.resolve("resumed");
+        Run a = run(online(straight, "--steps", "2"));
+        assertEquals(0, a.code(), a.err());
+        assertEquals(0, run(online(resumed, "--steps", "1")).code());
+        Run r = run(List.of("--threads", "1", "--resume", resumed.toString(), "--steps", "2"));
+        assertEquals(0, r.code(), r.err());
+        assertArrayEquals(Files.readAllBytes(straight.resolve("model.safetensors")),
+                Files.readAllBytes(resumed.resolve("model.safetensors")));
+        List<String> draws = Files.readAllLines(straight.resolve("pairs.csv"));
+        assertEquals(draws, Files.readAllLines(resumed.resolve("pairs.csv")));
+        assertEquals(5, draws.size(), "a header and 2 iterations of 2 samples");
+        assertTrue(draws.get(0).startsWith("step,id,hr_path,lr_path,source,"), draws.get(0));
+        assertTrue(draws.get(4).startsWith("2,000003,hr/000003.png,lr/000003.png," + tmp.resolve("photos")),
+                draws.get(4));
+        String settings = Files.readString(straight.resolve("run.settings"));
+        assertTrue(settings.contains("pairs=\n") && settings.contains("resize_range2: [0.75, 1.2]"), settings);
+        // --images and --pairs, and degradation options without --images, are usage errors
+        assertEquals(2, run(online(tmp.resolve("x"), "--steps", "1", "--pairs", in.resolve("pairs.csv").toString()))
+                .code());
+        assertEquals(2, run(tiny("--steps", "1", "--gt-size", "64", "-o", tmp.resolve("y").toString())).code());
+    }
+
     @Test
     void theModelIsTheWholeInferenceNetworkWithItsConfig() throws IOException {
         Path out = tmp.resolve("run");

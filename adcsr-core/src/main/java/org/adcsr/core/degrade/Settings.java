@@ -157,6 +157,28 @@ public final class Settings {
         return set(assignment.substring(0, at).strip(), assignment.substring(at + 1), where);
     }
 
+    /**
+     * A preset, then a config file (or null), then {@code KEY=VALUE} assignments, then a GT size (or null; with the
+     * adcsr preset it also sets the crop that is degraded, {@code crop_pad_size}), validated: how adcsr-degrade and
+     * adcsr-distill {@code --images} build their settings.
+     */
+    public static Settings of(String preset, Path config, List<String> sets, Integer gtSize) {
+        Settings s = preset(preset);
+        if (config != null) {
+            s.load(config);
+        }
+        for (String kv : sets) {
+            s.set(kv, "--set ");
+        }
+        if (gtSize != null) {
+            s.set("gt_size", Integer.toString(gtSize), "--gt-size: ");
+            if (preset.equals("adcsr")) {
+                s.set("crop_pad_size", Integer.toString(gtSize), "--gt-size: ");
+            }
+        }
+        return s.validate();
+    }
+
     /** A flat file of {@code key: value} (or {@code key = value}) lines; {@code #} starts a comment. */
     public Settings load(Path file) {
         List<String> lines;

@@ -82,12 +82,16 @@ public final class DistillTraining {
      *     for a zero text embedding [1, 77, cross width]
      * @param lambdaPixel weight of the L1 pixel term on the output, which also trains the decoder's up blocks
      *     ({@link Stage2}; 0: the paper's Stage 2)
+     * @param pairs adcsr-degrade's pairs.csv, or null when {@code online} is given
+     * @param online photos degraded on the fly ({@link OnlinePairs}; each sample's draws go to {@code pairs.csv} of
+     *     the run), or null when {@code pairs} is given
      * @param val held-out pairs (a pairs.csv), or null: their mean distillation loss and the output's PSNR go to
      *     {@code val.csv} before the first step, every {@code valEvery} steps and at the end
      */
     public record Settings(AdcsrConfig config, Path studentFile, Path decoderFile, Path encoderFile,
             VaeEncoder.Config encoder, Teacher teacher, Path teacherPath, SdConfig disc, Path discUnet,
-            boolean discFull, int loraRank, double loraAlpha, Path promptEmbeddings, Path pairs, long steps, int batch,
+            boolean discFull, int loraRank, double loraAlpha, Path promptEmbeddings, Path pairs,
+            OnlinePairs.Spec online, long steps, int batch,
             long seed, double lr, double discLr, long[] milestones, double gamma, double lambdaAdv,
             double lambdaPixel, boolean advRealTeacher, boolean skipNonFinite, int checkpointEvery, int keep, Path val,
             int valEvery) {}
@@ -95,6 +99,8 @@ public final class DistillTraining {
     static final List<String> COLUMNS = List.of("step", "distil", "adv", "pixel", "loss", "D", "logits_real",
             "logits_fake", "lr", "lr_d", "seconds", "images_per_s");
     static final List<String> VAL_COLUMNS = List.of("step", "distil", "psnr", "pairs");
+    /** With {@code --images}: each sample's degradation draws, {@code adcsr-degrade --replay}'s input. */
+    public static final String DRAWS = "pairs.csv";
     /** Length of the zero text embedding when no prompt embeddings are given (CLIP's 77 tokens). */
     static final int TOKENS = 77;
 
@@ -110,7 +116,8 @@ public final class DistillTraining {
      * {@code model.safetensors}. Returns the step reached; stops early, after a checkpoint, on a signal.
      */
     public long run(Settings s, Path out, NDManager parent, LongConsumer progress) throws IOException {
-        PairData data = PairData.open(s.pairs(), s.seed());
+        TrainingPairs data = s.online() != null ? OnlinePairs.open(s.online(), s.seed())
+                : PairData.open(s.pairs(), s.seed());
         try (ParameterStore store = new ParameterStore(parent); NDManager frozenManager = parent.newSubManager()) {
             Rng init = new Rng(Rng.pairSeed(s.seed(), -1));
             List<TensorInfo> studentParams = studentParameters(s.config());
@@ -150,7 +157,9 @@ public final class DistillTraining {
             PairData val = s.val() == null ? null : PairData.open(s.val(), s.seed());
             try (MetricsLog log = MetricsLog.open(out.resolve("train.csv"), COLUMNS, step);
                     MetricsLog valLog = val == null ? null : MetricsLog.open(out.resolve("val.csv"), VAL_COLUMNS,
-                            step)) {
+                            step);
+                    MetricsLog drawLog = data instanceof OnlinePairs ? MetricsLog.open(out.resolve(DRAWS),
+                            OnlinePairs.logColumns(), step) : null) {
                 if (val != null && step == 0) {
                     double[] v = validate(s, nets, val, parent, osediff, context[0], contextShape);
                     valLog.append(0, v[0], v[1], val.size());
@@ -170,7 +179,7 @@ public final class DistillTraining {
                         NDArray ctx = Stage2.context(m, context[0], contextShape, b.indices());
                         NDArray fT = switch (s.teacher()) {
                             case GT -> fGt;
-                            case FEATURES -> teacherFeatures(s, data, b.indices(), m, fGt);
+                            case FEATURES -> teacherFeatures(s, (PairData) data, b.indices(), m, fGt);
                             case OSEDIFF -> osediff.features(nets, b.lr(), lr.getShape(), ctx);
                         };
                         t = Stage2.iteration(nets, store, optG, optD, lrG.lr(next), s.discLr(), lr, fT,
@@ -182,6 +191,11 @@ public final class DistillTraining {
                     double[] v = t.values();
                     log.append(step, v[0], v[1], v[2], v[3], v[4], v[5], v[6], lrG.lr(step), s.discLr(), seconds,
                             s.batch() / seconds);
+                    if (drawLog != null) {
+                        for (List<String> row : OnlinePairs.logRows(((OnlinePairs) data).draws(step, s.batch()))) {
+                            drawLog.appendCells(step, row);
+                        }
+                    }
                     progress.accept(step);
                     if (val != null && (step % s.valEvery() == 0 || step == s.steps())) {
                         double[] vv = validate(s, nets, val, parent, osediff, context[0], contextShape);
@@ -517,7 +531,10 @@ public final class DistillTraining {
         v.put("lora_rank", Integer.toString(s.loraRank()));
         v.put("lora_alpha", Double.toString(s.loraAlpha()));
         v.put("prompt_embeddings", s.promptEmbeddings() == null ? "" : s.promptEmbeddings().toAbsolutePath().toString());
-        v.put("pairs", s.pairs().toAbsolutePath().toString());
+        v.put("pairs", s.pairs() == null ? "" : s.pairs().toAbsolutePath().toString());
+        v.put("images", s.online() == null ? "" : new com.google.gson.Gson().toJson(s.online().images().stream()
+                .map(Path::toString).toList()));
+        v.put("degrade", s.online() == null ? "" : s.online().degrade().describe().strip().replace("\n", "; "));
         v.put("steps", Long.toString(s.steps()));
         v.put("batch", Integer.toString(s.batch()));
         v.put("seed", Long.toString(s.seed()));
@@ -584,7 +601,7 @@ public final class DistillTraining {
                     SdConfigs.fromJson(p.getProperty("disc_config")), pathOrNull(p, "disc_unet", "random"),
                     Boolean.parseBoolean(p.getProperty("disc_full")), Integer.parseInt(p.getProperty("lora_rank")),
                     Double.parseDouble(p.getProperty("lora_alpha")), pathOrNull(p, "prompt_embeddings", ""),
-                    Path.of(p.getProperty("pairs")), steps, Integer.parseInt(p.getProperty("batch")),
+                    pathOrNull(p, "pairs", ""), online(p), steps, Integer.parseInt(p.getProperty("batch")),
                     Long.parseLong(p.getProperty("seed")), Double.parseDouble(p.getProperty("lr")),
                     Double.parseDouble(p.getProperty("disc_lr")), milestones,
                     Double.parseDouble(p.getProperty("gamma")), Double.parseDouble(p.getProperty("lambda_adv")),
@@ -594,6 +611,20 @@ public final class DistillTraining {
         } catch (RuntimeException e) {
             throw BadInputException.of(f, "damaged (" + e.getMessage() + ")");
         }
+    }
+
+    /** The photos and degradation of an {@code --images} run (runs from before have no such keys), else null. */
+    private static OnlinePairs.Spec online(Properties p) {
+        String images = p.getProperty("images", "");
+        if (images.isEmpty()) {
+            return null;
+        }
+        String[] files = new com.google.gson.Gson().fromJson(images, String[].class);
+        org.adcsr.core.degrade.Settings d = org.adcsr.core.degrade.Settings.preset("adcsr");
+        for (String kv : p.getProperty("degrade").split("; ")) {
+            d.set(kv, "degrade: ");
+        }
+        return new OnlinePairs.Spec(Arrays.stream(files).map(Path::of).toList(), d.validate());
     }
 
     private static Path pathOrNull(Properties p, String key, String none) {

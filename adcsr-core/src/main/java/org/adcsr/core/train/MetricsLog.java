@@ -84,6 +84,18 @@ public final class MetricsLog implements Closeable {
         out.flush();
     }
 
+    /** Appends one row of text cells after the step (quoted as CSV where needed): for logs not all numbers. */
+    public void appendCells(long step, List<String> cells) throws IOException {
+        if (cells.size() != columns.size() - 1) {
+            throw new IllegalArgumentException(columns.size() - 1 + " cells expected, got " + cells.size());
+        }
+        List<Object> row = new ArrayList<>(cells.size() + 1);
+        row.add(step);
+        row.addAll(cells);
+        out.write(org.apache.commons.csv.CSVFormat.DEFAULT.format(row.toArray()) + "\n");
+        out.flush();
+    }
+
     /** Integers without a fraction, other numbers in Java's shortest round-trip form, NaN as {@code nan}. */
     static String format(double v) {
         if (Double.isNaN(v)) {

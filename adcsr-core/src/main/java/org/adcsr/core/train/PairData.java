@@ -23,7 +23,7 @@ import org.apache.commons.csv.CSVRecord;
  * {@code e = k div n}, each epoch a seeded permutation. A resumed run therefore sees exactly the batches an
  * uninterrupted one would, with nothing to save, whatever the thread count.
  */
-public final class PairData {
+public final class PairData implements TrainingPairs {
     /** One pair: its id, LR and HR files. */
     public record Pair(String id, Path lr, Path hr) {}
 
@@ -98,11 +98,12 @@ public final class PairData {
         return List.copyOf(pairs);
     }
 
+    @Override
     public int size() {
         return pairs.size();
     }
 
-    /** LR height and width. */
+    @Override
     public int[] lrSize() {
         return new int[] {lrHeight, lrWidth};
     }
@@ -117,7 +118,7 @@ public final class PairData {
         return perm[(int) (k % pairs.size())];
     }
 
-    /** The batch of step {@code step} (1-based). */
+    @Override
     public Batch batch(long step, int batch) {
         int[] idx = new int[batch];
         for (int j = 0; j < batch; j++) {
@@ -155,7 +156,7 @@ public final class PairData {
     }
 
     /** A Fisher–Yates permutation of 0…n−1. */
-    static int[] permutation(int n, Rng rng) {
+    public static int[] permutation(int n, Rng rng) {
         int[] p = new int[n];
         for (int i = 0; i < n; i++) {
             p[i] = i;
