@@ -44,9 +44,14 @@ import picocli.CommandLine.Spec;
                 + "without --resize-sr, gray/colour mismatch, unreadable file) are reported one line each; the others "
                 + "are still scored and the exit code is 3.",
             "",
-            "lpips, lpips-vgg, dists, fid and clipiqa need user-supplied weights in --weights-dir (--list-metrics "
-                + "names the files); musiq and maniqa are not implemented yet. An unavailable metric is one line "
+            "lpips, lpips-vgg, dists, fid, musiq and clipiqa need user-supplied weights in --weights-dir "
+                + "(--list-metrics names the files); maniqa is not implemented yet. An unavailable metric is one line "
                 + "on stderr, no number is written for it, and the exit code is 3.",
+            "",
+            "musiq (pyiqa's default: the KonIQ-10k checkpoint; column musiq_koniq) scores the image at its own size "
+                + "together with copies resized (torch bicubic) to a longer side of 224 and 384, all cut into 32x32 "
+                + "patches with hash-based positions; it reads musiq_koniq_ckpt-e95806b9.pth, a torch.save state "
+                + "dict, as data.",
             "",
             "clipiqa (pyiqa's default: CLIP RN50 without positional embedding, so each image at its own size, at "
                 + "least 31x31; the mean over five antonym prompt pairs of the positive prompt's probability) reads "

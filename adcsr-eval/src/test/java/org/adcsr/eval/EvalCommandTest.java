@@ -281,11 +281,28 @@ class EvalCommandTest {
         for (String l : r.out().lines().toList()) {
             assertTrue(l.substring(l.indexOf(' '), col).isBlank() && l.charAt(col) != ' ', l);
         }
-        for (String m : List.of("musiq", "maniqa")) {
+        for (String m : List.of("maniqa")) {
             assertTrue(r.out().lines().anyMatch(l -> l.startsWith(m + " ") && l.contains("not implemented yet")), m);
         }
         assertTrue(r.out().lines().anyMatch(l -> l.startsWith("clipiqa ") && l.contains("RN50.pt")
                 && !l.contains("not implemented")), r.out());
+        assertTrue(r.out().lines().anyMatch(l -> l.startsWith("musiq ") && l.contains("musiq_koniq_ckpt-e95806b9.pth")
+                && !l.contains("not implemented")), r.out());
+    }
+
+    @Test
+    void musiqWithoutItsCheckpointIsUnavailableAndTheOthersStillRun() throws IOException {
+        String sr = fixtures().resolve("sr/ria.png").toString();
+        Path dir = Files.createDirectories(tmp.resolve("weights-musiq"));
+        Run r = run("-q", "--sr", sr, "-m", "niqe,musiq", "--weights-dir", dir.toString());
+        assertEquals(3, r.code());
+        assertEquals(1, r.errLines().size(), r.err());
+        assertEquals("adcsr-eval: musiq: unavailable: missing " + dir.resolve("musiq_koniq_ckpt-e95806b9.pth")
+                + " (pyiqa's MUSIQ KonIQ-10k checkpoint, published at https://huggingface.co/chaofengc/"
+                + "IQA-PyTorch-Weights/resolve/main/musiq_koniq_ckpt-e95806b9.pth); no score is written",
+                r.errLines().get(0));
+        assertEquals("row,image,count,niqe_yiq_pyiqa", r.lines().get(0));
+        assertFalse(r.out().contains("musiq"));
     }
 
     @Test

@@ -118,6 +118,43 @@ public final class GeneratedWeights {
     private static final String[] CLIP_NORM_WEIGHTS = {"bn1.weight", "bn2.weight", "bn3.weight", "downsample.1.weight",
         "ln_1.weight", "ln_2.weight", "ln_final.weight"};
 
+    /**
+     * MUSIQ's weights in pyiqa's key layout for {@code config} ({@link Musiq#layout}), as
+     * {@code tools/eval/make_musiq_fixture.py} generated() makes them (seeded by name, {@link #hashed}): GroupNorm and
+     * LayerNorm weights 1 + 0.4v; Linear weights 3.5/√fan_in wide; conv weights, the position and scale embeddings and
+     * the class token 1 wide; the rest (biases) 0.4, the head's bias plus 1 (scores away from 0, where a relative
+     * tolerance means little).
+     */
+    public static TensorSource musiq(Musiq.Config config) {
+        return source("musiq", Musiq.layout(config), (name, shape) -> {
+            int k = seed(name);
+            for (String suffix : MUSIQ_NORM_WEIGHTS) {
+                if (name.endsWith(suffix)) {
+                    float[] v = hashed(k, shape, 0.4);
+                    for (int i = 0; i < v.length; i++) {
+                        v[i] = v[i] + 1.0f;
+                    }
+                    return v;
+                }
+            }
+            if (name.endsWith(".weight") && shape.length == 2) {
+                return hashed(k, shape, 3.5 / Math.sqrt(shape[1]));
+            }
+            if (name.endsWith(".weight") && shape.length == 4 || name.endsWith("position_emb")
+                    || name.endsWith("scale_emb") || name.endsWith(".cls")) {
+                return hashed(k, shape, 1.0);
+            }
+            float[] v = hashed(k, shape, 0.4);
+            if (name.equals("head.bias")) {
+                v[0] += 1.0f;                                           // scores away from 0
+            }
+            return v;
+        });
+    }
+
+    private static final String[] MUSIQ_NORM_WEIGHTS = {"gn_root.weight", "gn1.weight", "gn2.weight", "gn3.weight",
+        "gn_proj.weight", "norm1.weight", "norm2.weight", "encoder_norm.weight"};
+
     /** An in-memory {@link TensorSource} of {@code shapes}, each tensor computed by {@code values} when read. */
     public static TensorSource source(String label, Map<String, long[]> shapes,
             BiFunction<String, long[], float[]> values) {

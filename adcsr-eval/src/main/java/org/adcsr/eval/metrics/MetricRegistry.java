@@ -36,8 +36,8 @@ public final class MetricRegistry {
                 + "--weights-dir", org.adcsr.eval.learned.DistsMetric::create);
         register("fid", "FID (pyiqa clean mode) of the SR set against the GT set, one value in the mean row; needs "
                 + "pt_inception-2015-12-05-6726825d.pth in --weights-dir", org.adcsr.eval.learned.FidMetric::create);
-        register("musiq", "not implemented yet: MUSIQ (KonIQ-10k), no-reference; will need musiq_koniq_ckpt-e95806b9.pth",
-                notYet("musiq_koniq_ckpt-e95806b9.pth"));
+        register("musiq", "MUSIQ (pyiqa's default: KonIQ-10k checkpoint, multi-scale patches), no-reference; needs "
+                + "musiq_koniq_ckpt-e95806b9.pth in --weights-dir", org.adcsr.eval.learned.MusiqMetric::create);
         register("maniqa", "not implemented yet: MANIQA (PIPAL), no-reference; will need MANIQA_PIPAL-ae6d356b.pth",
                 notYet("MANIQA_PIPAL-ae6d356b.pth"));
         register("clipiqa", "CLIPIQA (pyiqa's default: CLIP RN50, 5 antonym prompt pairs), no-reference; needs "
