@@ -38,8 +38,8 @@ public final class MetricRegistry {
                 + "pt_inception-2015-12-05-6726825d.pth in --weights-dir", org.adcsr.eval.learned.FidMetric::create);
         register("musiq", "not implemented yet: MUSIQ (KonIQ-10k), no-reference; will need musiq_koniq_ckpt-e95806b9.pth",
                 notYet("musiq_koniq_ckpt-e95806b9.pth"));
-        register("maniqa", "not implemented yet: MANIQA (PIPAL), no-reference; will need MANIQA_PIPAL-ae6d356b.pth",
-                notYet("MANIQA_PIPAL-ae6d356b.pth"));
+        register("maniqa", "MANIQA (pyiqa's maniqa-pipal: ViT-B/8, 20 uniform 224x224 crops), no-reference; needs "
+                + "MANIQA_PIPAL-ae6d356b.pth in --weights-dir", org.adcsr.eval.learned.ManiqaMetric::create);
         register("clipiqa", "CLIPIQA (pyiqa's default: CLIP RN50, 5 antonym prompt pairs), no-reference; needs "
                 + "OpenAI's RN50.pt in --weights-dir", org.adcsr.eval.learned.ClipIqaMetric::create);
     }
