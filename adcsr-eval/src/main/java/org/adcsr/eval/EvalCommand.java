@@ -44,8 +44,8 @@ import picocli.CommandLine.Spec;
                 + "without --resize-sr, gray/colour mismatch, unreadable file) are reported one line each; the others "
                 + "are still scored and the exit code is 3.",
             "",
-            "lpips, lpips-vgg, dists, fid, musiq and clipiqa need user-supplied weights in --weights-dir "
-                + "(--list-metrics names the files); maniqa is not implemented yet. An unavailable metric is one line "
+            "lpips, lpips-vgg, dists, fid, musiq, maniqa and clipiqa need user-supplied weights in --weights-dir "
+                + "(--list-metrics names the files). An unavailable metric is one line "
                 + "on stderr, no number is written for it, and the exit code is 3.",
             "",
             "musiq (pyiqa's default: the KonIQ-10k checkpoint; column musiq_koniq) scores the image at its own size "
@@ -56,6 +56,11 @@ import picocli.CommandLine.Spec;
             "clipiqa (pyiqa's default: CLIP RN50 without positional embedding, so each image at its own size, at "
                 + "least 31x31; the mean over five antonym prompt pairs of the positive prompt's probability) reads "
                 + "OpenAI's RN50.pt, a TorchScript archive, as data: none of its code is run.",
+            "",
+            "maniqa (pyiqa's maniqa-pipal, as AdcSR evaluates) scores 20 crops of 224x224 at fixed, evenly "
+                + "stepped positions (no randomness; an image with a side of 224 or less is first enlarged "
+                + "bilinearly to a shorter side of 225) and weights every 8x8 patch score of all crops by its "
+                + "predicted weight. It runs ViT-B/8 on each crop: slow on a CPU.",
             "",
             "fid (pyiqa's clean mode) is one figure for the whole run: the scored SR images as one set against their "
                 + "GT images as the other. Its column (fid_clean) is empty in image rows and holds the FID in the "

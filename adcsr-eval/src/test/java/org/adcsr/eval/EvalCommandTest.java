@@ -276,14 +276,13 @@ class EvalCommandTest {
         for (String m : List.of("psnr", "ssim", "niqe", "lpips", "dists", "fid", "musiq", "maniqa", "clipiqa")) {
             assertTrue(r.out().lines().anyMatch(l -> l.startsWith(m + " ")), m);
         }
-        // one column of descriptions, and what cannot run yet says so
+        // one column of descriptions
         int col = r.out().lines().mapToInt(l -> l.indexOf(' ')).max().orElseThrow() + 2;
         for (String l : r.out().lines().toList()) {
             assertTrue(l.substring(l.indexOf(' '), col).isBlank() && l.charAt(col) != ' ', l);
         }
-        for (String m : List.of("maniqa")) {
-            assertTrue(r.out().lines().anyMatch(l -> l.startsWith(m + " ") && l.contains("not implemented yet")), m);
-        }
+        assertTrue(r.out().lines().anyMatch(l -> l.startsWith("maniqa ") && l.contains("MANIQA_PIPAL-ae6d356b.pth")
+                && !l.contains("not implemented")), r.out());
         assertTrue(r.out().lines().anyMatch(l -> l.startsWith("clipiqa ") && l.contains("RN50.pt")
                 && !l.contains("not implemented")), r.out());
         assertTrue(r.out().lines().anyMatch(l -> l.startsWith("musiq ") && l.contains("musiq_koniq_ckpt-e95806b9.pth")
@@ -316,6 +315,20 @@ class EvalCommandTest {
                 + " (OpenAI CLIP RN50, published at https://openaipublic.azureedge.net/clip/models/"), r.err());
         assertEquals("row,image,count,niqe_yiq_pyiqa", r.lines().get(0));
         assertFalse(r.out().contains("clipiqa"));
+    }
+
+    @Test
+    void maniqaWithoutItsWeightsIsUnavailableAndTheOthersStillRun() throws IOException {
+        String sr = fixtures().resolve("sr/ria.png").toString();
+        Path dir = Files.createDirectories(tmp.resolve("weights-maniqa"));
+        Run r = run("-q", "--sr", sr, "-m", "maniqa,niqe", "--weights-dir", dir.toString());
+        assertEquals(3, r.code());
+        assertEquals(1, r.errLines().size(), r.err());
+        assertTrue(r.err().startsWith("adcsr-eval: maniqa: unavailable: missing "
+                + dir.resolve("MANIQA_PIPAL-ae6d356b.pth") + " (pyiqa's MANIQA trained on PIPAL, published at "
+                + "https://huggingface.co/chaofengc/IQA-PyTorch-Weights/"), r.err());
+        assertEquals("row,image,count,niqe_yiq_pyiqa", r.lines().get(0));
+        assertFalse(r.out().contains("maniqa"));
     }
 
     @Test

@@ -155,6 +155,51 @@ public final class GeneratedWeights {
     private static final String[] MUSIQ_NORM_WEIGHTS = {"gn_root.weight", "gn1.weight", "gn2.weight", "gn3.weight",
         "gn_proj.weight", "norm1.weight", "norm2.weight", "encoder_norm.weight"};
 
+    /**
+     * MANIQA's weights in pyiqa's key layout for {@code config} ({@link Maniqa#layout}), as
+     * {@code tools/eval/make_maniqa_fixture.py} generated() makes them (seeded by name, {@link #hashed}): weights of
+     * two and more dimensions 2/√fan_in wide, LayerNorm weights 1 + 0.4v, relative position bias tables 1 wide,
+     * {@code fc_score.3.bias} 0.5 + 0.2v, the rest 0.2v; the buffers {@code relative_position_index} and
+     * {@code attn_mask} hold the values the module computes.
+     */
+    public static TensorSource maniqa(Maniqa.Config config) {
+        return source("maniqa", Maniqa.layout(config), (name, shape) -> {
+            int k = seed(name);
+            if (name.endsWith(".relative_position_index")) {
+                return Maniqa.relativePositionIndex();
+            }
+            if (name.endsWith(".attn_mask")) {
+                return Maniqa.shiftMask();
+            }
+            if (name.endsWith(".relative_position_bias_table")) {
+                return hashed(k, shape, 1.0);
+            }
+            float[] v;
+            if (name.endsWith("fc_score.3.bias")) {
+                v = hashed(k, shape, 0.2);
+                for (int i = 0; i < v.length; i++) {
+                    v[i] = v[i] + 0.5f;
+                }
+                return v;
+            }
+            if (name.endsWith(".weight") && shape.length >= 2) {
+                long fanIn = 1;
+                for (int i = 1; i < shape.length; i++) {
+                    fanIn *= shape[i];
+                }
+                return hashed(k, shape, 2.0 / Math.sqrt(fanIn));
+            }
+            if (name.endsWith(".weight")) {
+                v = hashed(k, shape, 0.4);
+                for (int i = 0; i < v.length; i++) {
+                    v[i] = v[i] + 1.0f;
+                }
+                return v;
+            }
+            return hashed(k, shape, 0.2);
+        });
+    }
+
     /** An in-memory {@link TensorSource} of {@code shapes}, each tensor computed by {@code values} when read. */
     public static TensorSource source(String label, Map<String, long[]> shapes,
             BiFunction<String, long[], float[]> values) {

@@ -38,8 +38,8 @@ public final class MetricRegistry {
                 + "pt_inception-2015-12-05-6726825d.pth in --weights-dir", org.adcsr.eval.learned.FidMetric::create);
         register("musiq", "MUSIQ (pyiqa's default: KonIQ-10k checkpoint, multi-scale patches), no-reference; needs "
                 + "musiq_koniq_ckpt-e95806b9.pth in --weights-dir", org.adcsr.eval.learned.MusiqMetric::create);
-        register("maniqa", "not implemented yet: MANIQA (PIPAL), no-reference; will need MANIQA_PIPAL-ae6d356b.pth",
-                notYet("MANIQA_PIPAL-ae6d356b.pth"));
+        register("maniqa", "MANIQA (pyiqa's maniqa-pipal: ViT-B/8, 20 uniform 224x224 crops), no-reference; needs "
+                + "MANIQA_PIPAL-ae6d356b.pth in --weights-dir", org.adcsr.eval.learned.ManiqaMetric::create);
         register("clipiqa", "CLIPIQA (pyiqa's default: CLIP RN50, 5 antonym prompt pairs), no-reference; needs "
                 + "OpenAI's RN50.pt in --weights-dir", org.adcsr.eval.learned.ClipIqaMetric::create);
     }
@@ -65,13 +65,6 @@ public final class MetricRegistry {
                     + String.join(", ", ENTRIES.keySet()) + ")");
         }
         return e;
-    }
-
-    private static Factory notYet(String files) {
-        return options -> {
-            throw new MetricUnavailableException("not implemented in this version (it will load " + files
-                    + " from --weights-dir); no score is written");
-        };
     }
 
     private static Metric psnr(MetricOptions o) {
