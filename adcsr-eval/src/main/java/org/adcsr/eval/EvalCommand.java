@@ -155,6 +155,9 @@ public class EvalCommand implements Callable<Integer> {
         PilResize.Filter resize = resizeFilter();
         List<String> problems = new ArrayList<>();
         List<Metric> chosen = new ArrayList<>();
+        // --threads images are scored at once (Evaluator), so each network runs on one libtorch thread: N images on
+        // N cores, not N images each asking for every core (oversubscribed, several times slower)
+        org.adcsr.core.Engines.configure(1);
         for (String name : metricNames()) {
             try {
                 chosen.add(MetricRegistry.get(name).factory().create(options));
