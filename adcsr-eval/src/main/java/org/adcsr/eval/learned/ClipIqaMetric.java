@@ -2,7 +2,6 @@ package org.adcsr.eval.learned;
 
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDManager;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import org.adcsr.core.Engines;
 import org.adcsr.core.image.Image;
@@ -38,17 +37,7 @@ public final class ClipIqaMetric implements Metric {
     }
 
     public static Metric create(MetricOptions o) throws MetricUnavailableException {
-        Path dir = o.weightsDir();
-        if (dir == null) {
-            throw new MetricUnavailableException("needs --weights-dir with " + WEIGHTS + " (OpenAI CLIP RN50, "
-                    + "published at " + URL + "; it cannot be downloaded here); no score is written");
-        }
-        Path file = dir.resolve(WEIGHTS);
-        if (!Files.isRegularFile(file)) {
-            throw new MetricUnavailableException("missing " + file + " (OpenAI CLIP RN50, published at " + URL
-                    + "); no score is written");
-        }
-        LpipsMetric.checkHashPrefix(file, SHA256);
+        Path file = WeightsFile.require(o, WEIGHTS, "OpenAI CLIP RN50", URL, SHA256);
         Engine engine = Engines.start(Engines.Target.CPU, null);
         try (TorchCheckpoint ckpt = TorchCheckpoint.openTorchScript(file)) {
             return of(engine, ckpt.tensors(), ClipIqa.Config.RN50, o.cropBorder());

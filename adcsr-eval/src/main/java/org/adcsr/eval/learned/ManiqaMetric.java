@@ -2,7 +2,6 @@ package org.adcsr.eval.learned;
 
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDManager;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import org.adcsr.core.Engines;
 import org.adcsr.core.image.Image;
@@ -40,17 +39,7 @@ public final class ManiqaMetric implements Metric {
     }
 
     public static Metric create(MetricOptions o) throws MetricUnavailableException {
-        Path dir = o.weightsDir();
-        if (dir == null) {
-            throw new MetricUnavailableException("needs --weights-dir with " + WEIGHTS + " (pyiqa's MANIQA trained "
-                    + "on PIPAL, published at " + URL + "; it cannot be downloaded here); no score is written");
-        }
-        Path file = dir.resolve(WEIGHTS);
-        if (!Files.isRegularFile(file)) {
-            throw new MetricUnavailableException("missing " + file + " (pyiqa's MANIQA trained on PIPAL, published at "
-                    + URL + "); no score is written");
-        }
-        LpipsMetric.checkHashPrefix(file, SHA256_PREFIX);
+        Path file = WeightsFile.require(o, WEIGHTS, "pyiqa's MANIQA trained on PIPAL", URL, SHA256_PREFIX);
         Engine engine = Engines.start(Engines.Target.CPU, null);
         try (TorchCheckpoint ckpt = TorchCheckpoint.open(file)) {
             TensorSource t = ckpt.tensors();
