@@ -346,6 +346,15 @@ public final class ClipIqa implements AutoCloseable {
 
     /** CLIPIQA scores {@code [N]} of NCHW RGB images in [0, 1] (float32); differentiable in {@code x}. */
     public NDArray forward(NDArray x) {
+        // every array made on the way is closed when the scores are out, those that ops put beside the weights too
+        try (ai.djl.ndarray.NDScope scope = new ai.djl.ndarray.NDScope()) {
+            NDArray scores = scores(x);
+            ai.djl.ndarray.NDScope.unregister(scores);
+            return scores;
+        }
+    }
+
+    private NDArray scores(NDArray x) {
         NDArray img = imageFeatures(x);                                 // [N, embedDim]
         img = img.div(img.norm(new int[] {1}, true));
         NDArray logits = Scalars.mul(img, Math.exp(logitScale)).matMul(textT);   // [N, 10]

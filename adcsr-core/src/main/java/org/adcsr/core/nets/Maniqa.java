@@ -373,6 +373,13 @@ public final class Maniqa implements AutoCloseable {
      * as {@link #upscale} says): normalise, upscale, crop, run every crop, weighted mean over all tokens of all crops.
      */
     public double score(NDArray x) {
+        // every array made on the way is closed when the score is out, those that ops put beside the weights too
+        try (ai.djl.ndarray.NDScope scope = new ai.djl.ndarray.NDScope()) {
+            return scoreOf(x);
+        }
+    }
+
+    private double scoreOf(NDArray x) {
         Shape s = x.getShape();
         if (s.dimension() != 4 || s.get(0) != 1 || s.get(1) != 3) {
             throw new IllegalArgumentException("MANIQA scores one RGB image [1, 3, H, W], not " + s);
