@@ -118,5 +118,10 @@ awk '
       printf "| %s | %s | %d | %.3f | %.3f | %s | %.2f / %.2f | %s / %s | %s / %s | %.5f / %.5f |\n", p[1], p[2], n[k],
         ips["java", k], ips["pyiqa", k], r, warm["java", k], warm["pyiqa", k], mb(speak["java", k]), mb(speak["pyiqa", k]),
         mb(ppeak["java", k]), mb(ppeak["pyiqa", k]), score["java", k], score["pyiqa", k]
+      # both sides score the same images with the same weights: a disagreement means the comparison is void
+      d = score["java", k] - score["pyiqa", k]; d = d < 0 ? -d : d
+      s = score["pyiqa", k] < 0 ? -score["pyiqa", k] : score["pyiqa", k]
+      if (!(d <= 1e-4 * (s > 1e-3 ? s : 1e-3))) { bad = bad " " k }
     }
+    if (bad != "") { print "eval-nr.sh: adcsr and pyiqa disagree on the mean score of:" bad > "/dev/stderr"; exit 1 }
   }' "$results"

@@ -42,6 +42,8 @@ public final class OnlinePairs implements TrainingPairs {
     private final long seed;
     private long epoch = -1;
     private int[] perm;
+    private long lastStep = -1;
+    private List<PairRecord> lastDraws = List.of();
 
     private OnlinePairs(List<Path> images, int[][] sizes, Settings degrade, long seed) {
         this.images = images;
@@ -112,13 +114,26 @@ public final class OnlinePairs implements TrainingPairs {
         return perm[(int) (k % images.size())];
     }
 
-    /** The records of step {@code step}'s samples (ids are k, six digits, as adcsr-degrade numbers its pairs). */
+    /**
+     * The records of step {@code step}'s samples (ids are k, six digits, as adcsr-degrade numbers its pairs); the last
+     * step's are kept, so the batch and the log of one step draw once.
+     */
     public List<PairRecord> draws(long step, int batch) {
-        Rng shared = batch > 1 ? new Rng(Rng.pairSeed(~seed, step - 1)) : null;
+        if (step == lastStep && batch == lastDraws.size()) {
+            return lastDraws;
+        }
+        lastDraws = drawn(step, batch);
+        lastStep = step;
+        return lastDraws;
+    }
+
+    private List<PairRecord> drawn(long step, int batch) {
         List<PairRecord> out = new ArrayList<>(batch);
         for (int j = 0; j < batch; j++) {
             long k = (step - 1) * batch + j;
             int i = imageOf(k);
+            // the batch's shared draws: every sample starts a generator of the same seed, as adcsr-degrade does
+            Rng shared = batch > 1 ? new Rng(Rng.pairSeed(~seed, step - 1)) : null;
             PairRecord rec = PairRecord.draw(degrade, Rng.pairSeed(seed, k), shared, sizes[i][0], sizes[i][1],
                     Degrader.DIFFJPEG);
             rec.id = String.format(Locale.ROOT, "%06d", k);
@@ -127,7 +142,7 @@ public final class OnlinePairs implements TrainingPairs {
             rec.lrPath = "lr/" + rec.id + ".png";
             out.add(rec);
         }
-        return out;
+        return List.copyOf(out);
     }
 
     @Override

@@ -3,6 +3,7 @@ package org.adcsr.core.train;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -62,8 +63,22 @@ class OnlinePairsTest {
                 assertEquals(Math.round(pair.hr().d[i] * 255f) / 255f * 2f - 1f, hr[i], "HR value " + i);
             }
         }
-        // the draws shared by a batch (adcsr-degrade --batch-size): the second-stage resize and noise choices
-        assertEquals(draws.get(0).stage2.resize, draws.get(1).stage2.resize);
+    }
+
+    @Test
+    void theSecondStageDrawsAreSharedWithinABatchOnly() throws IOException {
+        // as adcsr-degrade --batch-size: the second stage's resize scale (a continuous draw) is one per batch
+        OnlinePairs data = OnlinePairs.open(new OnlinePairs.Spec(List.of(photo("a.png")), small()), 7);
+        Set<Double> perStep = new TreeSet<>();
+        for (long step = 1; step <= 4; step++) {
+            List<PairRecord> d = data.draws(step, 3);
+            for (PairRecord r : d) {
+                assertEquals(d.get(0).stage2.scale, r.stage2.scale, "step " + step);
+                assertEquals(d.get(0).resizeFirst, r.resizeFirst, "step " + step);
+            }
+            perStep.add(d.get(0).stage2.scale);
+        }
+        assertTrue(perStep.size() >= 2, "new draws for new batches: " + perStep);
     }
 
     @Test
