@@ -4,7 +4,6 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.convolutional.Conv2d;
@@ -175,8 +174,8 @@ public final class Convolution {
             for (long r0 = 0; r0 < ho; r0 += rows) {
                 long first = r0;
                 long n = Math.min(rows, ho - r0);
-                NDArray part;
-                try (NDScope scope = new NDScope()) { // each chunk's columns are freed before the next is built
+                // each chunk's columns are freed before the next is built
+                NDArray part = Scopes.scoped(() -> {
                     NDList cols = new NDList();
                     for (int ky = 0; ky < kh; ky++) {
                         for (int kx = 0; kx < kw; kx++) {
@@ -187,10 +186,8 @@ public final class Convolution {
                     }
                     // (B, C, kh·kw, n, wo) -> (B, groups, C/groups·kh·kw, n·wo): channel-major, as the weights
                     NDArray col = NDArrays.stack(cols, 2).reshape(b, groups, k, n * wo);
-                    part = wm.matMul(col).reshape(b, out, n, wo);
-                    NDScope.unregister(part);
-                }
-                NDScope.register(part);
+                    return wm.matMul(col).reshape(b, out, n, wo);
+                });
                 parts.add(part);
             }
             y = parts.size() == 1 ? parts.get(0) : NDArrays.concat(parts, 2);

@@ -7,13 +7,12 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Activation;
 import ai.djl.nn.core.Linear;
 import ai.djl.nn.norm.LayerNorm;
-import ai.djl.ndarray.NDScope;
 import java.util.Map;
 import java.util.function.Function;
-import java.util.function.Supplier;
 import java.util.function.UnaryOperator;
 import org.adcsr.core.engine.Convolution;
 import org.adcsr.core.engine.Scalars;
+import org.adcsr.core.engine.Scopes;
 
 /**
  * {@link Ops} on DJL arrays (PyTorch engine). Differentiable: every op is composed of autograd-tracked DJL ops.
@@ -60,7 +59,7 @@ public final class DjlOps implements Ops<NDArray> {
         if (padTop == padBottom && padLeft == padRight) {
             return Convolution.conv2d(x, param(name + ".weight"), b, stride, padTop, padLeft, 1);
         }
-        return scoped(() -> Convolution.conv2d(x.pad(new Shape(padLeft, padRight, padTop, padBottom), 0),
+        return Scopes.scoped(() -> Convolution.conv2d(x.pad(new Shape(padLeft, padRight, padTop, padBottom), 0),
                 param(name + ".weight"), b, stride, 0, 0, 1));
     }
 
@@ -76,7 +75,7 @@ public final class DjlOps implements Ops<NDArray> {
         Shape s = x.getShape();
         long c = s.get(1);
         // normalise each group with torch's fused layer_norm over the flattened group, without affine
-        return scoped(() -> {
+        return Scopes.scoped(() -> {
             NDArray g = x.reshape(s.get(0), groups, -1);
             Shape group = new Shape(g.getShape().get(2));
             NDArray one = x.getManager().ones(group, x.getDataType());
@@ -84,21 +83,6 @@ public final class DjlOps implements Ops<NDArray> {
             NDArray y = LayerNorm.layerNorm(g, group, one, zero, (float) eps).singletonOrThrow().reshape(s);
             return y.mul(param(name + ".weight").reshape(1, c, 1, 1)).add(param(name + ".bias").reshape(1, c, 1, 1));
         });
-    }
-
-    /**
-     * Runs {@code body} in an {@code NDScope} of its own and hands its result to the enclosing scope: everything
-     * else the body creates is freed as soon as it returns. Autograd keeps its own references to what backward
-     * needs, so this is safe while training too.
-     */
-    private static NDArray scoped(Supplier<NDArray> body) {
-        NDArray y;
-        try (NDScope scope = new NDScope()) {
-            y = body.get();
-            NDScope.unregister(y);
-        }
-        NDScope.register(y);
-        return y;
     }
 
     @Override
@@ -117,7 +101,7 @@ public final class DjlOps implements Ops<NDArray> {
 
     @Override
     public NDArray geglu(NDArray x) {
-        return scoped(() -> {
+        return Scopes.scoped(() -> {
             NDList halves = x.split(2, x.getShape().dimension() - 1);
             return halves.get(0).mul(Activation.gelu(halves.get(1)));
         });
@@ -192,7 +176,7 @@ public final class DjlOps implements Ops<NDArray> {
         long c = s.get(2);
         long m = k.getShape().get(1);
         long d = c / heads;
-        return scoped(() -> {
+        return Scopes.scoped(() -> {
             NDArray qh = Scalars.mul(q.reshape(b, n, heads, d).transpose(0, 2, 1, 3), 1.0 / Math.sqrt(d)); // (B, heads, N, d)
             NDArray kh = k.reshape(b, m, heads, d).transpose(0, 2, 3, 1); // (B, heads, d, M)
             NDArray vh = v.reshape(b, m, heads, d).transpose(0, 2, 1, 3); // (B, heads, M, d)
@@ -202,7 +186,7 @@ public final class DjlOps implements Ops<NDArray> {
             NDList parts = new NDList();
             for (long start = 0; start < n; start += rows) {
                 String range = ":, :, " + start + ":" + Math.min(n, start + rows);
-                parts.add(scoped(() -> (rows == n ? qh : qh.get(range)).matMul(kh).softmax(-1).matMul(vh)));
+                parts.add(Scopes.scoped(() -> (rows == n ? qh : qh.get(range)).matMul(kh).softmax(-1).matMul(vh)));
             }
             NDArray out = parts.size() == 1 ? parts.get(0) : NDArrays.concat(parts, 2); // (B, heads, N, d)
             return out.transpose(0, 2, 1, 3).reshape(b, n, c);
@@ -211,6 +195,6 @@ public final class DjlOps implements Ops<NDArray> {
 
     @Override
     public NDArray block(NDArray x, UnaryOperator<NDArray> body) {
-        return scoped(() -> body.apply(x));
+        return Scopes.scoped(() -> body.apply(x));
     }
 }

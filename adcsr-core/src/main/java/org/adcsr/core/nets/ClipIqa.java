@@ -18,6 +18,7 @@ import java.util.Map;
 import org.adcsr.core.BadInputException;
 import org.adcsr.core.engine.Convolution;
 import org.adcsr.core.engine.Scalars;
+import org.adcsr.core.engine.Scopes;
 import org.adcsr.core.io.TensorInfo;
 import org.adcsr.core.io.TensorSource;
 
@@ -347,11 +348,7 @@ public final class ClipIqa implements AutoCloseable {
     /** CLIPIQA scores {@code [N]} of NCHW RGB images in [0, 1] (float32); differentiable in {@code x}. */
     public NDArray forward(NDArray x) {
         // every array made on the way is closed when the scores are out, those that ops put beside the weights too
-        try (ai.djl.ndarray.NDScope scope = new ai.djl.ndarray.NDScope()) {
-            NDArray scores = scores(x);
-            ai.djl.ndarray.NDScope.unregister(scores);
-            return scores;
-        }
+        return Scopes.scoped(() -> scores(x));
     }
 
     private NDArray scores(NDArray x) {
@@ -367,18 +364,21 @@ public final class ClipIqa implements AutoCloseable {
     public NDArray imageFeatures(NDArray x) {
         NDManager m = x.getManager();
         NDArray mean = m.create(MEAN, new Shape(1, 3, 1, 1)), std = m.create(STD, new Shape(1, 3, 1, 1));
-        NDArray h = x.sub(mean).div(std);
-        h = convBn(h, "visual.conv1", "visual.bn1", 2, 1, true);
-        h = convBn(h, "visual.conv2", "visual.bn2", 1, 1, true);
-        h = convBn(h, "visual.conv3", "visual.bn3", 1, 1, true);
-        h = avgPool(h, 2);
+        // each unit in a scope of its own: only one unit's intermediates are alive at a time
+        NDArray x0 = x.sub(mean).div(std);
+        NDArray h1 = Scopes.scoped(() -> convBn(x0, "visual.conv1", "visual.bn1", 2, 1, true));
+        NDArray h2 = Scopes.scoped(() -> convBn(h1, "visual.conv2", "visual.bn2", 1, 1, true));
+        NDArray h = Scopes.scoped(() -> avgPool(convBn(h2, "visual.conv3", "visual.bn3", 1, 1, true), 2));
         int[] layers = config.layers();
         int inplanes = config.width();
         for (int i = 0; i < 4; i++) {
             int planes = config.width() << i;
             for (int b = 0; b < layers[i]; b++) {
-                h = bottleneck(h, "visual.layer" + (i + 1) + "." + b, b == 0 && i > 0 ? 2 : 1,
-                        hasDownsample(i, b, inplanes, planes));
+                NDArray in = h;
+                String p = "visual.layer" + (i + 1) + "." + b;
+                int stride = b == 0 && i > 0 ? 2 : 1;
+                boolean downsample = hasDownsample(i, b, inplanes, planes);
+                h = Scopes.scoped(() -> bottleneck(in, p, stride, downsample));
                 inplanes = planes * 4;
             }
         }

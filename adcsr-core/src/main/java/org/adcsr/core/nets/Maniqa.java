@@ -16,6 +16,7 @@ import java.util.Map;
 import org.adcsr.core.BadInputException;
 import org.adcsr.core.engine.Convolution;
 import org.adcsr.core.engine.Scalars;
+import org.adcsr.core.engine.Scopes;
 import org.adcsr.core.io.TensorInfo;
 import org.adcsr.core.io.TensorSource;
 
@@ -446,10 +447,14 @@ public final class Maniqa implements AutoCloseable {
         NDList hooked = new NDList();
         for (int i = 0; i <= HOOKED[HOOKED.length - 1]; i++) {
             String p = "vit.blocks." + i;
-            NDArray a = layerNorm(h, p + ".norm1", VIT_LN_EPS);
-            h = h.add(linear(attention(linear(a, p + ".attn.qkv"), config.vitHeads(), null, null), p + ".attn.proj"));
-            NDArray f = Activation.gelu(linear(layerNorm(h, p + ".norm2", VIT_LN_EPS), p + ".mlp.fc1"));
-            h = h.add(linear(f, p + ".mlp.fc2"));
+            NDArray in = h;
+            h = Scopes.scoped(() -> {                  // one block's intermediates alive at a time
+                NDArray a = layerNorm(in, p + ".norm1", VIT_LN_EPS);
+                NDArray h1 = in.add(linear(attention(linear(a, p + ".attn.qkv"), config.vitHeads(), null, null),
+                        p + ".attn.proj"));
+                NDArray f = Activation.gelu(linear(layerNorm(h1, p + ".norm2", VIT_LN_EPS), p + ".mlp.fc1"));
+                return h1.add(linear(f, p + ".mlp.fc2"));
+            });
             if (Arrays.binarySearch(HOOKED, i) >= 0) {
                 hooked.add(h.get(":, 1:, :"));
             }

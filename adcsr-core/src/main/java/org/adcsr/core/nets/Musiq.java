@@ -18,6 +18,7 @@ import java.util.Map;
 import org.adcsr.core.BadInputException;
 import org.adcsr.core.engine.Convolution;
 import org.adcsr.core.engine.Scalars;
+import org.adcsr.core.engine.Scopes;
 import org.adcsr.core.io.TensorInfo;
 import org.adcsr.core.io.TensorSource;
 
@@ -371,11 +372,7 @@ public final class Musiq implements AutoCloseable {
     public NDArray forward(NDArray x) {
         // every array made on the way is closed when the score is out, those that ops put beside the weights too
         // (without this each 512x512 image left about 0.5 GB behind)
-        try (ai.djl.ndarray.NDScope scope = new ai.djl.ndarray.NDScope()) {
-            NDArray score = scores(x);
-            ai.djl.ndarray.NDScope.unregister(score);
-            return score;
-        }
+        return Scopes.scoped(() -> scores(x));
     }
 
     private NDArray scores(NDArray x) {
@@ -409,9 +406,9 @@ public final class Musiq implements AutoCloseable {
             at += k;
         }
         NDArray seq = NDArrays.concat(parts, 1).reshape(n * len, 3, p, p);
-        NDArray tokens = stem(seq);                                      // [N·L, 256, t, t]
-        tokens = tokens.transpose(0, 2, 3, 1).reshape(n, len, -1);      // TensorFlow's (y, x, channel) order
-        NDArray e = linear(tokens, "embedding");                         // [N, L, D]
+        long tokenCount = len;
+        NDArray e = Scopes.scoped(() -> linear(stem(seq)                // [N·L, 256, t, t]
+                .transpose(0, 2, 3, 1).reshape(n, tokenCount, -1), "embedding")); // TensorFlow's (y, x, channel); [N, L, D]
         String te = "transformer_encoder.";
         e = e.add(oneHot(mm, positions, config.gridSize() * config.gridSize())
                 .matMul(w.get(te + "posembed_input.position_emb")));
@@ -432,10 +429,12 @@ public final class Musiq implements AutoCloseable {
         NDArray fillM = Scalars.owned(mm.create(fill, new Shape(tl, tl)), hdn.getDataType());
         for (int l = 0; l < config.numLayers(); l++) {
             String b = te + "transformer.encoderblock_" + l + ".";
-            NDArray y = layerNorm(hdn, b + "norm1");
-            hdn = hdn.add(attention(y, b + "attention.", keepM, fillM));
-            NDArray f = Activation.gelu(linear(layerNorm(hdn, b + "norm2"), b + "mlp.fc1"));
-            hdn = hdn.add(linear(f, b + "mlp.fc2"));
+            NDArray in = hdn;
+            hdn = Scopes.scoped(() -> {
+                NDArray h1 = in.add(attention(layerNorm(in, b + "norm1"), b + "attention.", keepM, fillM));
+                NDArray f = Activation.gelu(linear(layerNorm(h1, b + "norm2"), b + "mlp.fc1"));
+                return h1.add(linear(f, b + "mlp.fc2"));
+            });
         }
         NDArray clsOut = layerNorm(hdn, te + "encoder_norm").get(":, 0, :");   // [N, D]
         NDArray q = linear(clsOut, "head");                              // [N, numClass]
@@ -461,16 +460,20 @@ public final class Musiq implements AutoCloseable {
 
     /** conv_root, gn_root, ReLU, "same" max pool, block1: {@code [B, 3, P, P]} to {@code [B, 256, P/4, P/4]}. */
     private NDArray stem(NDArray x) {
-        NDArray y = stdConv(x, "conv_root.weight", 7, 2);
-        y = Activation.relu(groupNorm(y, "gn_root", ROOT_GN_EPS));
-        y = samePad(y, 3, 2);
-        y = Pool.maxPool2d(y, new Shape(3, 3), new Shape(2, 2), new Shape(0, 0), false);
+        // each unit in a scope of its own: the stem's arrays are [449, 64 or 256, 16 or 8, 16 or 8] (29 MB) apiece
+        NDArray y = Scopes.scoped(() -> {
+            NDArray r = Activation.relu(groupNorm(stdConv(x, "conv_root.weight", 7, 2), "gn_root", ROOT_GN_EPS));
+            return Pool.maxPool2d(samePad(r, 3, 2), new Shape(3, 3), new Shape(2, 2), new Shape(0, 0), false);
+        });
         String b = "block1.";
-        NDArray identity = groupNorm(stdConv(y, b + "conv_proj.weight", 1, 1), b + "gn_proj", BLOCK_GN_EPS);
-        NDArray o = Activation.relu(groupNorm(stdConv(y, b + "conv1.weight", 1, 1), b + "gn1", BLOCK_GN_EPS));
-        o = Activation.relu(groupNorm(stdConv(o, b + "conv2.weight", 3, 1), b + "gn2", BLOCK_GN_EPS));
-        o = groupNorm(stdConv(o, b + "conv3.weight", 1, 1), b + "gn3", BLOCK_GN_EPS);
-        return Activation.relu(o.add(identity));
+        NDArray identity = Scopes.scoped(() -> groupNorm(stdConv(y, b + "conv_proj.weight", 1, 1), b + "gn_proj",
+                BLOCK_GN_EPS));
+        NDArray o1 = Scopes.scoped(() -> Activation.relu(groupNorm(stdConv(y, b + "conv1.weight", 1, 1), b + "gn1",
+                BLOCK_GN_EPS)));
+        NDArray o2 = Scopes.scoped(() -> Activation.relu(groupNorm(stdConv(o1, b + "conv2.weight", 3, 1), b + "gn2",
+                BLOCK_GN_EPS)));
+        return Scopes.scoped(() -> Activation.relu(groupNorm(stdConv(o2, b + "conv3.weight", 1, 1), b + "gn3",
+                BLOCK_GN_EPS).add(identity)));
     }
 
     /** StdConv: "same" zero padding ({@code exact_padding_2d}), then the (already standardised) convolution. */
