@@ -9,7 +9,6 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import java.nio.file.Path;
-import java.nio.file.Paths;
 import java.util.List;
 import java.util.Random;
 import org.adcsr.core.BadInputException;
@@ -102,7 +101,7 @@ class OrtNetworkTest {
                 assertEquals(List.of("a"), files.map(f -> f.getFileName().toString()).toList());
             }
             try (var files = java.nio.file.Files.list(cache.resolve("a"))) {
-                assertEquals(List.of("16x16.onnx", "32x48.onnx", "weights.data", "weights.onnx"),
+                assertEquals(List.of("16x16-mha.onnx", "32x48-mha.onnx", "weights.data", "weights.onnx"),
                         files.map(f -> f.getFileName().toString()).sorted().toList());
             }
         }
@@ -153,7 +152,14 @@ class OrtNetworkTest {
     /** The official test.py procedure (the reference fixture), with ONNX Runtime reading the official files. */
     @Test
     void oneTileEqualsTheOfficialProcedure() throws Exception {
-        Path dir = Paths.get(OrtNetworkTest.class.getResource("/fixtures/parity/config_tiny.json").toURI()).getParent();
+        // the fixtures are adcsr-core's test resources: a folder in a reactor build, a jar with -pl adcsr-onnx alone
+        Path dir = cache.resolve("parity");
+        java.nio.file.Files.createDirectories(dir);
+        for (String f : List.of("net_params_tiny.pkl", "halfDecoder_tiny.ckpt", "expected_tiny.pt")) {
+            try (java.io.InputStream in = OrtNetworkTest.class.getResourceAsStream("/fixtures/parity/" + f)) {
+                java.nio.file.Files.copy(in, dir.resolve(f));
+            }
+        }
         try (OrtNetwork ort = ModelFiles.read(dir.resolve("net_params_tiny.pkl"), dir.resolve("halfDecoder_tiny.ckpt"),
                 AdcsrConfig.tiny(), PicklePolicy.allowingUnknownClasses(),
                 (view, config) -> OrtNetwork.open(config, view, cache, "official", 1, OrtNetwork.Device.CPU));
