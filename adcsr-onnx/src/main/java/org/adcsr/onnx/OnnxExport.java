@@ -24,21 +24,12 @@ public final class OnnxExport {
         return build(config, tile, tile, params);
     }
 
-    /** Builds the graph for an LR input of {@code height × width} pixels, of standard ONNX operators only. */
+    /** Builds the graph for an LR input of {@code height × width} pixels. */
     public static Graph build(AdcsrConfig config, int height, int width, Function<String, float[]> params) {
-        return build(config, height, width, params, false);
-    }
-
-    /**
-     * Builds the graph for an LR input of {@code height × width} pixels; with {@code fusedAttention}, attention is
-     * ONNX Runtime's {@code com.microsoft MultiHeadAttention} (a graph for ONNX Runtime only).
-     */
-    public static Graph build(AdcsrConfig config, int height, int width, Function<String, float[]> params,
-            boolean fusedAttention) {
         Graph g = new Graph();
         long[] in = {1, 3, height, width};
         g.input(INPUT, in);
-        OnnxOps ops = new OnnxOps(g, params, fusedAttention);
+        OnnxOps ops = new OnnxOps(g, params);
         OnnxOps.V out = AdcsrNetwork.forward(ops, config, new OnnxOps.V(INPUT, in, false));
         rename(g, out.name(), OUTPUT);
         g.outputs.add(OUTPUT);

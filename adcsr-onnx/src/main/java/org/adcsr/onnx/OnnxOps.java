@@ -30,23 +30,10 @@ public final class OnnxOps implements Ops<OnnxOps.V> {
     /** Module that the last named op belonged to: unnamed ops (add, silu …) are named after it. */
     private String scope = "graph";
 
-    /** Attention as ONNX Runtime's fused {@code com.microsoft MultiHeadAttention} instead of standard ops. */
-    private final boolean fusedAttention;
-
     /** @param params parameter values (row-major, checkpoint layout) by checkpoint key, read when the model is written */
     public OnnxOps(Graph g, Function<String, float[]> params) {
-        this(g, params, false);
-    }
-
-    /**
-     * @param fusedAttention write attention as ONNX Runtime's contributed {@code MultiHeadAttention} (its CPU kernel
-     *     is a tiled, flash-attention one that never holds the whole score matrix): for graphs ONNX Runtime runs, not
-     *     for export (QNN and other runtimes know only standard operators)
-     */
-    public OnnxOps(Graph g, Function<String, float[]> params, boolean fusedAttention) {
         this.g = g;
         this.params = params;
-        this.fusedAttention = fusedAttention;
     }
 
     public ShapeOps shapeOps() {
@@ -279,11 +266,6 @@ public final class OnnxOps implements Ops<OnnxOps.V> {
         long c = q.shape[2];
         long m = k.shape[1];
         long d = c / heads;
-        if (fusedAttention) {
-            // q, k, v [B, N, C] as they are; its scale defaults to 1/sqrt(C/heads), the same as below
-            return v(g.node(Graph.MICROSOFT, "MultiHeadAttention", name + "/mha", y, List.of(q.name, k.name, v.name),
-                    attr("num_heads", (long) heads)), y);
-        }
         String scale = g.floats("const.attn_scale_" + d, new long[] {}, () -> new float[] {(float) (1.0 / Math.sqrt(d))});
         String qh;
         String kt;

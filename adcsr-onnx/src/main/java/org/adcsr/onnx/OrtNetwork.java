@@ -247,13 +247,12 @@ public final class OrtNetwork implements Upscaler.Network, AutoCloseable {
         }
         closeSession();
         long t0 = System.nanoTime();
-        // "-mha": attention as ONNX Runtime's fused MultiHeadAttention (graphs cached before it had none)
-        Path model = dir.resolve(height + "x" + width + "-mha.onnx");
+        Path model = dir.resolve(height + "x" + width + ".onnx");
         try {
             if (!Files.isRegularFile(model)) {
                 Graph g = OnnxExport.build(config, height, width, name -> {
                     throw new IllegalStateException("parameter " + name + " is in " + DATA);
-                }, true);
+                });
                 ModelProto p = g.withInitializers("adcsr-upscale", OnnxExport.FLOAT, Map.of(),
                         init -> weights.get(init.name()));
                 AtomicFiles.writeStream(model, p::writeTo);

@@ -101,7 +101,7 @@ class OrtNetworkTest {
                 assertEquals(List.of("a"), files.map(f -> f.getFileName().toString()).toList());
             }
             try (var files = java.nio.file.Files.list(cache.resolve("a"))) {
-                assertEquals(List.of("16x16-mha.onnx", "32x48-mha.onnx", "weights.data", "weights.onnx"),
+                assertEquals(List.of("16x16.onnx", "32x48.onnx", "weights.data", "weights.onnx"),
                         files.map(f -> f.getFileName().toString()).sorted().toList());
             }
         }
