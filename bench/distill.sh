@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Seconds per adcsr-distill iteration (teacher gt, LoRA D, fp32) against the same iteration in PyTorch 1.13
 # (bench/distill_reference.py, the committed reference networks), same machine, same run, and the peak RSS of both.
-# Run after the build (mvn -B -DskipTests package); needs Debian's python3-torch and /usr/bin/time.
+# Run after the build (mvn -B -DskipTests package); needs Debian's python3-torch and /usr/bin/time; give the PyTorch
+# side OpenBLAS as PY_BLAS_DIR (bench/python-blas.sh: Debian's torch otherwise runs netlib's reference BLAS).
 #   bench/distill.sh [STEPS]        (default 3 timed iterations after a warm-up one)
 # ROWS="tiny 2 64;paper 1 128" picks rows: config (tiny: examples/config_tiny.json with examples/disc_tiny.json and a
 # tiny KL encoder; paper: the paper's student and half decoder, SD2.1-base's UNet as D, SD's VAE encoder), batch, LR
@@ -14,6 +15,8 @@ steps="${1:-3}"
 threads="${THREADS:-2}"
 out=bench/out/distill
 mkdir -p "$out"
+. bench/python-blas.sh
+py_blas_warn
 median() { sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
 rss() { awk -F: '/Maximum resident/ {printf "%d", $2 / 1024}' "$1"; }
 echo "config,batch,lr_size,java_median_s,pytorch_median_s,speedup,java_peak_rss_mib,pytorch_peak_rss_mib"
@@ -75,8 +78,10 @@ PY
   /usr/bin/time -v -o "$dir/java.time" bin/adcsr-distill --student random --config "$dir/config.json" \
     --decoder "$dir/decoder.safetensors" --encoder "$dir/encoder.safetensors" --teacher gt "${disc_args[@]}" \
     --pairs "$dir/pairs.csv" --steps $((steps + 1)) --batch "$batch" --threads "$threads" -q -o "$dir/run"
-  java=$(tail -n +3 "$dir/run/train.csv" | cut -d, -f10 | median)
-  /usr/bin/time -v -o "$dir/py.time" /usr/bin/python3 bench/distill_reference.py "$dir/config.json" \
+  # the seconds column by its name (columns were added before it)
+  java=$(awk -F, 'NR == 1 {for (i = 1; i <= NF; i++) if ($i == "seconds") c = i} NR > 2 {print $c}' \
+      "$dir/run/train.csv" | median)
+  env $(py_blas_env "$threads") /usr/bin/time -v -o "$dir/py.time" /usr/bin/python3 bench/distill_reference.py "$dir/config.json" \
     "$([ "$config" = tiny ] && echo tiny || echo sd21)" "$([ "$config" = tiny ] && echo tiny || echo sd)" \
     "$batch" "$size" "$steps" "$threads" > "$dir/py.out"
   py=$(awk '{print $2}' "$dir/py.out" | median)

@@ -65,11 +65,8 @@ if [ "$(ls "$out/sr" 2>/dev/null | wc -l)" -lt "$need" ]; then
   "$py" "$root/bench/eval_prepare.py" "$out" "$need"   # at most 38 tiles come out of the six photos
 fi
 n=$(ls "$out/sr" | wc -l)
-sysblas=$(readlink -f /usr/lib/x86_64-linux-gnu/libblas.so.3 2>/dev/null || true)
-if [ -z "${PY_BLAS_DIR:-}" ] && [[ "$sysblas" == */blas/libblas.so* ]]; then
-  echo "warning: no PY_BLAS_DIR, and the system's libblas.so.3 is netlib's reference BLAS ($sysblas): pyiqa's side runs"\
-    "its matrix products unoptimised (CLIPIQA about 16x slower, MANIQA unbearably), not as pyiqa's users run it (header)"
-fi
+. bench/python-blas.sh
+py_blas_warn   # without OpenBLAS: CLIPIQA about 16x slower, MANIQA unbearably
 
 . bin/launcher-env.sh   # the launchers' malloc settings, for the JVM only (exported: python runs without them below)
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(free -g | awk '/^Mem:/ { print $2 }') GB; load: $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -85,7 +82,7 @@ run() {   # side metric threads count
     /usr/bin/time -f %M -o "$rss" java -cp "$cp" bench/EvalNrBench.java "$metric" "$threads" "$out/sr" "$c" > "$log" 2> "$log.err" \
       || { echo "eval-nr.sh: java $metric $threads failed, see $log.err" >&2; tail -5 "$log.err" >&2; return 1; }
   else
-    env -u GLIBC_TUNABLES OPENBLAS_NUM_THREADS="$threads" ${PY_BLAS_DIR:+LD_LIBRARY_PATH="$PY_BLAS_DIR${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"} \
+    env -u GLIBC_TUNABLES $(py_blas_env "$threads") \
       /usr/bin/time -f %M -o "$rss" "$py" bench/eval_nr_reference.py "$metric" "$threads" "$out/sr" "$c" > "$log" 2> "$log.err" \
       || { echo "eval-nr.sh: pyiqa $metric $threads failed, see $log.err" >&2; tail -5 "$log.err" >&2; return 1; }
   fi

@@ -2,7 +2,7 @@
 # Speed of adcsr-train-vae's Stage-1 step against the same step in PyTorch 1.13 (bench/train_vae_reference.py), same
 # machine, same run: a KL encoder trained jointly, the decoder, LDM's loss without LPIPS and the PatchGAN (active from
 # the first step), Adam for both. Run from anywhere after the build (mvn -B -DskipTests package); needs Debian's
-# python3-torch and /usr/bin/time.
+# python3-torch and /usr/bin/time; give the PyTorch side OpenBLAS as PY_BLAS_DIR (bench/python-blas.sh).
 #   bench/train-vae.sh [STEPS]          (default 3 timed steps per run after a warm-up step)
 # Each row runs REPS times (default 2), Java and PyTorch alternating, so that both meet the same load on a shared
 # machine; the median and the minimum are over all timed steps of all repetitions (the minimum is the figure least
@@ -33,6 +33,8 @@ for k in range(4):
                         (x * 7 + y * 3 + 40 * k) % 256)
     im.save("%s/bench%d.png" % (sys.argv[1], k))
 PY
+. bench/python-blas.sh
+py_blas_warn
 median() { sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
 echo "config,batch,crop,java_median_s,pytorch_median_s,speedup_median,java_min_s,pytorch_min_s,speedup_min,java_peak_rss_mib,pytorch_peak_rss_mib"
 IFS=";" read -r -a rows <<< "${ROWS:-tiny 1 256;tiny 4 256;paper 1 256;paper 4 256}"
@@ -60,7 +62,7 @@ for row in "${rows[@]}"; do
     jrss=$(( rss > jrss ? rss : jrss ))
     tail -n +3 "$run/train.csv" | cut -d, -f13 >> "$java_times"
     [ "$config" = frozen ] && continue
-    line=$( { /usr/bin/time -f %M /usr/bin/python3 bench/train_vae_reference.py "$config" "$batch" "$crop" "$steps" \
+    line=$( { env $(py_blas_env "$threads") /usr/bin/time -f %M /usr/bin/python3 bench/train_vae_reference.py "$config" "$batch" "$crop" "$steps" \
         "$threads" --times; } 2>&1)
     echo "$line" | grep '^step_s,' | cut -d, -f2 >> "$torch_times"
     rss=$(echo "$line" | tail -n 1)
