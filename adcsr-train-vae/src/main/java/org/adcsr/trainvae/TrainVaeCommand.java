@@ -132,6 +132,14 @@ public class TrainVaeCommand implements Callable<Integer> {
             + " paper's 1.3e-6).")
     double lr = 1.3e-6;
 
+    @Option(names = "--lr-milestones", paramLabel = "LIST", split = ",", converter = Values.PositiveLong.class,
+            description = "Steps after which the learning rate is multiplied by --lr-gamma (default: none, LDM's"
+            + " fixed rate).")
+    long[] milestones = {};
+
+    @Option(names = "--lr-gamma", paramLabel = "X", description = "Multiplier at each milestone (default: 0.5).")
+    double gamma = 0.5;
+
     @Option(names = "--disc-start", paramLabel = "N", description = "Steps before the adversarial term (default:"
             + " LDM's 50001).")
     long discStart = 50001;
@@ -247,7 +255,7 @@ public class TrainVaeCommand implements Callable<Integer> {
             }
             settings = new VaeTraining.Settings(decoder, enc, trainEncoder, encoder, init, decoderFile, steps, batch,
                     crop,
-                    seed.seed(), lr, discStart, discWeight, klWeight, perceptual.equals("none") ? 0 : 1, discWidth,
+                    seed.seed(), lr, milestones, gamma, discStart, discWeight, klWeight, perceptual.equals("none") ? 0 : 1, discWidth,
                     discLayers, posterior.equals("sample"), train.checkpointEvery(null), train.keep(null), strict, valDir, valEvery,
                     valCrop != null ? valCrop : crop);
             VaeTraining.checkImages(images, crop, strict);

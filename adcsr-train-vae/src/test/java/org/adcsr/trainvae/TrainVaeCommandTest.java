@@ -107,10 +107,14 @@ class TrainVaeCommandTest {
     void stoppedAndResumedEqualsUninterruptedByteForByte() throws IOException {
         Path straight = tmp.resolve("straight");
         Path resumed = tmp.resolve("resumed");
-        assertEquals(0, run(tiny(List.of("--steps", "4", "--checkpoint-every", "2", "-o", straight.toString(),
-                images.toString()))).code());
-        assertEquals(0, run(tiny(List.of("--steps", "2", "--checkpoint-every", "2", "-o", resumed.toString(),
-                images.toString()))).code());
+        List<String> schedule = List.of("--lr-milestones", "3,2", "--lr-gamma", "0.1"); // resumed across step 3
+        List<String> a = new ArrayList<>(schedule);
+        a.addAll(List.of("--steps", "4", "--checkpoint-every", "2", "-o", straight.toString(), images.toString()));
+        assertEquals(0, run(tiny(a)).code());
+        List<String> b = new ArrayList<>(schedule);
+        b.addAll(List.of("--steps", "2", "--checkpoint-every", "2", "-o", resumed.toString(), images.toString()));
+        assertEquals(0, run(tiny(b)).code());
+        assertTrue(Files.readString(resumed.resolve("run.settings")).contains("lr_milestones=3,2\nlr_gamma=0.1\n"));
         Run r = run(List.of("--threads", "1", "--resume", resumed.toString(), "--steps", "4"));
         assertEquals(0, r.code(), r.err());
         assertTrue(r.err().contains("resuming " + resumed + " at step 2 of 4"), r.err());
@@ -119,6 +123,9 @@ class TrainVaeCommandTest {
         }
         assertEquals(firstColumns(straight.resolve("train.csv")), firstColumns(resumed.resolve("train.csv")));
         assertEquals(5, Files.readAllLines(resumed.resolve("train.csv")).size());
+        List<Double> lr = Files.readAllLines(resumed.resolve("train.csv")).stream().skip(1)
+                .map(l -> Double.parseDouble(l.split(",")[11])).collect(Collectors.toList());
+        assertEquals(List.of(1e-3, 1e-3, 1e-3 * Math.pow(0.1, 1), 1e-3 * Math.pow(0.1, 2)), lr, "the rate after each milestone");
         List<String> csv = Files.readAllLines(straight.resolve("train.csv"));
         assertTrue(csv.get(3).split(",")[6].equals("1") && !csv.get(3).split(",")[8].equals("0"),
                 "the adversarial term is on from step 3 (--disc-start 2): " + csv.get(3));

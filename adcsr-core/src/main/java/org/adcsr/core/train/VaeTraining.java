@@ -50,13 +50,15 @@ public final class VaeTraining {
      *     form {@link SdInputs#openVae} reads (adcsr-prune's {@code vae_encoder.safetensors} too), or null with
      *     {@code trainEncoder}
      * @param decoderFile with {@link DecoderInit#FILE}: the decoder to start from ({@link ModelFiles#withDecoder})
+     * @param milestones steps after which both optimizers' rate is multiplied by {@code gamma}
+     *     ({@link LrSchedule#multiStep}; none for LDM's fixed rate)
      * @param perceptualWeight LPIPS-VGG's weight; 0 for none
      * @param valDir images for {@link Validation} every {@code valEvery} steps, at step 0 and at the end, centre
      *     crops of {@code valCrop} pixels, into {@code val.csv}; null for none
      */
     public record Settings(AdcsrConfig decoder, VaeEncoder.Config encoder, boolean trainEncoder, Path encoderFile,
             DecoderInit decoderInit, Path decoderFile, long steps, int batch, int crop, long seed, double lr,
-            long discStart, double discWeight, double klWeight, double perceptualWeight, int discWidth,
+            long[] milestones, double gamma, long discStart, double discWeight, double klWeight, double perceptualWeight, int discWidth,
             int discLayers, boolean samplePosterior, int checkpointEvery, int keep, boolean strict, Path valDir,
             int valEvery, int valCrop) {}
 
@@ -197,8 +199,10 @@ public final class VaeTraining {
                 if (val != null && step == 0) {
                     valLog.append(0, validate(val, s, store, ops, parent));
                 }
+                LrSchedule schedule = LrSchedule.multiStep(s.lr(), s.milestones(), s.gamma());
                 while (step < s.steps()) {
                     long t0 = System.nanoTime();
+                    double lr = schedule.lr(step + 1);
                     double[] row;
                     try (NDManager m = parent.newSubManager()) {
                         NDArray x = m.create(data.next(s.batch()), new Shape(s.batch(), 3, shape, shape));
@@ -218,7 +222,7 @@ public final class VaeTraining {
                         }
                         TrainingDivergedException.check(step + 1, new String[] {"rec", "nll", "kl", "g", "loss"},
                                 new double[] {t.rec(), t.nll(), t.kl(), t.g(), t.total()}, store);
-                        optAe.step(s.lr());
+                        optAe.step(lr);
                         for (String name : disc.parameters()) { // the generator's step leaves D no gradient
                             Gradients.zero(store.get(name));
                         }
@@ -228,10 +232,10 @@ public final class VaeTraining {
                         }
                         TrainingDivergedException.check(step + 1, new String[] {"d_loss"}, new double[] {d[0]},
                                 store);
-                        optD.step(s.lr());
+                        optD.step(lr);
                         double seconds = (System.nanoTime() - t0) / 1e9;
                         row = new double[] {t.rec(), t.nll(), t.kl(), t.g(), t.discWeight(), t.discFactor(),
-                            t.total(), d[0], d[1], d[2], s.lr(), seconds, s.batch() / seconds};
+                            t.total(), d[0], d[1], d[2], lr, seconds, s.batch() / seconds};
                     }
                     step++;
                     log.append(step, row);
@@ -382,6 +386,11 @@ public final class VaeTraining {
         v.put("crop", Integer.toString(s.crop()));
         v.put("seed", Long.toString(s.seed()));
         v.put("lr", Double.toString(s.lr()));
+        if (s.milestones().length > 0) { // absent from runs with LDM's fixed rate, as from runs before the option
+            v.put("lr_milestones", Arrays.stream(s.milestones()).mapToObj(Long::toString)
+                    .collect(java.util.stream.Collectors.joining(",")));
+            v.put("lr_gamma", Double.toString(s.gamma()));
+        }
         v.put("disc_start", Long.toString(s.discStart()));
         v.put("disc_weight", Double.toString(s.discWeight()));
         v.put("kl_weight", Double.toString(s.klWeight()));
@@ -443,6 +452,10 @@ public final class VaeTraining {
         return p;
     }
 
+    private static long[] milestones(String list) {
+        return list.isEmpty() ? new long[0] : Arrays.stream(list.split(",")).mapToLong(Long::parseLong).toArray();
+    }
+
     /** Settings rebuilt from a run's {@code run.settings}, with the new step count and checkpoint options. */
     public static Settings resumed(Path out, long steps, int checkpointEvery, int keep) throws IOException {
         Properties p = settings(out);
@@ -463,6 +476,7 @@ public final class VaeTraining {
                     decoderInit == DecoderInit.FILE ? Path.of(init.substring("file:".length())) : null, steps,
                     Integer.parseInt(p.getProperty("batch")), Integer.parseInt(p.getProperty("crop")),
                     Long.parseLong(p.getProperty("seed")), Double.parseDouble(p.getProperty("lr")),
+                    milestones(p.getProperty("lr_milestones", "")), Double.parseDouble(p.getProperty("lr_gamma", "0.5")),
                     Long.parseLong(p.getProperty("disc_start")), Double.parseDouble(p.getProperty("disc_weight")),
                     Double.parseDouble(p.getProperty("kl_weight")),
                     Double.parseDouble(p.getProperty("perceptual_weight")),
