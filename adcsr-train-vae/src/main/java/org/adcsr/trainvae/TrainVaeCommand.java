@@ -228,6 +228,12 @@ public class TrainVaeCommand implements Callable<Integer> {
                         + " to --train-encoder"
                         + " only (a pretrained encoder has SD's shape and no KL term)");
             }
+            if (spec.commandLine().getParseResult().hasMatchedOption("--lr-gamma") && milestones.length == 0) {
+                throw new UsageException("--lr-gamma needs --lr-milestones");
+            }
+            if (!(gamma > 0) || Double.isInfinite(gamma)) {
+                throw new UsageException("--lr-gamma must be a positive number, not " + gamma);
+            }
             if (crop % 8 != 0) {
                 throw new UsageException("--crop must be a multiple of 8, not " + crop);
             }
@@ -255,7 +261,8 @@ public class TrainVaeCommand implements Callable<Integer> {
             }
             settings = new VaeTraining.Settings(decoder, enc, trainEncoder, encoder, init, decoderFile, steps, batch,
                     crop,
-                    seed.seed(), lr, milestones, gamma, discStart, discWeight, klWeight, perceptual.equals("none") ? 0 : 1, discWidth,
+                    seed.seed(), lr, milestones, gamma, discStart, discWeight, klWeight,
+                    perceptual.equals("none") ? 0 : 1, discWidth,
                     discLayers, posterior.equals("sample"), train.checkpointEvery(null), train.keep(null), strict, valDir, valEvery,
                     valCrop != null ? valCrop : crop);
             VaeTraining.checkImages(images, crop, strict);

@@ -173,6 +173,10 @@ class TrainVaeCommandTest {
     void badCommandLinesAndInputs() throws IOException {
         Path out = tmp.resolve("bad");
         assertEquals(2, run(tiny(List.of("-o", out.toString(), images.toString()))).code(), "no --steps");
+        assertEquals(2, run(tiny(List.of("--steps", "1", "--lr-gamma", "0.1", "-o", out.toString(),
+                images.toString()))).code(), "--lr-gamma without milestones");
+        assertEquals(2, run(tiny(List.of("--steps", "1", "--lr-milestones", "1", "--lr-gamma", "0", "-o",
+                out.toString(), images.toString()))).code(), "a zero gamma");
         assertEquals(2, run(List.of("--steps", "1", "--train-encoder", "--encoder", "x.safetensors", "-o",
                 out.toString(), images.toString())).code(), "both encoders");
         assertEquals(2, run(List.of("--steps", "1", "--encoder", "x.safetensors", "--encoder-widths", "8,8,16,16",

@@ -58,9 +58,9 @@ public final class VaeTraining {
      */
     public record Settings(AdcsrConfig decoder, VaeEncoder.Config encoder, boolean trainEncoder, Path encoderFile,
             DecoderInit decoderInit, Path decoderFile, long steps, int batch, int crop, long seed, double lr,
-            long[] milestones, double gamma, long discStart, double discWeight, double klWeight, double perceptualWeight, int discWidth,
-            int discLayers, boolean samplePosterior, int checkpointEvery, int keep, boolean strict, Path valDir,
-            int valEvery, int valCrop) {}
+            long[] milestones, double gamma, long discStart, double discWeight, double klWeight,
+            double perceptualWeight, int discWidth, int discLayers, boolean samplePosterior, int checkpointEvery,
+            int keep, boolean strict, Path valDir, int valEvery, int valCrop) {}
 
     /**
      * Where the decoder starts: PyTorch's default initialisation (the paper trains it from scratch), the first
@@ -476,7 +476,8 @@ public final class VaeTraining {
                     decoderInit == DecoderInit.FILE ? Path.of(init.substring("file:".length())) : null, steps,
                     Integer.parseInt(p.getProperty("batch")), Integer.parseInt(p.getProperty("crop")),
                     Long.parseLong(p.getProperty("seed")), Double.parseDouble(p.getProperty("lr")),
-                    milestones(p.getProperty("lr_milestones", "")), Double.parseDouble(p.getProperty("lr_gamma", "0.5")),
+                    milestones(p.getProperty("lr_milestones", "")),
+                    Double.parseDouble(p.getProperty("lr_gamma", "0.5")),
                     Long.parseLong(p.getProperty("disc_start")), Double.parseDouble(p.getProperty("disc_weight")),
                     Double.parseDouble(p.getProperty("kl_weight")),
                     Double.parseDouble(p.getProperty("perceptual_weight")),
