@@ -124,7 +124,8 @@ class DistillCommandTest {
         Path resumed = tmp.resolve("resumed");
         Run a = run(online(straight, "--steps", "2"));
         assertEquals(0, a.code(), a.err());
-        assertEquals(0, run(online(resumed, "--steps", "1")).code());
+        Run one = run(online(resumed, "--steps", "1"));
+        assertEquals(0, one.code(), one.err());
         Run r = run(List.of("--threads", "1", "--resume", resumed.toString(), "--steps", "2"));
         assertEquals(0, r.code(), r.err());
         assertArrayEquals(Files.readAllBytes(straight.resolve("model.safetensors")),

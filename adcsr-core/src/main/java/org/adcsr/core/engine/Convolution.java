@@ -7,6 +7,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.convolutional.Conv2d;
+import ai.djl.pytorch.jni.JniUtils;
 import java.util.Locale;
 import java.util.function.BiPredicate;
 
@@ -40,6 +41,16 @@ public final class Convolution {
             return name().toLowerCase(Locale.ROOT);
         }
     }
+
+    /**
+     * Set by {@link EngineCheck} when it chose {@link EngineCheck.Backward#PADDED}: then every convolution computed
+     * while autograd records (grad mode on) runs in the training layout ({@link #trainingLayout}), whatever the
+     * forward mode, so that oneDNN's backward kernels only ever see it. Grad mode alone decides, not whether an
+     * operand requires gradients: DJL answers that for leaves only ({@code hasGradient()} is false for the output
+     * of an op), so a convolution of frozen weights on a differentiated input (D's under LoRA) was missed and its
+     * unpadded oneDNN backward gave NaN at times (README "Known engine issues").
+     */
+    static volatile boolean trainingLayout;
 
     /** The channel multiple {@link Mode#PADDED} pads to: AVX-512's float32 block, a multiple of AVX2's. */
     static final int CHANNEL_BLOCK = 16;
@@ -90,6 +101,11 @@ public final class Convolution {
     public static NDArray conv2d(Mode m, NDArray x, NDArray weight, NDArray bias, int stride, int padH, int padW,
             int groups) {
         NDArray y;
+        if (trainingLayout && JniUtils.isGradMode()) {
+            y = trainingLayout(x, weight, bias, stride, padH, padW, groups);
+            BiPredicate<Mode, Shape> f = fault;
+            return f != null && f.test(m, x.getShape()) ? y.add(Float.NaN) : y;
+        }
         switch (m) {
             case NATIVE:
                 y = nativeConv(x, weight, bias, stride, padH, padW, groups);
@@ -108,6 +124,43 @@ public final class Convolution {
             int groups) {
         return Conv2d.conv2d(x, weight, bias, new Shape(stride, stride), new Shape(padH, padW), new Shape(1, 1),
                 groups).singletonOrThrow();
+    }
+
+    /**
+     * The layout in which oneDNN's backward convolution gets its gradients right on the affected machines (README
+     * "Known engine issues"; {@code bench/ConvBackwardPadding.java}): input channels (above 8) and output channels
+     * zero-padded to a multiple of {@value #CHANNEL_BLOCK}, the extra outputs (of zero filters) cut off again. Strided
+     * and grouped convolutions, which stay wrong padded in places, go through {@link #gemm}, which has no oneDNN
+     * convolution to differentiate. The sums are the same sums plus exact zeros.
+     */
+    static NDArray trainingLayout(NDArray x, NDArray weight, NDArray bias, int stride, int padH, int padW,
+            int groups) {
+        if (stride != 1 || groups != 1) {
+            return gemm(x, weight, bias, stride, padH, padW, groups);
+        }
+        Shape xs = x.getShape();
+        Shape ws = weight.getShape();
+        long c = xs.get(1);
+        long out = ws.get(0);
+        long extraIn = (CHANNEL_BLOCK - c % CHANNEL_BLOCK) % CHANNEL_BLOCK; // small inputs too (see above)
+        long extraOut = (CHANNEL_BLOCK - out % CHANNEL_BLOCK) % CHANNEL_BLOCK;
+        if (extraIn == 0 && extraOut == 0) {
+            return nativeConv(x, weight, bias, stride, padH, padW, 1);
+        }
+        NDManager m = x.getManager();
+        NDArray xp = extraIn == 0 ? x : NDArrays.concat(new NDList(x,
+                m.zeros(new Shape(xs.get(0), extraIn, xs.get(2), xs.get(3)), x.getDataType())), 1);
+        NDArray wp = extraIn == 0 ? weight : onto(m, NDArrays.concat(new NDList(weight,
+                m.zeros(new Shape(out, extraIn, ws.get(2), ws.get(3)), weight.getDataType())), 1));
+        NDArray bp = bias;
+        if (extraOut > 0) {
+            wp = onto(m, NDArrays.concat(new NDList(wp,
+                    m.zeros(new Shape(extraOut, c + extraIn, ws.get(2), ws.get(3)), weight.getDataType())), 0));
+            bp = bias == null ? null : onto(m, NDArrays.concat(new NDList(bias,
+                    m.zeros(new Shape(extraOut), bias.getDataType())), 0));
+        }
+        NDArray y = nativeConv(xp, wp, bp, stride, padH, padW, 1);
+        return extraOut == 0 ? y : y.get(new NDIndex(":, :{}", out));
     }
 
     /** Zero channels to append to {@code c} channels in {@link Mode#PADDED}: none up to 8 or at a multiple of 16. */

@@ -88,7 +88,8 @@ class AutoencoderLossTest {
             }
             optAe.step(1e-3);
             for (String name : AE) {
-                assertClose(ref.readFloats("step." + name), store.get(name).toFloatArray(), "Adam step " + name);
+                assertAfterFirstStep(ref.readFloats("grad." + name), ref.readFloats("step." + name),
+                        store.get(name).toFloatArray(), 1e-3, "Adam step " + name);
             }
 
             for (String name : disc.parameters()) { // Lightning's toggle: the generator's step leaves D no gradient
@@ -107,11 +108,39 @@ class AutoencoderLossTest {
             }
             optD.step(1e-3);
             for (String name : store.all().keySet()) {
-                if (name.startsWith("disc.")) {
+                if (name.startsWith("disc.") && disc.parameters().contains(name)) {
+                    assertAfterFirstStep(ref.readFloats("grad." + name), ref.readFloats("step." + name),
+                            store.get(name).toFloatArray(), 1e-3, "after D " + name);
+                } else if (name.startsWith("disc.")) {
                     assertClose(ref.readFloats("step." + name), store.get(name).toFloatArray(), "after D " + name);
                 }
             }
             assertTrue(t.discWeight() > 0 && t.g() != 0, "the adversarial term is active");
+        }
+    }
+
+    /**
+     * Parameters after a first Adam step ({@code p − lr·g/(|g| + eps)} with both moments bias-corrected) within 1e-5 of
+     * the largest magnitude, widened by what the gradients' own 1e-5 agreement allows through that step: its
+     * derivative {@code lr·eps/(|g| + eps)²} is about 7e4·lr where |g| ≈ 4e-7, so two float32 sums of one near-zero
+     * gradient element (one of them PyTorch's, in another summation order) may differ there by a visible amount
+     * while every gradient agrees to 1e-5 of its scale.
+     */
+    static void assertAfterFirstStep(float[] gradient, float[] want, float[] got, double lr, String what) {
+        assertEquals(want.length, got.length, what);
+        double scale = 1e-12;
+        double gScale = 1e-12;
+        for (int i = 0; i < want.length; i++) {
+            scale = Math.max(scale, Math.abs(want[i]));
+            gScale = Math.max(gScale, Math.abs(gradient[i]));
+        }
+        double eps = Adam.Settings.ldm().eps();
+        for (int i = 0; i < want.length; i++) {
+            double a = Math.abs(gradient[i]) + eps;
+            double allowed = 1e-5 * scale + Math.min(2 * lr, lr * 1e-5 * gScale * eps / (a * a));
+            assertTrue(Math.abs(want[i] - got[i]) <= allowed,
+                    what + "[" + i + "]: " + got[i] + " vs PyTorch " + want[i] + " (gradient " + gradient[i]
+                            + ", allowed " + allowed + ")");
         }
     }
 
