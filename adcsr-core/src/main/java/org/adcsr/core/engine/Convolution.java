@@ -142,7 +142,7 @@ public final class Convolution {
         Shape ws = weight.getShape();
         long c = xs.get(1);
         long out = ws.get(0);
-        long extraIn = (CHANNEL_BLOCK - c % CHANNEL_BLOCK) % CHANNEL_BLOCK; // small inputs too (see above)
+        long extraIn = (CHANNEL_BLOCK - c % CHANNEL_BLOCK) % CHANNEL_BLOCK; // 8 channels or fewer too, unlike Mode.PADDED
         long extraOut = (CHANNEL_BLOCK - out % CHANNEL_BLOCK) % CHANNEL_BLOCK;
         if (extraIn == 0 && extraOut == 0) {
             return nativeConv(x, weight, bias, stride, padH, padW, 1);
