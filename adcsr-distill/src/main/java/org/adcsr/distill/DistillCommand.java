@@ -77,8 +77,10 @@ public class DistillCommand implements Callable<Integer> {
     CommandSpec spec;
 
     @Option(names = "--student", paramLabel = "FILE|random", description = "The student's UNet: adcsr-prune's"
-            + " unet_init.safetensors (unet.* keys, its config in the metadata), or random (PyTorch's default"
-            + " initialisation of --config).")
+            + " unet_init.safetensors (unet.* keys, its config in the metadata), random (PyTorch's default"
+            + " initialisation of --config), or a trained network to fine-tune (adcsr-distill's model.safetensors:"
+            + " the UNet, the decoder's mid block and, with --lambda-pixel, its up blocks start from it; D starts"
+            + " afresh; --decoder still gives the frozen decoder of f_GT).")
     String student;
 
     @Option(names = "--config", paramLabel = "FILE", description = "AdcSR config JSON of the student and decoder"

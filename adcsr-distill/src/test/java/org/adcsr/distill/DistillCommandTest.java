@@ -3,6 +3,7 @@ package org.adcsr.distill;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
@@ -13,9 +14,12 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import java.util.stream.Collectors;
 import org.adcsr.cli.Cli;
+import org.adcsr.core.io.DType;
 import org.adcsr.core.io.SafetensorsReader;
+import org.adcsr.core.io.SafetensorsWriter;
 import org.adcsr.core.model.AdcsrConfig;
 import org.adcsr.core.model.AdcsrModel;
 import org.adcsr.core.model.ModelFiles;
@@ -180,6 +184,45 @@ class DistillCommandTest {
         }
         double pixel = Double.parseDouble(Files.readAllLines(out.resolve("train.csv")).get(1).split(",")[3]);
         assertTrue(pixel > 0 && pixel < 2, "mean |SR - HR| in [-1, 1]: " + pixel);
+    }
+
+    /** A trained model as --student: the new run starts where the first ended (its step-0 validation is the end's). */
+    @Test
+    void aTrainedModelAsStudentIsAWarmStart() throws IOException {
+        Path first = tmp.resolve("first");
+        Path warm = tmp.resolve("warm");
+        String val = in.resolve("pairs.csv").toString();
+        assertEquals(0, run(tiny("--steps", "2", "--val", val, "--val-every", "2", "--lambda-pixel", "2", "-o",
+                first.toString())).code());
+        List<String> a = tiny("--steps", "1", "--val", val, "--val-every", "1", "--lambda-pixel", "2", "-o",
+                warm.toString());
+        a.set(a.indexOf("--student") + 1, first.resolve("model.safetensors").toString());
+        Run r = run(a);
+        assertEquals(0, r.code(), r.err());
+        List<String> end = Files.readAllLines(first.resolve("val.csv"));
+        List<String> start = Files.readAllLines(warm.resolve("val.csv"));
+        assertEquals("2", end.get(2).split(",")[0]);
+        assertEquals("0", start.get(1).split(",")[0]);
+        // distil (the UNet, connector and mid block) and the output's PSNR (the trained up blocks too)
+        assertEquals(end.get(2).substring(2), start.get(1).substring(2), "step 0 of the warm start = step 2 of " + end);
+        // the same UNet alone (as adcsr-prune writes one): the decoder's trainables start from --decoder instead
+        Path unetOnly = tmp.resolve("unet_init.safetensors");
+        List<SafetensorsWriter.Entry> unet = new ArrayList<>();
+        try (SafetensorsReader m = SafetensorsReader.open(first.resolve("model.safetensors"))) {
+            for (String k : m.names()) {
+                if (k.startsWith("unet.")) {
+                    float[] v = m.readFloats(k);
+                    unet.add(new SafetensorsWriter.Entry(k, m.info(k).shape(), () -> v));
+                }
+            }
+        }
+        SafetensorsWriter.write(unetOnly, Map.of(), unet, DType.F32);
+        a.set(a.indexOf("--student") + 1, unetOnly.toString());
+        a.set(a.indexOf("-o") + 1, tmp.resolve("pruned").toString());
+        r = run(a);
+        assertEquals(0, r.code(), r.err());
+        String pruned = Files.readAllLines(tmp.resolve("pruned").resolve("val.csv")).get(1);
+        assertNotEquals(start.get(1), pruned, "the mid block and up blocks come from --decoder");
     }
 
     /** D from a diffusers model folder: its unet/ weights, and its config.json as the default --disc-config. */

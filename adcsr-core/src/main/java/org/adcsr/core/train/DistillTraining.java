@@ -68,8 +68,9 @@ public final class DistillTraining {
     /**
      * Everything that defines a run; stored in {@code run.settings} and rebuilt on resume.
      *
-     * @param studentFile adcsr-prune's {@code unet_init.safetensors} (keys {@code unet.*}), or null for PyTorch's
-     *     default initialisation of {@code config}
+     * @param studentFile adcsr-prune's {@code unet_init.safetensors} (keys {@code unet.*}), a trained network to
+     *     fine-tune (adcsr-distill's {@code model.safetensors}: every trainable of the student starts from it), or
+     *     null for PyTorch's default initialisation of {@code config}
      * @param decoderFile the Stage-1 decoder ({@code decoder.*} from {@code conv_in} to {@code conv_out})
      * @param encoderFile the frozen encoder ({@code encoder.*}, {@code quant_conv.*}, {@code post_quant_conv.*}):
      *     adcsr-train-vae's {@code encoder.safetensors} or an SD VAE in any form {@link SdInputs#openVae} reads
@@ -317,15 +318,6 @@ public final class DistillTraining {
                 unet.add(t);
             }
         }
-        if (s.studentFile() == null) {
-            Stage1.initialise(store, unet, init, true);
-        } else {
-            try (SafetensorsReader r = SafetensorsReader.open(s.studentFile())) {
-                for (TensorInfo t : unet) {
-                    store.add(t.name(), fm.create(read(r, s.studentFile(), t), new Shape(t.shape())), true);
-                }
-            }
-        }
         // the decoder: frozen in full (f_GT, f_teacher and, without the pixel term, the output's up blocks); its mid
         // block is also the student's, and with the pixel term so are the up blocks, conv_norm_out and conv_out
         List<TensorInfo> dec = decoderParameters(s.config(), s.encoder().latentChannels());
@@ -338,11 +330,34 @@ public final class DistillTraining {
             AdcsrNetwork.decoderUp(up, s.config(), new long[] {1, w[w.length - 1], 8, 8});
             up.parameters().forEach(t -> trained.add(t.name()));
         }
+        List<TensorInfo> decTrained = new ArrayList<>();
         for (TensorInfo t : dec) {
             if (trained.contains(t.name())) {
-                store.add(t.name(), frozen.get(t.name()).duplicate(), true);
+                decTrained.add(t);
             }
         }
+        if (s.studentFile() == null) {
+            Stage1.initialise(store, unet, init, true);
+            decTrained.forEach(t -> store.add(t.name(), frozen.get(t.name()).duplicate(), true));
+            return;
+        }
+        // a pruned UNet (unet.* only: the decoder's trainables start as the Stage-1 decoder's), or a trained network
+        // (adcsr-distill's model.safetensors: every trainable starts from it, a warm start)
+        try (SafetensorsReader r = SafetensorsReader.open(s.studentFile())) {
+            boolean whole = isWholeNetwork(r);
+            for (TensorInfo t : unet) {
+                store.add(t.name(), fm.create(read(r, s.studentFile(), t), new Shape(t.shape())), true);
+            }
+            for (TensorInfo t : decTrained) {
+                store.add(t.name(), whole ? fm.create(read(r, s.studentFile(), t), new Shape(t.shape()))
+                        : frozen.get(t.name()).duplicate(), true);
+            }
+        }
+    }
+
+    /** Whether a student file is a whole inference network (decoder keys beside the UNet's), not a pruned UNet. */
+    static boolean isWholeNetwork(SafetensorsReader r) {
+        return r.names().stream().anyMatch(n -> n.startsWith(AdcsrNetwork.DECODER));
     }
 
     private static void loadFrozen(Map<String, NDArray> into, NDManager m, Path file, List<TensorInfo> params,
