@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # adcsr-upscale's two engines side by side: DJL (libtorch) and ONNX Runtime. Run from anywhere after the build
 # (mvn -B -DskipTests package):
-#   bench/upscale-ort.sh [speed|cli|tiled|big|all]  (default: all but big, about 10 minutes on 2 quiet cores and
-#                               several times that on loaded ones; big: 1024x1024 -> 4096x4096 once per engine, about
-#                               8 + 13 minutes quiet)
+#   bench/upscale-ort.sh [speed|cli|tiled|big|profile|all]  (default: all but big and profile, about 10 minutes on
+#                               2 quiet cores and several times that on loaded ones; big: 1024x1024 -> 4096x4096 once
+#                               per engine, about 8 + 13 minutes quiet; profile: where ONNX Runtime spends a 128x128
+#                               forward, by operator type and by node, from its own profiler, bench/OrtProfile.java)
 # Writes into bench/out/ (the random-weight model is made once, 1.8 GB, shared with bench/upscale.sh).
 # Needs ImageMagick and the photos of ../shared/reference/PHOTOS.md, as bench/upscale.sh.
 set -euo pipefail
@@ -17,7 +18,7 @@ threads="${THREADS:-2}"
 part="${1:-default}"
 weights="$out/paper-random.safetensors"
 
-run() { [ "$part" = "$1" ] || [ "$part" = all ] || { [ "$part" = default ] && [ "$1" != big ]; }; }
+run() { [ "$part" = "$1" ] || [ "$part" = all ] || { [ "$part" = default ] && [ "$1" != big ] && [ "$1" != profile ]; }; }
 
 # one command line, its wall time and peak RSS (from /usr/bin/time) on one line
 timed() {
@@ -71,4 +72,17 @@ if run big; then
     cut -d, -f1,4,10,11,12 "$out/big-$engine.csv"
   done
   java -cp 'lib/*' bench/ImageDiff.java "$out/big-sr-djl.png" "$out/big-sr-onnxruntime.png"
+fi
+
+if run profile; then
+  echo "== profile: ONNX Runtime's profiler over 3 runs of the 128x128 graph after a warm-up, $threads threads"
+  # the graph adcsr-upscale builds and caches for the random weights, in a cache of its own (made once)
+  cache="$out/ort-profile-cache"
+  if ! ls "$cache"/onnx/*/128x128.onnx > /dev/null 2>&1; then
+    convert "$photo" -crop 512x512+0+512 +repage -filter box -resize 128x128 "$out/profile-lr.png"
+    JAVA_OPTS="${JAVA_OPTS:-} -Dadcsr.cache.dir=$cache" bin/adcsr-upscale -q --engine onnxruntime \
+      --threads "$threads" --weights "$weights" --overwrite "$out/profile-lr.png" -o "$out/profile-sr.png"
+  fi
+  java -cp 'lib/*' bench/OrtProfile.java "$(ls "$cache"/onnx/*/128x128.onnx | head -n 1)" "$threads" 3 \
+    "${ORT_OPTIONS:-}"
 fi
