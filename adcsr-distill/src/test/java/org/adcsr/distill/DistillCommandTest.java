@@ -205,6 +205,14 @@ class DistillCommandTest {
         assertEquals("0", start.get(1).split(",")[0]);
         // distil (the UNet, connector and mid block) and the output's PSNR (the trained up blocks too)
         assertEquals(end.get(2).substring(2), start.get(1).substring(2), "step 0 of the warm start = step 2 of " + end);
+        assertFalse(r.err().contains("up blocks are not used"), r.err());
+        // without the pixel term the trained up blocks cannot be used: said on stderr
+        List<String> noPixel = new ArrayList<>(a);
+        noPixel.subList(noPixel.indexOf("--lambda-pixel"), noPixel.indexOf("--lambda-pixel") + 2).clear();
+        noPixel.set(noPixel.indexOf("-o") + 1, tmp.resolve("no-pixel").toString());
+        Run n = run(noPixel);
+        assertEquals(0, n.code(), n.err());
+        assertTrue(n.err().contains("without --lambda-pixel its up blocks are not used"), n.err());
         // the same UNet alone (as adcsr-prune writes one): the decoder's trainables start from --decoder instead
         Path unetOnly = tmp.resolve("unet_init.safetensors");
         List<SafetensorsWriter.Entry> unet = new ArrayList<>();

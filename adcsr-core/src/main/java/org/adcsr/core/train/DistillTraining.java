@@ -345,6 +345,10 @@ public final class DistillTraining {
         // (adcsr-distill's model.safetensors: every trainable starts from it, a warm start)
         try (SafetensorsReader r = SafetensorsReader.open(s.studentFile())) {
             boolean whole = isWholeNetwork(r);
+            if (whole && s.lambdaPixel() == 0) {
+                warn.accept(s.studentFile() + ": a trained network; without --lambda-pixel its up blocks are not used"
+                        + " (the output renders with --decoder's)");
+            }
             for (TensorInfo t : unet) {
                 store.add(t.name(), fm.create(read(r, s.studentFile(), t), new Shape(t.shape())), true);
             }
