@@ -50,7 +50,7 @@ public final class DefaultModel {
     /** The default model's file; a one-line error when this build has none. */
     public static Path path() {
         Path p = cached;
-        if (p != null) {
+        if (p != null && Files.isRegularFile(p)) { // (a cache directory can be emptied while a process runs)
             return p;
         }
         URL url = DefaultModel.class.getResource(RESOURCE);
