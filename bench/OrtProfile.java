@@ -13,7 +13,7 @@ import java.util.Map;
 import java.util.Random;
 
 /**
- * Where ONNX Runtime spends a forward of a graph adcsr-upscale built (one of its cached {@code HxW.onnx} files): the
+ * Where ONNX Runtime spends a forward of a graph adcsr-upscale built (one of its cached {@code HxW-rewrites.onnx} files): the
  * session's own profiler over the timed runs after a warm-up, summed by operator type and by node, as CSV on stdout.
  * Run by {@code bench/upscale-ort.sh profile}:
  *
@@ -28,7 +28,8 @@ public class OrtProfile {
         int threads = Integer.parseInt(args[1]);
         int runs = Integer.parseInt(args[2]);
         String options = args.length > 3 ? args[3] : "";
-        String[] hw = model.getFileName().toString().replace(".onnx", "").split("x");
+        // HxW.onnx, or HxW-rewrites.onnx
+        String[] hw = model.getFileName().toString().replaceAll("^(\\d+)x(\\d+).*", "$1 $2").split(" ");
         int h = Integer.parseInt(hw[0]);
         int w = Integer.parseInt(hw[1]);
         OrtEnvironment env = OrtEnvironment.getEnvironment();

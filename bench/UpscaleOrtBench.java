@@ -2,7 +2,10 @@
 // the plain 3x3 conv stack under both as the practical limit. Run from the repository root after the build:
 //   java -cp 'lib/*' bench/UpscaleOrtBench.java [threads] [runs] [weights-out]
 // Random weights (the figures do not depend on the values); the two engines alternate run by run, so a load that
-// comes and goes on the machine hits both. With weights-out, also saves the weights (1.8 GB) for bench/upscale-ort.sh.
+// comes and goes on the machine hits both. adcsr-upscale's graphs carry rewrites for ONNX Runtime (OnnxOps.Rewrites);
+// other graphs of the same weights can run in the same rotation, -Dvariants=none,subpixel,mha,subpixel-mha (none:
+// the exported graph, without rewrites), so that each rewrite's gain is measured in the same run. With weights-out,
+// also saves the weights (1.8 GB) for bench/upscale-ort.sh.
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
@@ -29,6 +32,7 @@ import org.adcsr.core.model.ModelFiles;
 import org.adcsr.core.model.ShapeOps.ModuleCost;
 import org.adcsr.onnx.Graph;
 import org.adcsr.onnx.OnnxExport;
+import org.adcsr.onnx.OnnxOps;
 import org.adcsr.onnx.OrtNetwork;
 
 public class UpscaleOrtBench {
@@ -37,6 +41,17 @@ public class UpscaleOrtBench {
         Collections.sort(s);
         int n = s.size();
         return n % 2 == 1 ? s.get(n / 2) : (s.get(n / 2 - 1) + s.get(n / 2)) / 2;
+    }
+
+    /** Writes every file under {@code dir} through to the disk. */
+    static void flush(Path dir) throws java.io.IOException {
+        try (var files = Files.walk(dir)) {
+            for (Path f : files.filter(Files::isRegularFile).toList()) {
+                try (var c = java.nio.channels.FileChannel.open(f, java.nio.file.StandardOpenOption.WRITE)) {
+                    c.force(true);
+                }
+            }
+        }
     }
 
     public static void main(String[] args) throws Exception {
@@ -71,7 +86,7 @@ public class UpscaleOrtBench {
             }
             long t0 = System.nanoTime();
             OrtNetwork ort = OrtNetwork.fromParameters(config, k -> model.parameters().get(k).toFloatArray(), cache,
-                    threads, OrtNetwork.Device.CPU);
+                    threads, OrtNetwork.Device.CPU, OrtNetwork.REWRITES);
             double weightsSeconds = (System.nanoTime() - t0) / 1e9;
             t0 = System.nanoTime();
             float[] yOrt = ort.run(x, 128, 128); // builds the session, then runs once (the warm-up)
@@ -86,8 +101,23 @@ public class UpscaleOrtBench {
             for (int i = 0; i < yDjl.length; i++) {
                 maxDiff = Math.max(maxDiff, Math.abs(yDjl[i] - yOrt[i]));
             }
+            flush(cache); // the 1.8 GB just written go to disk now, not during the timed runs
+            // other graphs of the same weights (same cache), if asked for
+            Map<String, OrtNetwork> variants = new java.util.LinkedHashMap<>();
+            for (String v : System.getProperty("variants", "").split(",")) {
+                if (v.isBlank()) {
+                    continue;
+                }
+                OnnxOps.Rewrites rw = new OnnxOps.Rewrites(v.contains("subpixel"), v.contains("mha"));
+                OrtNetwork net = OrtNetwork.fromParameters(config, k -> {
+                    throw new IllegalStateException(k);
+                }, cache, threads, OrtNetwork.Device.CPU, rw);
+                net.run(x, 128, 128); // its warm-up
+                variants.put(v, net);
+            }
             List<Double> djl = new ArrayList<>();
             List<Double> onnx = new ArrayList<>();
+            Map<String, List<Double>> variantSeconds = new java.util.LinkedHashMap<>();
             for (int i = 0; i < runs; i++) {
                 t0 = System.nanoTime();
                 model.forward(lr).close();
@@ -95,7 +125,14 @@ public class UpscaleOrtBench {
                 t0 = System.nanoTime();
                 ort.run(x, 128, 128);
                 onnx.add((System.nanoTime() - t0) / 1e9);
+                for (var v : variants.entrySet()) {
+                    t0 = System.nanoTime();
+                    v.getValue().run(x, 128, 128);
+                    variantSeconds.computeIfAbsent(v.getKey(), k -> new ArrayList<>())
+                            .add((System.nanoTime() - t0) / 1e9);
+                }
             }
+            variants.values().forEach(OrtNetwork::close);
             double sessionSeconds = ort.sessionSeconds();
             ort.close();
 
@@ -165,6 +202,11 @@ public class UpscaleOrtBench {
             System.out.printf("djl_seconds_128_to_512,%.2f,median of %d after a warm-up,%s%n", dj, runs, djl);
             System.out.printf("onnxruntime_seconds_128_to_512,%.2f,median of %d after a warm-up,%s%n", on, runs, onnx);
             System.out.printf("speedup_onnxruntime_over_djl,%.2f%n", dj / on);
+            System.out.printf("onnxruntime_rewrites,%s%n", OrtNetwork.REWRITES);
+            for (var v : variantSeconds.entrySet()) {
+                System.out.printf("onnxruntime_graph_%s_seconds_128_to_512,%.2f,median of %d,%s%n", v.getKey(),
+                        median(v.getValue()), runs, v.getValue());
+            }
             System.out.printf("djl_first_run_seconds,%.2f%n", djlFirst);
             System.out.printf("onnxruntime_weight_cache_write_seconds,%.2f%n", weightsSeconds);
             System.out.printf("onnxruntime_session_seconds,%.2f%n", sessionSeconds);

@@ -5,6 +5,9 @@
 #                               2 quiet cores and several times that on loaded ones; big: 1024x1024 -> 4096x4096 once
 #                               per engine, about 8 + 13 minutes quiet; profile: where ONNX Runtime spends a 128x128
 #                               forward, by operator type and by node, from its own profiler, bench/OrtProfile.java)
+# speed: RUNS=N timed runs per engine (default 5); VARIANTS=none,subpixel,mha,... also times those graphs of the same
+# weights in the same rotation (none: the exported graph; adcsr-upscale's carries both rewrites, OnnxOps.Rewrites).
+# profile: GRAPH=file profiles another cached graph instead of adcsr-upscale's.
 # Writes into bench/out/ (the random-weight model is made once, 1.8 GB, shared with bench/upscale.sh).
 # Needs ImageMagick and the photos of ../shared/reference/PHOTOS.md, as bench/upscale.sh.
 set -euo pipefail
@@ -29,7 +32,7 @@ timed() {
 
 if run speed || [ ! -f "$weights" ]; then
   echo "== speed: full config, 128x128 -> 512x512, fp32, $threads threads, both engines in one process"
-  java -cp 'lib/*' bench/UpscaleOrtBench.java "$threads" 3 $([ -f "$weights" ] || echo "$weights") 2>/dev/null
+  java ${VARIANTS:+-Dvariants=$VARIANTS} -cp 'lib/*' bench/UpscaleOrtBench.java "$threads" "${RUNS:-5}" $([ -f "$weights" ] || echo "$weights") 2>/dev/null
 fi
 
 if run cli; then
@@ -78,11 +81,13 @@ if run profile; then
   echo "== profile: ONNX Runtime's profiler over 3 runs of the 128x128 graph after a warm-up, $threads threads"
   # the graph adcsr-upscale builds and caches for the random weights, in a cache of its own (made once)
   cache="$out/ort-profile-cache"
-  if ! ls "$cache"/onnx/*/128x128.onnx > /dev/null 2>&1; then
+  # adcsr-upscale's graph (named by its rewrites), or with GRAPH=file another one (say, a variant that
+  # bench/UpscaleOrtBench.java wrote into bench/out/ort-bench-cache)
+  if ! ls "$cache"/onnx/*/128x128*.onnx > /dev/null 2>&1; then
     convert "$photo" -crop 512x512+0+512 +repage -filter box -resize 128x128 "$out/profile-lr.png"
     JAVA_OPTS="${JAVA_OPTS:-} -Dadcsr.cache.dir=$cache" bin/adcsr-upscale -q --engine onnxruntime \
       --threads "$threads" --weights "$weights" --overwrite "$out/profile-lr.png" -o "$out/profile-sr.png"
   fi
-  java -cp 'lib/*' bench/OrtProfile.java "$(ls "$cache"/onnx/*/128x128.onnx | head -n 1)" "$threads" 3 \
+  java -cp 'lib/*' bench/OrtProfile.java "${GRAPH:-$(ls -t "$cache"/onnx/*/128x128*.onnx | head -n 1)}" "$threads" 3 \
     "${ORT_OPTIONS:-}"
 fi

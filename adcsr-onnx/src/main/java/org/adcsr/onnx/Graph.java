@@ -63,6 +63,9 @@ public final class Graph {
         }
     }
 
+    /** ONNX Runtime's contributed operators ({@code MultiHeadAttention}), version 1 of their set. */
+    public static final String MICROSOFT = "com.microsoft";
+
     /** Initializers at least this large go to the external data file. */
     public static final long EXTERNAL_MIN_BYTES = 1024;
 
@@ -95,8 +98,13 @@ public final class Graph {
 
     /** Adds a node with one output named {@code out} (made unique), of the given shape; returns the output name. */
     public String node(String op, String out, long[] shape, List<String> in, AttributeProto... attrs) {
+        return node("", op, out, shape, in, attrs);
+    }
+
+    /** {@link #node(String, String, long[], List, AttributeProto...)} of an operator set other than ONNX's own. */
+    public String node(String domain, String op, String out, long[] shape, List<String> in, AttributeProto... attrs) {
         String o = unique(out);
-        nodes.add(new Node(op, o, List.copyOf(in), List.of(o), List.of(attrs), ""));
+        nodes.add(new Node(op, o, List.copyOf(in), List.of(o), List.of(attrs), domain));
         shapes.put(o, shape);
         types.put(o, Type.FLOAT);
         return o;
@@ -273,6 +281,8 @@ public final class Graph {
         ModelProto.Builder m = ModelProto.newBuilder().setIrVersion(v.ir).setProducerName(producer)
                 .setProducerVersion(version()).setGraph(g)
                 .addOpsetImport(OperatorSetIdProto.newBuilder().setDomain("").setVersion(v.opset));
+        nodes.stream().map(Node::domain).filter(d -> !d.isEmpty()).distinct().sorted()
+                .forEach(d -> m.addOpsetImport(OperatorSetIdProto.newBuilder().setDomain(d).setVersion(1)));
         metadata.forEach((k, val) -> m.addMetadataProps(kv(k, val)));
         return m.build();
     }

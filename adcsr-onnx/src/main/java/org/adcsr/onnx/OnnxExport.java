@@ -24,12 +24,21 @@ public final class OnnxExport {
         return build(config, tile, tile, params);
     }
 
-    /** Builds the graph for an LR input of {@code height × width} pixels. */
+    /** Builds the graph for an LR input of {@code height × width} pixels, with standard {@code Upsample2D}s. */
     public static Graph build(AdcsrConfig config, int height, int width, Function<String, float[]> params) {
+        return build(config, height, width, params, OnnxOps.Rewrites.NONE);
+    }
+
+    /**
+     * Builds the graph for an LR input of {@code height × width} pixels, with {@code rewrites} for ONNX Runtime (the
+     * same function, fewer operations).
+     */
+    public static Graph build(AdcsrConfig config, int height, int width, Function<String, float[]> params,
+            OnnxOps.Rewrites rewrites) {
         Graph g = new Graph();
         long[] in = {1, 3, height, width};
         g.input(INPUT, in);
-        OnnxOps ops = new OnnxOps(g, params);
+        OnnxOps ops = new OnnxOps(g, params, rewrites);
         OnnxOps.V out = AdcsrNetwork.forward(ops, config, new OnnxOps.V(INPUT, in, false));
         rename(g, out.name(), OUTPUT);
         g.outputs.add(OUTPUT);

@@ -17,23 +17,49 @@ import static org.adcsr.onnx.Graph.attr;
  * conv's input channels permuted; GroupNorm is {@code Reshape → InstanceNormalization → Reshape → Mul → Add}; SiLU
  * is {@code Sigmoid·x}; GELU is the erf formula; attention is {@code MatMul, Softmax(−1), MatMul} on rank-4 tensors;
  * nearest ×2 is {@code Resize(nearest, asymmetric, floor)}; linear layers are {@code MatMul} with the weight stored
- * transposed ({@code [in, out]}) plus {@code Add} of the bias.
+ * transposed ({@code [in, out]}) plus {@code Add} of the bias. The graphs adcsr-upscale runs may differ from the
+ * exported ones by {@link Rewrites} that compute the same function faster under ONNX Runtime.
  */
 public final class OnnxOps implements Ops<OnnxOps.V> {
+    /**
+     * Rewrites for graphs that ONNX Runtime runs (never for exported ones: QNN knows only the standard forms).
+     *
+     * @param subPixel {@code Upsample2D} as four 2×2 sub-pixel convolutions and a {@code DepthToSpace}
+     *     ({@link #upsampleConv})
+     * @param fusedAttention attention as ONNX Runtime's contributed {@code com.microsoft MultiHeadAttention} (its
+     *     CPU kernel is MLAS flash attention, which never holds the whole score matrix)
+     */
+    public record Rewrites(boolean subPixel, boolean fusedAttention) {
+        /** The exported graph's standard forms. */
+        public static final Rewrites NONE = new Rewrites(false, false);
+
+        /** A label for file names: empty for {@link #NONE}. */
+        public String tag() {
+            return (subPixel ? "-subpixel" : "") + (fusedAttention ? "-mha" : "");
+        }
+    }
+
     /** A value of the graph: its name and static shape; {@code s2d} marks SpaceToDepth channel order. */
     public record V(String name, long[] shape, boolean s2d) {
     }
 
     private final Graph g;
     private final Function<String, float[]> params;
+    private final Rewrites rewrites;
     private final ShapeOps shapes = new ShapeOps();
     /** Module that the last named op belonged to: unnamed ops (add, silu …) are named after it. */
     private String scope = "graph";
 
     /** @param params parameter values (row-major, checkpoint layout) by checkpoint key, read when the model is written */
     public OnnxOps(Graph g, Function<String, float[]> params) {
+        this(g, params, Rewrites.NONE);
+    }
+
+    /** @param params parameter values (row-major, checkpoint layout) by checkpoint key, read when the model is written */
+    public OnnxOps(Graph g, Function<String, float[]> params, Rewrites rewrites) {
         this.g = g;
         this.params = params;
+        this.rewrites = rewrites;
     }
 
     public ShapeOps shapeOps() {
@@ -233,6 +259,63 @@ public final class OnnxOps implements Ops<OnnxOps.V> {
                 attr("coordinate_transformation_mode", "asymmetric"), attr("nearest_mode", "floor")), y);
     }
 
+    /**
+     * With {@link Rewrites#subPixel}, nearest ×2 then a 3×3 conv as four 2×2 convolutions of the input, one per
+     * output phase, interleaved by {@code DepthToSpace}: the same function with 16 instead of 36 multiply-adds per input pixel and
+     * output channel, and no ×2 copy of the input. Output pixel {@code (2i+a, 2j+b)} sees input rows {@code i−1, i}
+     * when {@code a = 0} (kernel rows {@code 0} and {@code 1+2}) and {@code i, i+1} when {@code a = 1} (rows
+     * {@code 0+1} and {@code 2}); columns alike. The phase kernels are computed in the graph from the stored 3×3
+     * weight (ONNX Runtime folds them once, at session start), so the weights and their cache are unchanged; only
+     * the summation order differs from the plain form (float32 rounding).
+     */
+    @Override
+    public V upsampleConv(V x, String name, int out) {
+        if (!rewrites.subPixel()) {
+            return Ops.super.upsampleConv(x, name, out);
+        }
+        long[] y = shapes.conv2d(shapes.upsampleNearest2x(x.shape), name, out, 3, 1, 1, 1, 1, 1, true);
+        enter(name);
+        int in = (int) x.shape[1];
+        String w = g.floats(name + ".weight", new long[] {out, in, 3, 3}, () -> params.apply(name + ".weight"));
+        String b = g.floats(name + ".bias", new long[] {out}, () -> params.apply(name + ".bias"));
+        String[] rows = foldTaps(w, name + "/rows", new long[] {out, in, 3, 3}, 2);
+        long[] phase = {x.shape[0], out, x.shape[2], x.shape[3]};
+        String[] phases = new String[4];
+        for (int a = 0; a < 2; a++) {
+            String[] k = foldTaps(rows[a], name + "/rows" + a + "_cols", new long[] {out, in, 2, 3}, 3);
+            for (int c = 0; c < 2; c++) {
+                phases[a * 2 + c] = internal(g.node("Conv", name + "/phase" + a + c, phase,
+                        List.of(x.name, k[c], b), attr("kernel_shape", 2L, 2L), attr("strides", 1L, 1L),
+                        attr("pads", 1L - a, 1L - c, a, c), attr("dilations", 1L, 1L), attr("group", 1L)));
+            }
+        }
+        String all = internal(g.node("Concat", name + "/phases", new long[] {phase[0], 4L * out, phase[2], phase[3]},
+                List.of(phases), attr("axis", 1L)));
+        return v(g.node("DepthToSpace", name, y, List.of(all), attr("blocksize", 2L), attr("mode", "DCR")), y);
+    }
+
+    /**
+     * The two 2-tap kernels of a 3-tap axis of {@code w}: {@code [t0, t1+t2]} (phase 0) and {@code [t0+t1, t2]}
+     * (phase 1).
+     */
+    private String[] foldTaps(String w, String prefix, long[] shape, int axis) {
+        String[] t = new String[3];
+        long[] tap = shape.clone();
+        tap[axis] = 1;
+        String axes = g.longs("const.axis_" + axis, axis);
+        for (int i = 0; i < 3; i++) {
+            t[i] = internal(g.node("Slice", prefix + "_tap" + i, tap, List.of(w, g.longs("const.index_" + i, i),
+                    g.longs("const.index_" + (i + 1), i + 1), axes)));
+        }
+        long[] two = shape.clone();
+        two[axis] = 2;
+        String s12 = internal(g.node("Add", prefix + "_sum12", tap, List.of(t[1], t[2])));
+        String s01 = internal(g.node("Add", prefix + "_sum01", tap, List.of(t[0], t[1])));
+        return new String[] {
+            internal(g.node("Concat", prefix + "0", two, List.of(t[0], s12), attr("axis", (long) axis))),
+            internal(g.node("Concat", prefix + "1", two, List.of(s01, t[2]), attr("axis", (long) axis)))};
+    }
+
     @Override
     public V pixelUnshuffle2(V x) {
         long[] y = shapes.pixelUnshuffle2(x.shape);
@@ -266,6 +349,11 @@ public final class OnnxOps implements Ops<OnnxOps.V> {
         long c = q.shape[2];
         long m = k.shape[1];
         long d = c / heads;
+        if (rewrites.fusedAttention()) {
+            // q, k, v [B, N, C] as they are; its scale defaults to 1/sqrt(C/heads), the same as below
+            return v(g.node(Graph.MICROSOFT, "MultiHeadAttention", name + "/mha", y, List.of(q.name, k.name, v.name),
+                    attr("num_heads", (long) heads)), y);
+        }
         String scale = g.floats("const.attn_scale_" + d, new long[] {}, () -> new float[] {(float) (1.0 / Math.sqrt(d))});
         String qh;
         String kt;

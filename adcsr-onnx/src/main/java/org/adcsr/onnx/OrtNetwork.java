@@ -50,6 +50,7 @@ import org.adcsr.core.upscale.Upscaler;
  *
  * <p>Graphs have static shapes: one session per input shape, and only the newest is kept (the tiles of an image all
  * have the tile's shape; images that fit one tile and differ in size each pay {@link #sessionSeconds()} again).
+ * These graphs carry {@link OnnxOps.Rewrites} (by default {@link #REWRITES}), which name their files.
  */
 public final class OrtNetwork implements Upscaler.Network, AutoCloseable {
     /** Where ONNX Runtime runs. */
@@ -60,6 +61,8 @@ public final class OrtNetwork implements Upscaler.Network, AutoCloseable {
 
     /** Bumped whenever the graph or the data layout written to the cache changes. */
     static final String CACHE_FORMAT = "adcsr-onnx-cache/1";
+    /** The rewrites of the graphs adcsr-upscale runs (chosen by measurement, README). */
+    public static final OnnxOps.Rewrites REWRITES = new OnnxOps.Rewrites(true, true);
     static final String INDEX = "weights.onnx";
     static final String DATA = "weights.data";
     /** Metadata of caches from before implausible weights were refused at load (such caches are refused). */
@@ -69,6 +72,7 @@ public final class OrtNetwork implements Upscaler.Network, AutoCloseable {
     private final Path dir;
     private final int threads;
     private final Device device;
+    private final OnnxOps.Rewrites rewrites;
     private final OrtEnvironment env;
     /** Parameter initializers by name, as the index stores them (external references into {@link #DATA}). */
     private final Map<String, TensorProto> weights;
@@ -78,8 +82,10 @@ public final class OrtNetwork implements Upscaler.Network, AutoCloseable {
     private long[] sessionShape;
     private double sessionSeconds;
 
-    private OrtNetwork(AdcsrConfig config, Path dir, int threads, Device device, boolean written) throws IOException {
+    private OrtNetwork(AdcsrConfig config, Path dir, int threads, Device device, OnnxOps.Rewrites rewrites,
+            boolean written) throws IOException {
         this.config = config;
+        this.rewrites = rewrites;
         this.dir = dir;
         this.threads = threads;
         this.device = device;
@@ -119,23 +125,27 @@ public final class OrtNetwork implements Upscaler.Network, AutoCloseable {
     public static OrtNetwork open(AdcsrConfig config, TensorSource source, Path cacheRoot, String key, int threads,
             Device device) {
         checkDevice(device);
-        return open(config, name -> AdcsrModel.readFinite(source, name), cacheRoot.resolve(key), threads, device);
+        return open(config, name -> AdcsrModel.readFinite(source, name), cacheRoot.resolve(key), threads, device,
+                REWRITES);
     }
 
-    /** An network over parameter values by checkpoint key, cached in {@code dir} (tests: a DJL model's values). */
+    /**
+     * A network over parameter values by checkpoint key, cached in {@code dir} (tests and benchmarks: a DJL model's
+     * values), its graphs with {@code rewrites}.
+     */
     public static OrtNetwork fromParameters(AdcsrConfig config, Function<String, float[]> params, Path dir,
-            int threads, Device device) {
-        return open(config, params, dir, threads, device);
+            int threads, Device device, OnnxOps.Rewrites rewrites) {
+        return open(config, params, dir, threads, device, rewrites);
     }
 
     private static OrtNetwork open(AdcsrConfig config, Function<String, float[]> params, Path dir, int threads,
-            Device device) {
+            Device device, OnnxOps.Rewrites rewrites) {
         try {
             boolean write = !Files.isRegularFile(dir.resolve(INDEX));
             if (write) {
                 writeWeights(config, params, dir);
             }
-            return new OrtNetwork(config, dir, threads, device, write);
+            return new OrtNetwork(config, dir, threads, device, rewrites, write);
         } catch (IOException e) {
             throw BadInputException.of(dir, "cannot write or read ONNX Runtime's cached weights (" + e.getMessage()
                     + ")", e);
@@ -247,12 +257,12 @@ public final class OrtNetwork implements Upscaler.Network, AutoCloseable {
         }
         closeSession();
         long t0 = System.nanoTime();
-        Path model = dir.resolve(height + "x" + width + ".onnx");
+        Path model = dir.resolve(height + "x" + width + rewrites.tag() + ".onnx");
         try {
             if (!Files.isRegularFile(model)) {
                 Graph g = OnnxExport.build(config, height, width, name -> {
                     throw new IllegalStateException("parameter " + name + " is in " + DATA);
-                });
+                }, rewrites);
                 ModelProto p = g.withInitializers("adcsr-upscale", OnnxExport.FLOAT, Map.of(),
                         init -> weights.get(init.name()));
                 AtomicFiles.writeStream(model, p::writeTo);

@@ -18,20 +18,32 @@ import org.adcsr.core.Engines;
 import org.adcsr.core.model.AdcsrConfig;
 import org.adcsr.core.model.AdcsrModel;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.api.io.TempDir;
 
 class OnnxExportTest {
     @TempDir Path dir;
 
-    /** Random uniform input in [−1, 1], at the test tile and at the default 128×128 tile. */
+    /**
+     * Random uniform input in [−1, 1], at the test tile and at the default 128×128 tile; as the QNN export writes the
+     * graph ({@code Resize} then a 3×3 conv, standard attention) and with the rewrites for ONNX Runtime (sub-pixel
+     * convolutions and no {@code Resize}; fused attention).
+     */
     @ParameterizedTest
-    @ValueSource(ints = {32, 128})
-    void floatOnnxEqualsDjlForward(int tile) throws Exception {
+    @CsvSource({"32, false, false", "128, false, false", "32, true, true", "128, true, true", "32, true, false",
+        "32, false, true"})
+    void floatOnnxEqualsDjlForward(int tile, boolean subPixel, boolean fusedAttention) throws Exception {
         Engine engine = Engines.start(Engines.Target.CPU, 1);
         AdcsrConfig c = AdcsrConfig.tiny();
         try (NDManager m = engine.newBaseManager(); AdcsrModel model = AdcsrModel.random(c, 7, m, DataType.FLOAT32)) {
-            Graph g = OnnxExport.build(c, tile, k -> model.parameters().get(k).toFloatArray());
+            Graph g = OnnxExport.build(c, tile, tile, k -> model.parameters().get(k).toFloatArray(),
+                    new OnnxOps.Rewrites(subPixel, fusedAttention));
+            assertEquals(fusedAttention, g.nodes.stream().anyMatch(n -> n.op().equals("MultiHeadAttention")));
+            long resizes = g.nodes.stream().filter(n -> n.op().equals("Resize")).count();
+            long upsamplers = model.parameters().keySet().stream().filter(k -> k.endsWith("upsamplers.0.conv.weight"))
+                    .count();
+            assertTrue(upsamplers > 0);
+            assertEquals(subPixel ? 0 : upsamplers, resizes);
             Path onnx = dir.resolve("adcsr.onnx");
             OnnxExport.write(g, onnx, Map.of());
             float[] x = new float[3 * tile * tile];
@@ -53,7 +65,7 @@ class OnnxExportTest {
                 for (int i = 0; i < djl.length; i++) {
                     max = Math.max(max, Math.abs(djl[i] - y.get(i)));
                 }
-                                assertTrue(max <= 1e-4, "max |d| = " + max);
+                assertTrue(max <= 1e-4, "max |d| = " + max);
             }
         }
     }

@@ -62,7 +62,7 @@ class OrtNetworkTest {
         AdcsrConfig c = AdcsrConfig.tiny();
         try (NDManager m = engine.newBaseManager(); AdcsrModel model = AdcsrModel.random(c, 7, m, DataType.FLOAT32);
                 OrtNetwork ort = OrtNetwork.fromParameters(c, k -> model.parameters().get(k).toFloatArray(),
-                        cache.resolve("a"), 1, OrtNetwork.Device.CPU)) {
+                        cache.resolve("a"), 1, OrtNetwork.Device.CPU, OrtNetwork.REWRITES)) {
             int h = 32;
             int w = 48;
             float[] x = new float[3 * h * w];
@@ -90,7 +90,7 @@ class OrtNetworkTest {
             // the cache is found again and gives the same numbers; nothing else is left in it
             try (OrtNetwork cached = OrtNetwork.fromParameters(c, k -> {
                 throw new AssertionError("weights read again: " + k);
-            }, cache.resolve("a"), 1, OrtNetwork.Device.CPU)) {
+            }, cache.resolve("a"), 1, OrtNetwork.Device.CPU, OrtNetwork.REWRITES)) {
                 assertTrue(!cached.wroteCache());
                 float[] z = cached.run(x, h, w);
                 for (int i = 0; i < y.length; i++) {
@@ -101,7 +101,8 @@ class OrtNetworkTest {
                 assertEquals(List.of("a"), files.map(f -> f.getFileName().toString()).toList());
             }
             try (var files = java.nio.file.Files.list(cache.resolve("a"))) {
-                assertEquals(List.of("16x16.onnx", "32x48.onnx", "weights.data", "weights.onnx"),
+                String tag = OrtNetwork.REWRITES.tag();
+                assertEquals(List.of("16x16" + tag + ".onnx", "32x48" + tag + ".onnx", "weights.data", "weights.onnx"),
                         files.map(f -> f.getFileName().toString()).sorted().toList());
             }
         }
@@ -113,7 +114,7 @@ class OrtNetworkTest {
         AdcsrConfig c = AdcsrConfig.tiny();
         try (NDManager m = engine.newBaseManager(); AdcsrModel model = AdcsrModel.random(c, 9, m, DataType.FLOAT32);
                 OrtNetwork ort = OrtNetwork.fromParameters(c, k -> model.parameters().get(k).toFloatArray(),
-                        cache.resolve("b"), 1, OrtNetwork.Device.CPU)) {
+                        cache.resolve("b"), 1, OrtNetwork.Device.CPU, OrtNetwork.REWRITES)) {
             Image in = random(70, 45, 2); // padded to 80x48: 4x2 tiles of 32 overlapping by 16
             Upscaler.Result djl = Upscaler.of(model, m, new Upscaler.Options(32, 16, ColorCorrection.ADAIN))
                     .upscale(in, (d, t) -> { });

@@ -50,7 +50,7 @@ public final class Blocks {
 
     /** Upsample2D: nearest ×2, then a 3×3 conv. */
     public static <T> T upsample(Ops<T> o, String conv, T x, int out) {
-        return o.block(x, in -> o.conv2d(o.upsampleNearest2x(in), conv, out, 3, 1, 1));
+        return o.block(x, in -> o.upsampleConv(in, conv, out));
     }
 
     /**

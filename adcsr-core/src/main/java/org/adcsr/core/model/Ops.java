@@ -64,6 +64,15 @@ public interface Ops<T> {
     /** Nearest-neighbour ×2 (each pixel becomes a 2×2 block). */
     T upsampleNearest2x(T x);
 
+    /**
+     * diffusers' {@code Upsample2D}: nearest ×2, then the 3×3 conv {@code name} (padding 1, bias) to {@code out}
+     * channels. An implementation may compute the same function another way (the ONNX graph of adcsr-upscale runs
+     * it as four 2×2 sub-pixel convolutions); the parameters are the conv's, as checkpoints store them.
+     */
+    default T upsampleConv(T x, String name, int out) {
+        return conv2d(upsampleNearest2x(x), name, out, 3, 1, 1);
+    }
+
     /** PixelUnshuffle(2): {@code out[c*4 + 2i + j, h, w] = in[c, 2h+i, 2w+j]}. */
     T pixelUnshuffle2(T x);
 
