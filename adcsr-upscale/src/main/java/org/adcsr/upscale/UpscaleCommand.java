@@ -131,7 +131,8 @@ public class UpscaleCommand implements Callable<Integer> {
     @Option(names = "--engine", paramLabel = "auto|onnxruntime|djl", defaultValue = "auto",
             converter = EngineConverter.class,
             description = "What runs the network (default: ${DEFAULT-VALUE}). onnxruntime: ONNX Runtime on the "
-                    + "graph adcsr-export-qnn writes, built for the tile shape in use, with the weights cached once "
+                    + "graph adcsr-export-qnn writes (with its upsamplers as sub-pixel convolutions and its attention "
+                    + "fused: the same function, faster), built for the tile shape in use, with the weights cached once "
                     + "per weights file under ~/.cache/adcsr/onnx ($XDG_CACHE_HOME/adcsr/onnx; the size of the "
                     + "weights in float32); a session takes seconds to start, once per run with tiles and once per "
                     + "size for images that fit a tile; djl: libtorch "
