@@ -13,6 +13,8 @@
 // The first image is scored once more before the timing (warm-up: first-call costs of libtorch and the JIT), reported
 // apart. Peak RSS while scoring: the kernel's VmHWM, reset (/proc/self/clear_refs) after loading, so it covers the
 // warm-up and the timed images but not the weight generation.
+// MUSIQ runs as adcsr-eval runs it by default, on ONNX Runtime (OrtMusiq, THREADS intra-op threads; its input made
+// in plain Java by Musiq.tokens(float[], ...)), or with ENGINE=djl on DJL (Musiq.forward).
 // Last line: RESULT java METRIC THREADS IMAGES WARMUP_S TIMED_S IMAGES_PER_S MEAN_SCORE SCORING_PEAK_KB LOAD_S
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
@@ -29,6 +31,7 @@ import org.adcsr.core.nets.ClipIqa;
 import org.adcsr.core.nets.GeneratedWeights;
 import org.adcsr.core.nets.Maniqa;
 import org.adcsr.core.nets.Musiq;
+import org.adcsr.onnx.OrtMusiq;
 
 public class EvalNrBench {
     interface Scorer {
@@ -100,9 +103,19 @@ public class EvalNrBench {
                 scorer = x -> n.forward(x).toFloatArray()[0];
             }
             case "musiq" -> {
-                Musiq n = Musiq.load(base, GeneratedWeights.musiq(Musiq.Config.KONIQ), Musiq.Config.KONIQ);
-                net = n;
-                scorer = x -> n.forward(x).toFloatArray()[0];
+                Musiq.Config c = Musiq.Config.KONIQ;
+                if ("djl".equals(System.getenv("ENGINE"))) {
+                    Musiq n = Musiq.load(base, GeneratedWeights.musiq(c), c);
+                    net = n;
+                    scorer = x -> n.forward(x).toFloatArray()[0];
+                } else {
+                    OrtMusiq n = OrtMusiq.create(c, Musiq.weights(GeneratedWeights.musiq(c), c), threads);
+                    net = n;
+                    scorer = x -> {                             // as MusiqMetric: the tokens in plain Java
+                        long[] sh = x.getShape().getShape();
+                        return n.score(Musiq.tokens(x.toFloatArray(), (int) sh[2], (int) sh[3], c));
+                    };
+                }
             }
             case "maniqa" -> {
                 Maniqa n = Maniqa.load(base, GeneratedWeights.maniqa(Maniqa.Config.PIPAL), Maniqa.Config.PIPAL);
@@ -120,6 +133,9 @@ public class EvalNrBench {
         t0 = System.nanoTime();
         double warmScore = scoreFile(engine, scorer, files.get(0));
         double warm = (System.nanoTime() - t0) / 1e9;
+        if (metric.equals("musiq")) {
+            System.out.println("java musiq: network on " + ("djl".equals(System.getenv("ENGINE")) ? "djl" : "onnxruntime"));
+        }
         System.out.printf(Locale.ROOT, "java %s %d thread(s): engine %.2f s, generated weights loaded in %.2f s, RSS "
                 + "after loading %d MB; warm-up (%s) %.2f s, score %.6f%n", metric, threads, engineSeconds, loadSeconds,
                 rssAfterLoad / 1024, files.get(0).getFileName(), warm, warmScore);

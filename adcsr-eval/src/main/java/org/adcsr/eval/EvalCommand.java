@@ -26,6 +26,7 @@ import org.adcsr.eval.metrics.Metric;
 import org.adcsr.eval.metrics.MetricOptions;
 import org.adcsr.eval.metrics.MetricRegistry;
 import org.adcsr.eval.metrics.MetricUnavailableException;
+import org.adcsr.onnx.EngineChoice;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -125,6 +126,14 @@ public class EvalCommand implements Callable<Integer> {
     @Option(names = "--weights-dir", paramLabel = "DIR",
             description = "Folder with the weight files of learned metrics (see --list-metrics).")
     Path weightsDir;
+
+    @Option(names = "--engine", paramLabel = "auto|onnxruntime|djl", defaultValue = "auto",
+            converter = EngineChoice.Converter.class,
+            description = "What runs MUSIQ's network (default: ${DEFAULT-VALUE}; the other networks run on DJL): "
+                    + "onnxruntime: ONNX Runtime, on a graph of the same function built in memory at start (one "
+                    + "session for every image size); djl: libtorch through DJL; auto: ONNX Runtime where it loads, "
+                    + "else DJL. Both give the same scores up to float32 noise; -v says which ran.")
+    EngineChoice engine;
 
     @Option(names = {"-o", "--output"}, paramLabel = "FILE",
             description = "Write the CSV here (atomically) instead of stdout; '-' is stdout.")
@@ -236,7 +245,7 @@ public class EvalCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new ParameterException(spec.commandLine(), "--convention: " + e.getMessage());
         }
-        return new MetricOptions(c, cropBorder, rgb, weightsDir);
+        return new MetricOptions(c, cropBorder, rgb, weightsDir, engine);
     }
 
     private Set<String> metricNames() {

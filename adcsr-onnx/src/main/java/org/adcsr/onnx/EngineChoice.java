@@ -63,4 +63,17 @@ public enum EngineChoice {
                 return ort.loads() && (!gpu || ort.cuda()) ? ONNXRUNTIME : DJL;
         }
     }
+
+    /** picocli's converter of {@code --engine}: {@code auto}, {@code onnxruntime} or {@code djl}, any case. */
+    public static final class Converter implements picocli.CommandLine.ITypeConverter<EngineChoice> {
+        @Override
+        public EngineChoice convert(String value) {
+            try {
+                return EngineChoice.valueOf(value.toUpperCase(Locale.ROOT));
+            } catch (IllegalArgumentException e) {
+                throw new picocli.CommandLine.TypeConversionException(
+                        "expected auto, onnxruntime or djl, got '" + value + "'");
+            }
+        }
+    }
 }

@@ -28,9 +28,10 @@ import onnx.Onnx.TypeProto;
 import onnx.Onnx.ValueInfoProto;
 
 /**
- * A static-shape ONNX graph under construction: nodes in topological order, initializers whose data is produced on
- * demand (so a 1.8 GB model is written one tensor at a time), and the shape of every tensor. {@link #write} turns it
- * into a {@link ModelProto} with the large initializers in an external data file.
+ * An ONNX graph under construction: nodes in topological order, initializers whose data is produced on demand (so a
+ * 1.8 GB model is written one tensor at a time), and the shape of every tensor (static, but for dimensions given as
+ * −1: unknown until run time). {@link #write} turns it into a {@link ModelProto} with the large initializers in an
+ * external data file.
  */
 public final class Graph {
     /** ONNX element types used here. */
@@ -90,10 +91,15 @@ public final class Graph {
     }
 
     public void input(String name, long[] shape) {
+        input(name, shape, Type.FLOAT);
+    }
+
+    /** A graph input of this type; a dimension of −1 is left unknown (given at run time). */
+    public void input(String name, long[] shape, Type type) {
         names.add(name);
         inputs.add(name);
         shapes.put(name, shape);
-        types.put(name, Type.FLOAT);
+        types.put(name, type);
     }
 
     /** Adds a node with one output named {@code out} (made unique), of the given shape; returns the output name. */
@@ -163,7 +169,7 @@ public final class Graph {
     public static ValueInfoProto valueInfo(String name, int elemType, long[] shape) {
         TensorShapeProto.Builder s = TensorShapeProto.newBuilder();
         for (long d : shape) {
-            s.addDim(TensorShapeProto.Dimension.newBuilder().setDimValue(d));
+            s.addDim(d < 0 ? TensorShapeProto.Dimension.newBuilder() : TensorShapeProto.Dimension.newBuilder().setDimValue(d));
         }
         return ValueInfoProto.newBuilder().setName(name).setType(TypeProto.newBuilder()
                 .setTensorType(TypeProto.Tensor.newBuilder().setElemType(elemType).setShape(s))).build();
@@ -265,7 +271,9 @@ public final class Graph {
             }
             g.addNode(nb);
             for (String o : n.outputs) {
-                if (!outs.contains(o)) {
+                // a shape with unknown dimensions is left to ONNX Runtime's inference (declared half-known, it
+                // misled a MatMul fusion into a wrong Reshape)
+                if (!outs.contains(o) && Arrays.stream(shapes.get(o)).allMatch(d -> d >= 0)) {
                     g.addValueInfo(valueInfo(o, types.get(o).onnx, shapes.get(o)));
                 }
             }

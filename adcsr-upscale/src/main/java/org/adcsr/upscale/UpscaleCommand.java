@@ -129,7 +129,7 @@ public class UpscaleCommand implements Callable<Integer> {
     ColorCorrection colorFix;
 
     @Option(names = "--engine", paramLabel = "auto|onnxruntime|djl", defaultValue = "auto",
-            converter = EngineConverter.class,
+            converter = EngineChoice.Converter.class,
             description = "What runs the network (default: ${DEFAULT-VALUE}). onnxruntime: ONNX Runtime on the "
                     + "graph adcsr-export-qnn writes (with its upsamplers as sub-pixel convolutions and its attention "
                     + "fused: the same function, faster), built for the tile shape in use, with the weights cached once "
@@ -376,18 +376,6 @@ public class UpscaleCommand implements Callable<Integer> {
             } catch (IllegalArgumentException e) {
                 throw new picocli.CommandLine.TypeConversionException(
                         "expected adcsr or bicubic, got '" + value + "'");
-            }
-        }
-    }
-
-    static final class EngineConverter implements picocli.CommandLine.ITypeConverter<EngineChoice> {
-        @Override
-        public EngineChoice convert(String value) {
-            try {
-                return EngineChoice.valueOf(value.toUpperCase(java.util.Locale.ROOT));
-            } catch (IllegalArgumentException e) {
-                throw new picocli.CommandLine.TypeConversionException(
-                        "expected auto, onnxruntime or djl, got '" + value + "'");
             }
         }
     }

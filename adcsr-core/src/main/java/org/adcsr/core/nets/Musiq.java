@@ -99,7 +99,10 @@ public final class Musiq implements AutoCloseable {
     /** The stem's width ({@code resnet_token_dim}) and the bottleneck's output width. */
     private static final int ROOT = 64, BLOCK_OUT = 4 * ROOT, GROUPS = 32;
     private static final float ROOT_GN_EPS = 1e-6f, BLOCK_GN_EPS = 1e-4f, LN_EPS = 1e-6f;
-    private static final double STD_CONV_EPS = 1e-5, MASKED = -1e3;
+    private static final double STD_CONV_EPS = 1e-5;
+    /** The attention score of a pair with a padding token. */
+    public static final float MASKED = -1e3f;
+    private static final String POSITION_EMB = "transformer_encoder.posembed_input.position_emb";
 
     private final Config config;
     private final NDManager manager;
@@ -165,6 +168,25 @@ public final class Musiq implements AutoCloseable {
      * files); the StdConv weights are standardised once, here, in double precision.
      */
     public static Musiq load(NDManager parent, TensorSource src, Config c) {
+        Map<String, float[]> values = weights(src, c);
+        NDManager m = parent.newSubManager();
+        try {
+            Map<String, NDArray> w = new HashMap<>();
+            for (Map.Entry<String, long[]> e : shapes(c).entrySet()) {
+                w.put(e.getKey(), m.create(values.get(e.getKey()), new Shape(e.getValue())));
+            }
+            return new Musiq(c, m, w);
+        } catch (RuntimeException e) {
+            m.close();
+            throw e;
+        }
+    }
+
+    /**
+     * Every tensor of {@link #layout}, checked as {@link #load} checks them, as the network uses them: float32, the
+     * StdConv weights standardised (in double precision), by pyiqa's name; their shapes are {@link #shapes}.
+     */
+    public static Map<String, float[]> weights(TensorSource src, Config c) {
         Map<String, long[]> layout = layout(c);
         Map<String, String> stored = new HashMap<>();                  // pyiqa's name -> the name in the file
         List<String> problems = new ArrayList<>();
@@ -191,25 +213,19 @@ public final class Musiq implements AutoCloseable {
             throw new BadInputException(src.path() + ": MUSIQ weights: "
                     + String.join("; ", problems.subList(0, Math.min(5, n))) + (n > 5 ? " (and " + (n - 5) + " more)" : ""));
         }
-        NDManager m = parent.newSubManager();
-        try {
-            Map<String, NDArray> w = new HashMap<>();
-            for (Map.Entry<String, long[]> e : layout.entrySet()) {
-                String name = e.getKey();
-                float[] v = src.readFloats(stored.get(name));
-                long[] shape = e.getValue();
-                if (name.endsWith(".weight") && shape.length == 4) {
-                    v = standardise(v, (int) shape[0]);
-                } else if (name.equals("transformer_encoder.posembed_input.position_emb")) {
-                    shape = new long[] {shape[1], shape[2]};
-                }
-                w.put(name, m.create(v, new Shape(shape)));
-            }
-            return new Musiq(c, m, w);
-        } catch (RuntimeException e) {
-            m.close();
-            throw e;
+        Map<String, float[]> w = new LinkedHashMap<>();
+        for (Map.Entry<String, long[]> e : layout.entrySet()) {
+            float[] v = src.readFloats(stored.get(e.getKey()));
+            w.put(e.getKey(), e.getValue().length == 4 ? standardise(v, (int) e.getValue()[0]) : v);
         }
+        return w;
+    }
+
+    /** The shapes of {@link #weights}: {@link #layout}'s, with the position table as {@code [grid², hidden]}. */
+    public static Map<String, long[]> shapes(Config c) {
+        Map<String, long[]> s = layout(c);
+        s.computeIfPresent(POSITION_EMB, (k, v) -> new long[] {v[1], v[2]});
+        return s;
     }
 
     /** StdConv's weight: per output filter, {@code (w − mean) / (std + 1e-5)} with torch's unbiased std. */
@@ -299,6 +315,11 @@ public final class Musiq implements AutoCloseable {
      * {@code F.interpolate} refuses a size of 0, e.g. for a 1×1000 image, whose short side rounds to 0 at 224).
      */
     public boolean fits(int width, int height) {
+        return fits(config, width, height);
+    }
+
+    /** {@link #fits(int, int)} for a configuration. */
+    public static boolean fits(Config config, int width, int height) {
         int max = Math.max(width, height), min = Math.min(width, height);
         for (int l : config.longerSides()) {
             if (min < 1 || resizedSide(min, l, max) < 1) {
@@ -308,10 +329,17 @@ public final class Musiq implements AutoCloseable {
         return min >= 1;
     }
 
-    /** The patch sequence of one scale: patches {@code [N, n, 3, P, P]}, positions, scale ids and masks. */
-    private record Scale(NDArray patches, int[] positions, int[] scales, int[] masks) {}
+    /**
+     * MUSIQ's input: the patch sequence of N images of one size, {@code patches [N, L, 3, P, P]} in [−1, 1] (all
+     * scales, in order), and each token's hashed position, scale id and mask (1 for an image patch, 0 for padding).
+     */
+    public record Tokens(NDArray patches, int[] positions, int[] scaleIds, int[] masks) {
+        public int length() {
+            return masks.length;
+        }
+    }
 
-    private Scale patches(NDArray img, int scaleId, int maxSeqLen) {
+    private static Tokens patches(Config config, NDArray img, int scaleId, int maxSeqLen) {
         Shape s = img.getShape();
         long n = s.get(0);
         int h = (int) s.get(2), wd = (int) s.get(3), p = config.patchSize();
@@ -335,11 +363,145 @@ public final class Musiq implements AutoCloseable {
             scales[i] = scaleId;
             masks[i] = 1;
         }
-        return new Scale(seq, positions, scales, masks);
+        return new Tokens(seq, positions, scales, masks);
     }
 
     private static int ceilDiv(int a, int b) {
         return (a + b - 1) / b;
+    }
+
+    /**
+     * {@link Tokens} of one image as plain arrays, without autograd (ONNX Runtime's input): {@code patches} is
+     * {@code [L, 3, P, P]}, row-major.
+     */
+    public record PatchTokens(float[] patches, int[] positions, int[] scaleIds, int[] masks) {
+        public int length() {
+            return masks.length;
+        }
+    }
+
+    /**
+     * {@link #tokens(NDArray, Config)} of one image in plain Java, the same arithmetic up to float32 rounding (the
+     * bicubic resize sums its four taps instead of a whole matrix row): {@code chw} is {@code [3, H, W]} RGB in
+     * [0, 1]. Several times faster than the NDArray form for a 512×512 image, whose resizes are dense matrix products.
+     */
+    public static PatchTokens tokens(float[] chw, int h, int wd, Config config) {
+        float[] img = new float[chw.length];
+        for (int i = 0; i < img.length; i++) {
+            img[i] = (chw[i] - 0.5f) * 2f;                                // (x − 0.5)·2, as the NDArray form
+        }
+        int[] longer = config.longerSides();
+        int max = Math.max(h, wd), p = config.patchSize();
+        List<PatchTokens> scales = new ArrayList<>();
+        for (int id = 0; id < longer.length; id++) {
+            int rh = resizedSide(h, longer[id], max), rw = resizedSide(wd, longer[id], max);
+            scales.add(patches(config, resize(img, h, wd, rh, rw), rh, rw, id,
+                    ceilDiv(longer[id], p) * ceilDiv(longer[id], p)));
+        }
+        scales.add(patches(config, img, h, wd, longer.length, -1));
+        int len = scales.stream().mapToInt(PatchTokens::length).sum(), patch = 3 * p * p;
+        float[] seq = new float[len * patch];
+        int[] positions = new int[len], scaleIds = new int[len], masks = new int[len];
+        int at = 0;
+        for (PatchTokens sc : scales) {
+            int k = sc.length();
+            System.arraycopy(sc.patches(), 0, seq, at * patch, k * patch);
+            System.arraycopy(sc.positions(), 0, positions, at, k);
+            System.arraycopy(sc.scaleIds(), 0, scaleIds, at, k);
+            System.arraycopy(sc.masks(), 0, masks, at, k);
+            at += k;
+        }
+        return new PatchTokens(seq, positions, scaleIds, masks);
+    }
+
+    /** One scale's patches of a {@code [3, h, w]} image: "SAME" zero padding, row-major, then cut or padded. */
+    private static PatchTokens patches(Config config, float[] img, int h, int wd, int scaleId, int maxSeqLen) {
+        int p = config.patchSize(), ch = ceilDiv(h, p), cw = ceilDiv(wd, p);
+        int top = (ch * p - h) / 2, left = (cw * p - wd) / 2;
+        int count = ch * cw, len = maxSeqLen < 0 ? count : maxSeqLen, patch = 3 * p * p;
+        float[] seq = new float[len * patch];                           // padding patches stay zero
+        int[] pos = hashedPositions(config.gridSize(), ch, cw);
+        int[] positions = new int[len], scales = new int[len], masks = new int[len];
+        for (int t = 0; t < Math.min(len, count); t++) {
+            int py = t / cw, px = t % cw;
+            for (int c = 0; c < 3; c++) {
+                for (int y = 0; y < p; y++) {
+                    int sy = py * p + y - top;
+                    if (sy < 0 || sy >= h) {
+                        continue;
+                    }
+                    for (int x = 0; x < p; x++) {
+                        int sx = px * p + x - left;
+                        if (sx >= 0 && sx < wd) {
+                            seq[t * patch + (c * p + y) * p + x] = img[(c * h + sy) * wd + sx];
+                        }
+                    }
+                }
+            }
+            positions[t] = pos[t];
+            scales[t] = scaleId;
+            masks[t] = 1;
+        }
+        return new PatchTokens(seq, positions, scales, masks);
+    }
+
+    /** The bicubic resize of a {@code [3, h, w]} image to {@code rh × rw}: along the height, then the width. */
+    private static float[] resize(float[] img, int h, int wd, int rh, int rw) {
+        double[][] bh = bicubicMatrix(h, rh), bw = bicubicMatrix(wd, rw);
+        float[][] mh = taps(bh), mw = taps(bw);
+        int[][] ih = tapIndex(bh), iw = tapIndex(bw);
+        float[] tmp = new float[3 * rh * wd], out = new float[3 * rh * rw];
+        for (int c = 0; c < 3; c++) {
+            for (int i = 0; i < rh; i++) {
+                int o = (c * rh + i) * wd;
+                for (int k = 0; k < ih[i].length; k++) {
+                    float m = mh[i][k];
+                    int src = (c * h + ih[i][k]) * wd;
+                    for (int x = 0; x < wd; x++) {
+                        tmp[o + x] += m * img[src + x];
+                    }
+                }
+            }
+            for (int y = 0; y < rh; y++) {
+                int row = (c * rh + y) * wd, o = (c * rh + y) * rw;
+                for (int j = 0; j < rw; j++) {
+                    float sum = 0;
+                    for (int k = 0; k < iw[j].length; k++) {
+                        sum += tmp[row + iw[j][k]] * mw[j][k];
+                    }
+                    out[o + j] = sum;
+                }
+            }
+        }
+        return out;
+    }
+
+    /** The nonzero weights of each row of a resize matrix, as float32 (as the NDArray form's matrix holds them). */
+    private static float[][] taps(double[][] m) {
+        int[][] idx = tapIndex(m);
+        float[][] t = new float[m.length][];
+        for (int i = 0; i < m.length; i++) {
+            t[i] = new float[idx[i].length];
+            for (int k = 0; k < idx[i].length; k++) {
+                t[i][k] = (float) m[i][idx[i][k]];
+            }
+        }
+        return t;
+    }
+
+    private static int[][] tapIndex(double[][] m) {
+        int[][] idx = new int[m.length][];
+        for (int i = 0; i < m.length; i++) {
+            int n = 0;
+            int[] row = new int[m[i].length];
+            for (int j = 0; j < m[i].length; j++) {
+                if (m[i][j] != 0) {
+                    row[n++] = j;
+                }
+            }
+            idx[i] = Arrays.copyOf(row, n);
+        }
+        return idx;
     }
 
     /** {@code m · x} along the height ({@code [rh, H]}) and width ({@code [rw, W]}) of {@code x [N, C, H, W]}. */
@@ -375,56 +537,78 @@ public final class Musiq implements AutoCloseable {
         return Scopes.scoped(() -> scores(x));
     }
 
-    private NDArray scores(NDArray x) {
-        NDManager mm = x.getManager();
+    /**
+     * The multi-scale patch sequence of {@code x} ({@code [N, 3, H, W]} RGB in [0, 1], float32): the two resized
+     * copies' patches, padded or cut to {@code ceil(L/P)²}, then the original's.
+     */
+    public static Tokens tokens(NDArray x, Config config) {
         Shape s = x.getShape();
-        long n = s.get(0);
         int h = (int) s.get(2), wd = (int) s.get(3);
         NDArray img = Scalars.mul(Scalars.scalar(x, -0.5).add(x), 2.0);   // (x − 0.5)·2
-        List<Scale> scales = new ArrayList<>();
+        List<Tokens> scales = new ArrayList<>();
         int[] longer = config.longerSides();
         int max = Math.max(h, wd), p = config.patchSize();
         for (int id = 0; id < longer.length; id++) {
             int rh = resizedSide(h, longer[id], max), rw = resizedSide(wd, longer[id], max);
             int maxSeq = ceilDiv(longer[id], p) * ceilDiv(longer[id], p);
-            scales.add(patches(resize(img, rh, rw), id, maxSeq));
+            scales.add(patches(config, resize(img, rh, rw), id, maxSeq));
         }
-        scales.add(patches(img, longer.length, -1));
+        scales.add(patches(config, img, longer.length, -1));
         NDList parts = new NDList();
         int len = 0;
-        for (Scale sc : scales) {
+        for (Tokens sc : scales) {
             parts.add(sc.patches());
-            len += sc.masks().length;
+            len += sc.length();
         }
         int[] positions = new int[len], scaleIds = new int[len], masks = new int[len];
         int at = 0;
-        for (Scale sc : scales) {
-            int k = sc.masks().length;
+        for (Tokens sc : scales) {
+            int k = sc.length();
             System.arraycopy(sc.positions(), 0, positions, at, k);
-            System.arraycopy(sc.scales(), 0, scaleIds, at, k);
+            System.arraycopy(sc.scaleIds(), 0, scaleIds, at, k);
             System.arraycopy(sc.masks(), 0, masks, at, k);
             at += k;
         }
-        NDArray seq = NDArrays.concat(parts, 1).reshape(n * len, 3, p, p);
-        long tokenCount = len;
-        NDArray e = Scopes.scoped(() -> linear(stem(seq)                // [N·L, 256, t, t]
-                .transpose(0, 2, 3, 1).reshape(n, tokenCount, -1), "embedding")); // TensorFlow's (y, x, channel); [N, L, D]
-        String te = "transformer_encoder.";
-        e = e.add(oneHot(mm, positions, config.gridSize() * config.gridSize())
-                .matMul(w.get(te + "posembed_input.position_emb")));
-        e = e.add(oneHot(mm, scaleIds, config.numScales()).matMul(w.get(te + "scaleembed_input.scale_emb")));
-        int d = config.hiddenSize();
-        NDArray cls = w.get(te + "cls").broadcast(new Shape(n, 1, d));
-        NDArray hdn = NDArrays.concat(new NDList(cls, e), 1);           // [N, L+1, D]
-        int tl = len + 1;
+        return new Tokens(NDArrays.concat(parts, 1), positions, scaleIds, masks);
+    }
+
+    /**
+     * The attention masks of a sequence with the class token in front, {@code [T, T]} for T = L + 1, row-major: the
+     * scores are multiplied by {@code keep} (0 where the query or the key is a padding token, else 1), then {@code
+     * fill} ({@link #MASKED} there, else 0) is added.
+     */
+    public static float[][] attentionMasks(int[] masks) {
+        int tl = masks.length + 1;
         float[] keep = new float[tl * tl], fill = new float[tl * tl];
         for (int i = 0; i < tl; i++) {
             for (int j = 0; j < tl; j++) {
                 boolean k = (i == 0 || masks[i - 1] == 1) && (j == 0 || masks[j - 1] == 1);
                 keep[i * tl + j] = k ? 1 : 0;
-                fill[i * tl + j] = k ? 0 : (float) MASKED;
+                fill[i * tl + j] = k ? 0 : MASKED;
             }
         }
+        return new float[][] {keep, fill};
+    }
+
+    private NDArray scores(NDArray x) {
+        NDManager mm = x.getManager();
+        long n = x.getShape().get(0);
+        Tokens tk = tokens(x, config);
+        int len = tk.length(), p = config.patchSize();
+        NDArray seq = tk.patches().reshape(n * len, 3, p, p);
+        long tokenCount = len;
+        NDArray e = Scopes.scoped(() -> linear(stem(seq)                // [N·L, 256, t, t]
+                .transpose(0, 2, 3, 1).reshape(n, tokenCount, -1), "embedding")); // TensorFlow's (y, x, channel); [N, L, D]
+        String te = "transformer_encoder.";
+        e = e.add(oneHot(mm, tk.positions(), config.gridSize() * config.gridSize())
+                .matMul(w.get(POSITION_EMB)));
+        e = e.add(oneHot(mm, tk.scaleIds(), config.numScales()).matMul(w.get(te + "scaleembed_input.scale_emb")));
+        int d = config.hiddenSize();
+        NDArray cls = w.get(te + "cls").broadcast(new Shape(n, 1, d));
+        NDArray hdn = NDArrays.concat(new NDList(cls, e), 1);           // [N, L+1, D]
+        int tl = len + 1;
+        float[][] km = attentionMasks(tk.masks());
+        float[] keep = km[0], fill = km[1];
         NDArray keepM = Scalars.owned(mm.create(keep, new Shape(tl, tl)), hdn.getDataType());
         NDArray fillM = Scalars.owned(mm.create(fill, new Shape(tl, tl)), hdn.getDataType());
         for (int l = 0; l < config.numLayers(); l++) {
@@ -488,7 +672,8 @@ public final class Musiq implements AutoCloseable {
         return ph == 0 && pw == 0 ? x : x.pad(new Shape(pw / 2, pw - pw / 2, ph / 2, ph - ph / 2), 0);
     }
 
-    static int samePadding(int n, int k, int stride) {
+    /** TensorFlow "SAME" padding in total for a k×k window at this stride over n samples. */
+    public static int samePadding(int n, int k, int stride) {
         return Math.max(ceilDiv(n, stride) - 1, 0) * stride + k - n;
     }
 

@@ -142,4 +142,31 @@ class MusiqTest {
             assertTrue(norm > 0 && Double.isFinite(norm));
         }
     }
+
+    @Test
+    void plainJavaTokensAreTheNDArrayTokens() {
+        Engine engine = Engines.start(Engines.Target.CPU, 1);
+        // a downscale (600 long), an upscale with padded patches at every scale (45x70), a portrait, a tie to even
+        for (int[] hw : new int[][] {{45, 70}, {97, 61}, {47, 64}, {300, 600}}) {
+            int h = hw[0], w = hw[1];
+            float[] chw = new float[3 * h * w];
+            float[] v = LpipsTest.value(700 + h, new long[] {3, h, w}, 1.0);
+            for (int i = 0; i < chw.length; i++) {
+                chw[i] = v[i] + 0.5f;
+            }
+            try (NDManager m = engine.newBaseManager()) {
+                Musiq.Tokens want = Musiq.tokens(m.create(chw, new ai.djl.ndarray.types.Shape(1, 3, h, w)), TINY);
+                Musiq.PatchTokens got = Musiq.tokens(chw, h, w, TINY);
+                String at = h + "x" + w;
+                assertArrayEquals(want.positions(), got.positions(), at);
+                assertArrayEquals(want.scaleIds(), got.scaleIds(), at);
+                assertArrayEquals(want.masks(), got.masks(), at);
+                float[] wp = want.patches().toFloatArray();
+                assertEquals(wp.length, got.patches().length, at);
+                for (int i = 0; i < wp.length; i++) {
+                    assertEquals(wp[i], got.patches()[i], 2e-6f, at + " element " + i);  // resize: sums in another order
+                }
+            }
+        }
+    }
 }

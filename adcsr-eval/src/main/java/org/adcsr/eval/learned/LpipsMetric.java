@@ -151,6 +151,11 @@ public final class LpipsMetric implements Metric {
 
     /** [1, 3, H, W] of RGB/255 (or /65535) as float32, gray replicated. */
     static NDArray tensor(NDManager m, Image img) {
+        return m.create(rgb(img), new Shape(1, 3, img.height(), img.width()));
+    }
+
+    /** {@link #tensor}'s values: {@code [3, H, W]} of RGB/maxValue, gray replicated, alpha dropped. */
+    static float[] rgb(Image img) {
         int n = img.width() * img.height();
         float[] d = new float[3 * n];
         for (int c = 0; c < 3; c++) {
@@ -159,6 +164,6 @@ public final class LpipsMetric implements Metric {
                 d[c * n + i] = img.data()[plane * n + i] / (float) img.maxValue();
             }
         }
-        return m.create(d, new Shape(1, 3, img.height(), img.width()));
+        return d;
     }
 }

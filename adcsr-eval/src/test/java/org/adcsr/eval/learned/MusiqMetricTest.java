@@ -17,8 +17,11 @@ import org.adcsr.core.nets.Musiq;
 import org.adcsr.eval.metrics.Convention;
 import org.adcsr.eval.metrics.MetricOptions;
 import org.adcsr.eval.metrics.MetricUnavailableException;
+import org.adcsr.onnx.EngineChoice;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 /**
  * MUSIQ end to end, PNG file to score, against pyiqa v0.1.13's own MUSIQ module in float64
@@ -27,7 +30,8 @@ import org.junit.jupiter.api.io.TempDir;
  * pyiqa's key layout, which GeneratedWeights.musiq makes here too). The four PNGs exercise the rules: a resized side
  * that rounds half to even (64×47 → 224×164), a longer side over 224 (a bicubic downscale), portrait and gray,
  * patches padded at every scale and padding tokens in the sequences. One of them also goes through the full-size
- * default configuration (hidden 384, 6 heads, 14 layers) with weights generated the same way.
+ * default configuration (hidden 384, 6 heads, 14 layers) with weights generated the same way. Both engines that can
+ * run the network (DJL and ONNX Runtime) are held to the same bound.
  */
 class MusiqMetricTest {
     /** The fixture script's TINY configuration (MusiqTest.TINY in adcsr-core). */
@@ -35,13 +39,15 @@ class MusiqMetricTest {
 
     @TempDir Path tmp;
 
-    @Test
-    void scoresPngsAsPyiqa() throws Exception {
+    @ParameterizedTest
+    @EnumSource(value = EngineChoice.class, names = {"DJL", "ONNXRUNTIME"})
+    void scoresPngsAsPyiqa(EngineChoice choice) throws Exception {
         Path expected = Path.of(MusiqMetricTest.class.getResource("/fixtures/musiq/expected.txt").toURI());
         List<String> rows = Files.readAllLines(expected).stream().filter(l -> !l.startsWith("#")).toList();
         assertEquals(4, rows.size());
         Engine engine = Engines.start(Engines.Target.CPU, 1);
-        MusiqMetric metric = MusiqMetric.of(engine, GeneratedWeights.musiq(TINY), TINY, 0);
+        MusiqMetric metric = MusiqMetric.of(engine, GeneratedWeights.musiq(TINY), TINY, 0, choice);
+        assertEquals(choice.label(), metric.engineLabel());
         double worst = 0, worstAbs = 0;
         for (String row : rows) {
             String[] f = row.split(" ");
@@ -52,29 +58,32 @@ class MusiqMetricTest {
             worst = Math.max(worst, Math.abs(got - want) / Math.abs(want));
             worstAbs = Math.max(worstAbs, Math.abs(got - want));
         }
-        System.out.println("MUSIQ largest difference to pyiqa (float64): " + worst + " relative, " + worstAbs
+        System.out.println("MUSIQ (" + choice.label() + ") largest difference to pyiqa (float64): " + worst + " relative, " + worstAbs
                 + " absolute");
         assertEquals("musiq_koniq", metric.column());
     }
 
-    @Test
-    void fullSizeDefaultConfigurationScoresAsPyiqa() throws Exception {
+    @ParameterizedTest
+    @EnumSource(value = EngineChoice.class, names = {"DJL", "ONNXRUNTIME"})
+    void fullSizeDefaultConfigurationScoresAsPyiqa(EngineChoice choice) throws Exception {
         Path expected = Path.of(MusiqMetricTest.class.getResource("/fixtures/musiq/expected_koniq.txt").toURI());
         List<String> rows = Files.readAllLines(expected).stream().filter(l -> !l.startsWith("#")).toList();
         assertEquals(1, rows.size());
         String[] f = rows.get(0).split(" ");
         Engine engine = Engines.start(Engines.Target.CPU, 1);
-        MusiqMetric metric = MusiqMetric.of(engine, GeneratedWeights.musiq(Musiq.Config.KONIQ), Musiq.Config.KONIQ, 0);
+        MusiqMetric metric = MusiqMetric.of(engine, GeneratedWeights.musiq(Musiq.Config.KONIQ), Musiq.Config.KONIQ, 0,
+                choice);
         double want = Double.parseDouble(f[1]);
         double got = metric.score(Images.read(expected.getParent().getParent().resolve(f[0])), null);
         assertEquals(want, got, 1e-5 * Math.abs(want), f[0]);
-        System.out.println("MUSIQ (full size) relative difference to pyiqa (float64): " + Math.abs(got - want) / want);
+        System.out.println("MUSIQ (full size, " + choice.label() + ") relative difference to pyiqa (float64): " + Math.abs(got - want) / want);
     }
 
-    @Test
-    void cropIsInTheColumnName() {
+    @ParameterizedTest
+    @EnumSource(value = EngineChoice.class, names = {"DJL", "ONNXRUNTIME"})
+    void cropIsInTheColumnName(EngineChoice choice) {
         Engine engine = Engines.start(Engines.Target.CPU, 1);
-        MusiqMetric metric = MusiqMetric.of(engine, GeneratedWeights.musiq(TINY), TINY, 4);
+        MusiqMetric metric = MusiqMetric.of(engine, GeneratedWeights.musiq(TINY), TINY, 4, choice);
         assertEquals("musiq_koniq_crop4", metric.column());
         double s = metric.score(Image.blank(12, 9, 3, 255), null);    // any size: one patch at the original scale
         assertTrue(Double.isFinite(s), "" + s);
