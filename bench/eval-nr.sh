@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Issue 16's speed figures for the learned no-reference metrics of adcsr-eval: images per second of CLIPIQA (CLIP
 # RN50), MUSIQ (KonIQ default) and MANIQA (PIPAL: ViT-B/8, 20 crops of 224x224) on 512x512 photos, 1 and 2 threads,
-# adcsr's networks (DJL, libtorch) beside pyiqa v0.1.13's own modules (Debian's torch) in the same run, ratio
-# Java/pyiqa, and peak RSS of each side.
+# adcsr's networks (DJL, libtorch; MUSIQ on ONNX Runtime, as adcsr-eval runs it, or on DJL with ENGINE=djl) beside
+# pyiqa v0.1.13's own modules (Debian's torch) in the same run, ratio Java/pyiqa, and peak RSS of each side.
 #
 # Builds nothing: run `mvn -B -DskipTests package` first (the bench uses lib/*; CP_PREFIX=DIR1:DIR2 is put in front,
 # e.g. CP_PREFIX=adcsr-core/target/classes to try sources newer than lib/). Needs Debian's /usr/bin/python3 with

@@ -4,6 +4,10 @@
 #   make OUT=$OUT $OUT/default-model/train/pairs.csv $OUT/default-model/heldout/pairs.csv
 # with the same OUT (default out) and BIN (default ../bin). It ran as OUT=/work/exp1, BIN=/tmp/exp/bin (its
 # run.settings name those paths).
+# The whole recipe with this Stage 1 (make default-model with DM_STAGE1_STEPS := 5000 and --lr-milestones 3300,4200
+# in DM_STAGE1, Stage 2 unchanged) ran later the same day as OUT=/work/dm12: its Stage-1 validation equals this one's
+# byte for byte; Stage 2's validation, settings and the held-out scores of the packed model are the
+# stage1-5000-then-stage2-* files (README: the default model).
 set -eu
 OUT="${OUT:-out}"
 BIN="${BIN:-../bin}"
