@@ -79,6 +79,35 @@ class MusiqMetricTest {
         System.out.println("MUSIQ (full size, " + choice.label() + ") relative difference to pyiqa (float64): " + Math.abs(got - want) / want);
     }
 
+    /** adcsr-eval scores --threads images at once through one metric: ONNX Runtime's one session is shared. */
+    @Test
+    void concurrentScoresEqualSequentialOnes() throws Exception {
+        Path expected = Path.of(MusiqMetricTest.class.getResource("/fixtures/musiq/expected.txt").toURI());
+        List<Image> images = new java.util.ArrayList<>();
+        for (String row : Files.readAllLines(expected)) {
+            if (!row.startsWith("#")) {
+                images.add(Images.read(expected.getParent().getParent().resolve(row.split(" ")[0])));
+            }
+        }
+        Engine engine = Engines.start(Engines.Target.CPU, 1);
+        MusiqMetric metric = MusiqMetric.of(engine, GeneratedWeights.musiq(TINY), TINY, 0, EngineChoice.ONNXRUNTIME);
+        List<Double> sequential = images.stream().map(i -> metric.score(i, null)).toList();
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(4);
+        try {
+            for (int round = 0; round < 3; round++) {
+                List<java.util.concurrent.Future<Double>> f = new java.util.ArrayList<>();
+                for (Image i : images) {
+                    f.add(pool.submit(() -> metric.score(i, null)));
+                }
+                for (int k = 0; k < images.size(); k++) {
+                    assertEquals(sequential.get(k), f.get(k).get(), 0.0, "image " + k + ", round " + round);
+                }
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
     @ParameterizedTest
     @EnumSource(value = EngineChoice.class, names = {"DJL", "ONNXRUNTIME"})
     void cropIsInTheColumnName(EngineChoice choice) {
