@@ -104,7 +104,11 @@ public class EvalNrBench {
             }
             case "musiq" -> {
                 Musiq.Config c = Musiq.Config.KONIQ;
-                if ("djl".equals(System.getenv("ENGINE"))) {
+                String engineName = System.getenv().getOrDefault("ENGINE", "onnxruntime");
+                if (!engineName.equals("djl") && !engineName.equals("onnxruntime")) {
+                    throw new IllegalArgumentException("ENGINE must be djl or onnxruntime, got " + engineName);
+                }
+                if (engineName.equals("djl")) {
                     Musiq n = Musiq.load(base, GeneratedWeights.musiq(c), c);
                     net = n;
                     scorer = x -> n.forward(x).toFloatArray()[0];

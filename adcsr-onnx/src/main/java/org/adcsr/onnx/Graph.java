@@ -271,9 +271,7 @@ public final class Graph {
             }
             g.addNode(nb);
             for (String o : n.outputs) {
-                // a shape with unknown dimensions is left to ONNX Runtime's inference (declared half-known, it
-                // misled a MatMul fusion into a wrong Reshape)
-                if (!outs.contains(o) && Arrays.stream(shapes.get(o)).allMatch(d -> d >= 0)) {
+                if (!outs.contains(o)) {
                     g.addValueInfo(valueInfo(o, types.get(o).onnx, shapes.get(o)));
                 }
             }

@@ -147,7 +147,9 @@ public final class OrtMusiq implements AutoCloseable {
             String flat = g.node("Transpose", "embedding/nhwc", new long[] {U, t, t, BLOCK_OUT}, List.of(stem),
                     attr("perm", 0L, 2L, 3L, 1L));                      // TensorFlow's (y, x, channel) order
             flat = reshape(flat, "embedding/flat", -1, (long) BLOCK_OUT * t * t);
-            String e = linear(flat, "embedding", new long[] {U, d});   // tokens as [L, D]: the batch of one is implied
+            // tokens as [L, D], the batch of one implied: with [1, L, D] and L unknown, ONNX Runtime 1.29's MatMul+Add
+            // fusion reshaped the embedding's input to [1, 16384] and the run failed
+            String e = linear(flat, "embedding", new long[] {U, d});
             String pos = g.node("Gather", "posembed", new long[] {U, d},
                     List.of(param(TE + "posembed_input.position_emb"), POSITIONS), attr("axis", 0L));
             String sc = g.node("Gather", "scaleembed", new long[] {U, d},
