@@ -30,6 +30,7 @@ import org.adcsr.core.train.Checkpoints;
 import org.adcsr.core.train.DistillTraining;
 import org.adcsr.core.train.OnlinePairs;
 import org.adcsr.core.train.StopSignal;
+import org.adcsr.core.upscale.ColorCorrection;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -187,6 +188,13 @@ public class DistillCommand implements Callable<Integer> {
             + " autoencoder whose up blocks cannot render f_GT faithfully: the default model uses it.")
     double lambdaPixel = 0;
 
+    @Option(names = "--pixel-color-fix", paramLabel = "none|wavelet", description = "What the pixel term and the"
+            + " validation PSNR compare with HR: the output itself (none, the default) or the output after"
+            + " adcsr-upscale's wavelet colour fix, i.e. its high frequencies plus the bicubic LR's low ones (the"
+            + " term is then |SR - L(SR) - (HR - L(up(LR)))|, and leaves SR's own low frequencies, which the fix"
+            + " replaces, to the distillation term). For a model used with --color-fix wavelet.")
+    String pixelColorFix = "none";
+
     @Option(names = "--adv-real", paramLabel = "gt|teacher", description = "What D learns to accept as real"
             + " (default: gt, as train.py).")
     String advReal = "gt";
@@ -215,7 +223,7 @@ public class DistillCommand implements Callable<Integer> {
         Path resume = train.resume();
         Path out = train.out();
         for (String[] choice : new String[][] {{"--disc", disc, "lora", "full"}, {"--adv-real", advReal, "gt",
-            "teacher"}, {"--on-nan", onNan, "stop", "skip"}}) {
+            "teacher"}, {"--on-nan", onNan, "stop", "skip"}, {"--pixel-color-fix", pixelColorFix, "none", "wavelet"}}) {
             if (!choice[1].equals(choice[2]) && !choice[1].equals(choice[3])) {
                 throw new UsageException(choice[0] + " must be " + choice[2] + " or " + choice[3] + ", not "
                         + choice[1]);
@@ -317,7 +325,8 @@ public class DistillCommand implements Callable<Integer> {
                 osediff != null ? DistillTraining.Teacher.OSEDIFF : teacher != null ? DistillTraining.Teacher.GT
                         : DistillTraining.Teacher.FEATURES, osediff != null ? osediff : teacherFeatures, dc,
                 discFile, disc.equals("full"), loraRank, loraAlpha, promptEmbeddings, pairs, online(), steps, batch,
-                seed.seed(), lr, discLr, milestones, gamma, lambdaAdv, lambdaPixel, advReal.equals("teacher"),
+                seed.seed(), lr, discLr, milestones, gamma, lambdaAdv, lambdaPixel,
+                ColorCorrection.valueOf(pixelColorFix.toUpperCase()), advReal.equals("teacher"),
                 onNan.equals("skip"), train.checkpointEvery(null), train.keep(null), val, valEvery);
     }
 

@@ -45,6 +45,7 @@ import org.adcsr.core.model.VaeEncoder;
 import org.adcsr.core.sd.SdConfig;
 import org.adcsr.core.sd.SdConfigs;
 import org.adcsr.core.sd.SdInputs;
+import org.adcsr.core.upscale.ColorCorrection;
 
 /**
  * Stage 2 as a resumable run (ADCSR.md §7, {@link Stage2}): the student distilled from a teacher's features with a
@@ -83,6 +84,8 @@ public final class DistillTraining {
      *     for a zero text embedding [1, 77, cross width]
      * @param lambdaPixel weight of the L1 pixel term on the output, which also trains the decoder's up blocks
      *     ({@link Stage2}; 0: the paper's Stage 2)
+     * @param pixelFix the colour fix the pixel term (and the validation PSNR) sees the output through:
+     *     {@link ColorCorrection#NONE} or {@link ColorCorrection#WAVELET} ({@link Stage2.PixelTerm})
      * @param pairs adcsr-degrade's pairs.csv, or null when {@code online} is given
      * @param online photos degraded on the fly ({@link OnlinePairs}; each sample's draws go to {@code pairs.csv} of
      *     the run), or null when {@code pairs} is given
@@ -94,7 +97,7 @@ public final class DistillTraining {
             boolean discFull, int loraRank, double loraAlpha, Path promptEmbeddings, Path pairs,
             OnlinePairs.Spec online, long steps, int batch,
             long seed, double lr, double discLr, long[] milestones, double gamma, double lambdaAdv,
-            double lambdaPixel, boolean advRealTeacher, boolean skipNonFinite, int checkpointEvery, int keep, Path val,
+            double lambdaPixel, ColorCorrection pixelFix, boolean advRealTeacher, boolean skipNonFinite, int checkpointEvery, int keep, Path val,
             int valEvery) {}
 
     static final List<String> COLUMNS = List.of("step", "distil", "adv", "pixel", "loss", "D", "logits_real",
@@ -183,8 +186,10 @@ public final class DistillTraining {
                             case FEATURES -> teacherFeatures(s, (PairData) data, b.indices(), m, fGt);
                             case OSEDIFF -> osediff.features(nets, b.lr(), lr.getShape(), ctx);
                         };
+                        Stage2.PixelTerm pixel = s.lambdaPixel() > 0 ? Stage2.PixelTerm.of(s.pixelFix(), m, b.lr(),
+                                b.hr(), s.batch(), lrSize[0], lrSize[1]) : null;
                         t = Stage2.iteration(nets, store, optG, optD, lrG.lr(next), s.discLr(), lr, fT,
-                                s.advRealTeacher() ? fT : fGt, ctx, s.lambdaAdv(), hr, s.lambdaPixel(), next,
+                                s.advRealTeacher() ? fT : fGt, ctx, s.lambdaAdv(), pixel, s.lambdaPixel(), next,
                                 guard(s, store));
                     }
                     step = next;
@@ -247,7 +252,8 @@ public final class DistillTraining {
                 // per-pair means, weighted by pair, so batches of any size give the same mean
                 long per = fs.getShape().size() / idx.length;
                 sum += fs.sub(fT).abs().sum().toType(DataType.FLOAT64, false).getDouble() / per;
-                NDArray sr = Stage2.render(nets, fs).clip(-1, 1);
+                NDArray sr = Stage2.PixelTerm.of(s.pixelFix(), m, b.lr(), b.hr(), idx.length, size[0], size[1])
+                        .fixed(Stage2.render(nets, fs), hr).clip(-1, 1);
                 double[] mse = sr.sub(hr).square().reshape(idx.length, -1).mean(new int[] {1})
                         .toType(DataType.FLOAT64, false).toDoubleArray();
                 for (double e : mse) {
@@ -520,7 +526,8 @@ public final class DistillTraining {
         meta.put("adcsr.stage", "2 (adcsr-distill, " + s.steps() + " steps)");
         meta.put("adcsr.teacher", describeTeacher(s));
         if (s.lambdaPixel() > 0) {
-            meta.put("adcsr.pixel_loss", s.lambdaPixel() + " (up blocks trained in Stage 2)");
+            meta.put("adcsr.pixel_loss", s.lambdaPixel() + " (up blocks trained in Stage 2"
+                    + (s.pixelFix() == ColorCorrection.NONE ? ")" : "; after the " + pixelFixName(s) + " colour fix)"));
         }
         meta.put("adcsr.discriminator", describeDisc(s));
         List<SafetensorsWriter.Entry> entries = new ArrayList<>();
@@ -563,6 +570,7 @@ public final class DistillTraining {
         v.put("gamma", Double.toString(s.gamma()));
         v.put("lambda_adv", Double.toString(s.lambdaAdv()));
         v.put("lambda_pixel", Double.toString(s.lambdaPixel()));
+        v.put("pixel_color_fix", pixelFixName(s));
         v.put("adv_real", s.advRealTeacher() ? "teacher" : "gt");
         v.put("on_nan", s.skipNonFinite() ? "skip" : "stop");
         v.put("checkpoint_every", Integer.toString(s.checkpointEvery()));
@@ -572,6 +580,10 @@ public final class DistillTraining {
         StringBuilder sb = new StringBuilder("# adcsr-distill run settings; --resume continues with these\n");
         v.forEach((k, x) -> sb.append(k).append('=').append(x).append('\n'));
         return sb.toString();
+    }
+
+    private static String pixelFixName(Settings s) {
+        return s.pixelFix().name().toLowerCase();
     }
 
     private static String join(long[] v) {
@@ -624,7 +636,9 @@ public final class DistillTraining {
                     Long.parseLong(p.getProperty("seed")), Double.parseDouble(p.getProperty("lr")),
                     Double.parseDouble(p.getProperty("disc_lr")), milestones,
                     Double.parseDouble(p.getProperty("gamma")), Double.parseDouble(p.getProperty("lambda_adv")),
-                    Double.parseDouble(p.getProperty("lambda_pixel", "0")), p.getProperty("adv_real").equals("teacher"),
+                    Double.parseDouble(p.getProperty("lambda_pixel", "0")),
+                    ColorCorrection.valueOf(p.getProperty("pixel_color_fix", "none").toUpperCase()),
+                    p.getProperty("adv_real").equals("teacher"),
                     p.getProperty("on_nan").equals("skip"),
                     checkpointEvery, keep, pathOrNull(p, "val", ""), Integer.parseInt(p.getProperty("val_every")));
         } catch (RuntimeException e) {

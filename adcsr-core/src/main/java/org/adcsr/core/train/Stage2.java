@@ -17,6 +17,8 @@ import org.adcsr.core.model.Ops;
 import org.adcsr.core.model.SdUnet;
 import org.adcsr.core.model.VaeEncoder;
 import org.adcsr.core.sd.SdConfig;
+import org.adcsr.core.upscale.ColorCorrection;
+import org.adcsr.core.upscale.Resample;
 
 /**
  * Stage 2 of AdcSR (ADCSR.md §7): adversarial feature distillation. The student (pruned UNet, connector, trainable
@@ -101,13 +103,13 @@ public final class Stage2 {
      * @param step the 1-based step, for messages
      * @param fTeacher the target features (no gradient)
      * @param fReal the "real" features D learns to accept (f_GT; the teacher's with {@code --adv-real teacher})
-     * @param hr the HR images in [−1, 1], for the pixel term (unused when {@code lambdaPixel} is 0)
+     * @param pixel the pixel term's target and view of the output (null when {@code lambdaPixel} is 0)
      * @param lambdaPixel the pixel term's weight; when above 0 the student's ops must hold the up blocks
      * @param guard checks the terms and gradients before each optimizer step (the NaN guard)
      */
     public static Terms iteration(Nets n, ParameterStore store, Adam student, Adam disc, double lrStudent,
             double lrDisc, NDArray lr, NDArray fTeacher, NDArray fReal, NDArray context, double lambdaAdv,
-            NDArray hr, double lambdaPixel, long step, Guard guard) {
+            PixelTerm pixelTerm, double lambdaPixel, long step, Guard guard) {
         store.zeroGradients();
         NDArray fs;
         double distil;
@@ -120,7 +122,7 @@ public final class Stage2 {
             NDArray lAdv = softplus(discriminate(n, fs, context).neg()).mean();
             NDArray l = lDistil.add(Scalars.mul(lAdv, lambdaAdv));
             if (lambdaPixel > 0) {
-                NDArray lPixel = render(n, fs).sub(hr).abs().mean();
+                NDArray lPixel = pixelTerm.loss(render(n, fs));
                 pixel = lPixel.toType(DataType.FLOAT64, false).getDouble();
                 l = l.add(Scalars.mul(lPixel, lambdaPixel));
             }
@@ -163,6 +165,70 @@ public final class Stage2 {
             disc.step(lrDisc);
         }
         return new Terms(distil, adv, pixel, loss, d, real, fakeMean);
+    }
+
+    /**
+     * The pixel term's two sides, {@code mean |view(SR) − target|}. Without a colour fix: SR against HR. With the
+     * wavelet fix: what {@code adcsr-upscale --color-fix wavelet} makes of SR against HR, that is SR's high
+     * frequencies {@code SR − L(SR)} against {@code HR − L(up(LR))}, where {@code up} is the fix's bicubic ×4 and
+     * {@code L} its low frequencies ({@link ColorCorrection#lowFrequencies}), here {@code M_h · X · M_wᵀ}. The output's
+     * own low frequencies, which the fix replaces, are then not trained by this term.
+     *
+     * @param target {@code [B, 3, H, W]}
+     * @param lowRows {@code M_h} {@code [H, H]}, or null without a fix
+     * @param lowColumnsT {@code M_wᵀ} {@code [W, W]}, or null without a fix
+     */
+    public record PixelTerm(NDArray target, NDArray lowRows, NDArray lowColumnsT) {
+        /**
+         * The term for a batch of pairs in [−1, 1], planar {@code [B, 3, h, w]} and {@code [B, 3, 4h, 4w]}, with
+         * {@code fix} {@link ColorCorrection#NONE} or {@link ColorCorrection#WAVELET}; arrays in {@code m}.
+         */
+        public static PixelTerm of(ColorCorrection fix, NDManager m, float[] lr, float[] hr, int batch, int h, int w) {
+            int hh = 4 * h;
+            int ww = 4 * w;
+            Shape shape = new Shape(batch, 3, hh, ww);
+            if (fix == ColorCorrection.NONE) {
+                return new PixelTerm(m.create(hr, shape), null, null);
+            }
+            if (fix != ColorCorrection.WAVELET) {
+                throw new IllegalArgumentException("no pixel term after the " + fix + " colour fix");
+            }
+            float[] target = new float[hr.length];
+            float[] plane = new float[h * w];
+            float[] tmp = new float[hh * ww];
+            for (int p = 0; p < batch * 3; p++) {
+                System.arraycopy(lr, p * h * w, plane, 0, h * w);
+                float[] low = Resample.bicubic(plane, w, h, ww, hh);
+                ColorCorrection.lowFrequencies(low, tmp, ww, hh);
+                int o = p * hh * ww;
+                for (int i = 0; i < low.length; i++) {
+                    target[o + i] = hr[o + i] - low[i];
+                }
+            }
+            NDArray rows = m.create(ColorCorrection.lowFrequencyMatrix(hh), new Shape(hh, hh));
+            NDArray columns = m.create(ColorCorrection.lowFrequencyMatrix(ww), new Shape(ww, ww)).transpose();
+            return new PixelTerm(m.create(target, shape), rows, columns);
+        }
+
+        /** The term, {@code mean |view(SR) − target|}. */
+        public NDArray loss(NDArray sr) {
+            return view(sr).sub(target.toType(sr.getDataType(), false)).abs().mean();
+        }
+
+        /** SR after the fix ({@code SR − L(SR) + L(up(LR))}, as {@code view(SR) − target + HR}), or SR itself. */
+        public NDArray fixed(NDArray sr, NDArray hr) {
+            return lowRows == null ? sr : view(sr).sub(target.toType(sr.getDataType(), false)).add(hr);
+        }
+
+        /** SR as the term compares it: itself, or its high frequencies {@code SR − M_h · SR · M_wᵀ}. */
+        public NDArray view(NDArray sr) {
+            if (lowRows == null) {
+                return sr;
+            }
+            NDArray rows = lowRows.toType(sr.getDataType(), false);
+            NDArray columns = lowColumnsT.toType(sr.getDataType(), false);
+            return sr.sub(rows.matMul(sr.matMul(columns)));
+        }
     }
 
     /** Decides what a non-finite loss term or gradient does before an optimizer step. */

@@ -83,19 +83,57 @@ public enum ColorCorrection {
         return new double[] {mean, Math.sqrt(sq / (x.length - 1))};
     }
 
+    /** Levels of {@link #WAVELET}'s split: blurs of dilation 1, 2, 4, 8 and 16. */
+    public static final int WAVELET_LEVELS = 5;
+
     /** {@link #WAVELET} on one channel; {@code style} (the LR upscaled to the SR size) is overwritten. */
     static void wavelet(float[] content, float[] style, int w, int h) {
         // three planes in all, whatever the size (a 4096² channel is 67 MB a plane)
         float[] contentLow = content.clone();
         float[] tmp = new float[content.length];
-        for (int level = 0; level < 5; level++) {
-            blur(contentLow, tmp, w, h, 1 << level);
-            blur(style, tmp, w, h, 1 << level);
-        }
+        lowFrequencies(contentLow, tmp, w, h);
+        lowFrequencies(style, tmp, w, h);
         // high(content) + low(style) = content − low(content) + low(style)
         for (int i = 0; i < content.length; i++) {
             content[i] = content[i] - contentLow[i] + style[i];
         }
+    }
+
+    /**
+     * {@link #WAVELET}'s low frequencies of a {@code w × h} plane, in place: the blurs of every level one after the
+     * other ({@code tmp} is scratch of the same size).
+     */
+    public static void lowFrequencies(float[] x, float[] tmp, int w, int h) {
+        for (int level = 0; level < WAVELET_LEVELS; level++) {
+            blur(x, tmp, w, h, 1 << level);
+        }
+    }
+
+    /**
+     * {@link #lowFrequencies} along one axis of length {@code n} as an {@code n × n} matrix {@code M} (row major,
+     * {@code y = M x}): the 2-D low frequencies of a plane {@code X} ({@code h × w}) are {@code M_h X M_wᵀ}, as each
+     * level's blur is a horizontal then a vertical pass with replicate padding, and such passes commute. For
+     * differentiating through the fix (adcsr-distill's pixel term).
+     */
+    public static float[] lowFrequencyMatrix(int n) {
+        float[] m = new float[n * n];
+        float[] x = new float[n];
+        float[] y = new float[n];
+        for (int j = 0; j < n; j++) {
+            java.util.Arrays.fill(x, 0);
+            x[j] = 1;
+            for (int level = 0; level < WAVELET_LEVELS; level++) {
+                int d = 1 << level;
+                for (int i = 0; i < n; i++) {
+                    y[i] = 0.25f * x[Math.max(i - d, 0)] + 0.5f * x[i] + 0.25f * x[Math.min(i + d, n - 1)];
+                }
+                System.arraycopy(y, 0, x, 0, n);
+            }
+            for (int i = 0; i < n; i++) {
+                m[i * n + j] = x[i];
+            }
+        }
+        return m;
     }
 
     /**
