@@ -186,6 +186,34 @@ class DistillCommandTest {
         assertTrue(pixel > 0 && pixel < 2, "mean |SR - HR| in [-1, 1]: " + pixel);
     }
 
+    /** --pixel-color-fix wavelet: stored in run.settings and the metadata, resumed exactly, a different term. */
+    @Test
+    void thePixelTermAfterTheWaveletFixResumesExactly() throws IOException {
+        Path straight = tmp.resolve("wavelet-straight");
+        Path resumed = tmp.resolve("wavelet-resumed");
+        Path raw = tmp.resolve("raw");
+        assertEquals(0, run(tiny("--steps", "2", "--lambda-pixel", "1", "--pixel-color-fix", "wavelet", "-o",
+                straight.toString())).code());
+        assertEquals(0, run(tiny("--steps", "1", "--lambda-pixel", "1", "--pixel-color-fix", "wavelet", "-o",
+                resumed.toString())).code());
+        Run r = run(List.of("--threads", "1", "--resume", resumed.toString(), "--steps", "2"));
+        assertEquals(0, r.code(), r.err());
+        assertArrayEquals(Files.readAllBytes(straight.resolve("model.safetensors")),
+                Files.readAllBytes(resumed.resolve("model.safetensors")));
+        assertTrue(Files.readString(resumed.resolve("run.settings")).contains("pixel_color_fix=wavelet"));
+        try (SafetensorsReader m = SafetensorsReader.open(straight.resolve("model.safetensors"))) {
+            assertTrue(m.metadata().get("adcsr.pixel_loss").contains("after the wavelet colour fix"),
+                    m.metadata().toString());
+        }
+        assertEquals(0, run(tiny("--steps", "1", "--lambda-pixel", "1", "-o", raw.toString())).code());
+        double wavelet = Double.parseDouble(Files.readAllLines(straight.resolve("train.csv")).get(1).split(",")[3]);
+        double plain = Double.parseDouble(Files.readAllLines(raw.resolve("train.csv")).get(1).split(",")[3]);
+        assertTrue(wavelet > 0 && wavelet < plain, "the high frequencies' term " + wavelet + " vs the whole " + plain);
+        Run bad = run(tiny("--steps", "1", "--pixel-color-fix", "adain", "-o", tmp.resolve("bad").toString()));
+        assertEquals(2, bad.code(), bad.err());
+        assertTrue(bad.err().contains("--pixel-color-fix must be none or wavelet, not adain"), bad.err());
+    }
+
     /** A trained model as --student: the new run starts where the first ended (its step-0 validation is the end's). */
     @Test
     void aTrainedModelAsStudentIsAWarmStart() throws IOException {
