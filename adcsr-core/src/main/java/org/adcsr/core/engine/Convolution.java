@@ -128,8 +128,10 @@ public final class Convolution {
 
     /**
      * The layout in which oneDNN's backward convolution gets its gradients right on the affected machines (README
-     * "Known engine issues"; {@code bench/ConvBackwardPadding.java}): input channels (above 8) and output channels
-     * zero-padded to a multiple of {@value #CHANNEL_BLOCK}, the extra outputs (of zero filters) cut off again. Strided
+     * "Known engine issues"; {@code bench/ConvBackwardPadding.java}): output channels zero-padded to a multiple of
+     * {@value #CHANNEL_BLOCK} (the extra outputs, of zero filters, cut off again), and input channels as
+     * {@link Mode#PADDED} pads them (above 8 only: the gradients of 3 or 8 unpadded input channels are right once the
+     * output is padded, and padding 8 to 16 doubled the work). Strided
      * and grouped convolutions, which stay wrong padded in places, go through {@link #gemm}, which has no oneDNN
      * convolution to differentiate. The sums are the same sums plus exact zeros.
      */
@@ -142,14 +144,15 @@ public final class Convolution {
         Shape ws = weight.getShape();
         long c = xs.get(1);
         long out = ws.get(0);
-        long extraIn = (CHANNEL_BLOCK - c % CHANNEL_BLOCK) % CHANNEL_BLOCK; // 8 channels or fewer too, unlike Mode.PADDED
+        // the input as the forward needs it (Mode.PADDED's rule: 8 channels or fewer stay as they are, half or less
+        // of the work of padding them); the output always, for the backward's input gradient
+        long extraIn = extraChannels(c);
         long extraOut = (CHANNEL_BLOCK - out % CHANNEL_BLOCK) % CHANNEL_BLOCK;
         if (extraIn == 0 && extraOut == 0) {
             return nativeConv(x, weight, bias, stride, padH, padW, 1);
         }
         NDManager m = x.getManager();
-        NDArray xp = extraIn == 0 ? x : NDArrays.concat(new NDList(x,
-                m.zeros(new Shape(xs.get(0), extraIn, xs.get(2), xs.get(3)), x.getDataType())), 1);
+        NDArray xp = extraIn == 0 ? x : zeroChannels(x, extraIn);
         NDArray wp = extraIn == 0 ? weight : onto(m, NDArrays.concat(new NDList(weight,
                 m.zeros(new Shape(out, extraIn, ws.get(2), ws.get(3)), weight.getDataType())), 1));
         NDArray bp = bias;
@@ -161,6 +164,11 @@ public final class Convolution {
         }
         NDArray y = nativeConv(xp, wp, bp, stride, padH, padW, 1);
         return extraOut == 0 ? y : y.get(new NDIndex(":, :{}", out));
+    }
+
+    /** NCHW {@code x} with {@code extra} zero channels appended: one {@code constant_pad_nd} (its backward a slice). */
+    static NDArray zeroChannels(NDArray x, long extra) {
+        return x.pad(new Shape(0, 0, 0, 0, 0, extra), 0);
     }
 
     /** Zero channels to append to {@code c} channels in {@link Mode#PADDED}: none up to 8 or at a multiple of 16. */
@@ -184,8 +192,7 @@ public final class Convolution {
             return nativeConv(x, weight, bias, stride, padH, padW, groups);
         }
         NDManager m = x.getManager();
-        NDArray xp = NDArrays.concat(new NDList(x,
-                m.zeros(new Shape(xs.get(0), extra, xs.get(2), xs.get(3)), x.getDataType())), 1);
+        NDArray xp = zeroChannels(x, extra);
         if (!depthwise) {
             NDArray wp = onto(m, NDArrays.concat(new NDList(weight,
                     m.zeros(new Shape(ws.get(0), extra, ws.get(2), ws.get(3)), weight.getDataType())), 1));

@@ -227,6 +227,8 @@ public final class EngineCheck {
     static final List<ConvProbe> BACKWARD = List.of(
             new ConvProbe(2, 24, 24, 8, 12, 3, 3, 1, 1, 1, 1),
             new ConvProbe(2, 16, 8, 8, 12, 3, 3, 1, 1, 1, 1), // 8 output channels: backward data pads them
+            new ConvProbe(2, 8, 8, 8, 12, 3, 3, 1, 1, 1, 1), // 8 in and out: the training layout pads the output only
+            new ConvProbe(2, 3, 8, 9, 9, 3, 3, 1, 1, 1, 1), // RGB input, unpadded in the training layout
             new ConvProbe(2, 48, 16, 8, 8, 3, 3, 2, 1, 1, 1), // stride 2
             new ConvProbe(1, 16, 24, 40, 40, 3, 3, 1, 1, 1, 1), // batch 1 through oneDNN
             new ConvProbe(2, 48, 24, 6, 6, 1, 1, 1, 0, 0, 1),

@@ -11,6 +11,7 @@ import java.util.Map;
 import java.util.function.Function;
 import java.util.function.UnaryOperator;
 import org.adcsr.core.engine.Convolution;
+import org.adcsr.core.engine.FusedOps;
 import org.adcsr.core.engine.Scalars;
 import org.adcsr.core.engine.Scopes;
 
@@ -72,17 +73,8 @@ public final class DjlOps implements Ops<NDArray> {
 
     @Override
     public NDArray groupNorm(NDArray x, String name, int groups, double eps) {
-        Shape s = x.getShape();
-        long c = s.get(1);
-        // normalise each group with torch's fused layer_norm over the flattened group, without affine
-        return Scopes.scoped(() -> {
-            NDArray g = x.reshape(s.get(0), groups, -1);
-            Shape group = new Shape(g.getShape().get(2));
-            NDArray one = x.getManager().ones(group, x.getDataType());
-            NDArray zero = x.getManager().zeros(group, x.getDataType());
-            NDArray y = LayerNorm.layerNorm(g, group, one, zero, (float) eps).singletonOrThrow().reshape(s);
-            return y.mul(param(name + ".weight").reshape(1, c, 1, 1)).add(param(name + ".bias").reshape(1, c, 1, 1));
-        });
+        // libtorch's group_norm: one kernel each way (FusedOps says why it is not composed of layer_norm here)
+        return FusedOps.groupNorm(x, groups, param(name + ".weight"), param(name + ".bias"), eps);
     }
 
     @Override
@@ -94,9 +86,7 @@ public final class DjlOps implements Ops<NDArray> {
 
     @Override
     public NDArray silu(NDArray x) {
-        try (NDArray sigmoid = Activation.sigmoid(x)) {
-            return x.mul(sigmoid);
-        }
+        return FusedOps.silu(x);
     }
 
     @Override

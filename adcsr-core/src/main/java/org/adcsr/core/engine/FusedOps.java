@@ -1,0 +1,182 @@
+package org.adcsr.core.engine;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.pytorch.engine.PtNDArray;
+import ai.djl.pytorch.engine.PtNDManager;
+import ai.djl.pytorch.engine.PtSymbolBlock;
+import ai.djl.pytorch.jni.IValue;
+import ai.djl.pytorch.jni.JniUtils;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.lang.reflect.Constructor;
+import java.lang.reflect.Field;
+import java.lang.reflect.Method;
+import java.nio.charset.StandardCharsets;
+import java.util.zip.CRC32;
+import java.util.zip.ZipEntry;
+import java.util.zip.ZipOutputStream;
+
+/**
+ * libtorch's fused {@code silu} and {@code group_norm}, which DJL's JNI does not expose, reached through a TorchScript
+ * module that this class writes in memory from the source text below (no file is read, nothing else is loaded):
+ * one method per op, each a single ATen call. Both are differentiable, as any ATen op is.
+ *
+ * <p>Why: composed of the ops DJL has, SiLU is {@code x · sigmoid(x)} (two kernels and two autograd nodes each way)
+ * and GroupNorm a {@code layer_norm} over each group's flattened {@code C/G · H · W} values followed by a
+ * per-channel multiply and add; libtorch's {@code layer_norm} backward is built for short normalised rows and took
+ * 10 to 30 times as long as {@code group_norm}'s at 8–16 channels of 128²–256² (README, adcsr-train-vae speed).
+ */
+public final class FusedOps {
+    /** The module's TorchScript source: what {@code torch.jit.script} writes for these methods. */
+    static final String SOURCE = String.join("\n",
+            "class Fused(Module):",
+            "  __parameters__ = []",
+            "  __buffers__ = []",
+            "  training : bool",
+            "  def forward(self: __torch__.Fused,",
+            "    x: Tensor) -> Tensor:",
+            "    return x",
+            "  def silu(self: __torch__.Fused,",
+            "    x: Tensor) -> Tensor:",
+            "    return torch.silu(x)",
+            "  def group_norm(self: __torch__.Fused,",
+            "    x: Tensor,",
+            "    groups: int,",
+            "    weight: Tensor,",
+            "    bias: Tensor,",
+            "    eps: float) -> Tensor:",
+            "    return torch.group_norm(x, groups, weight, bias, eps)",
+            "");
+
+    private static volatile FusedOps instance;
+
+    private final PtSymbolBlock module;
+    private final Method run;
+    private final Object lib;
+    private final Constructor<IValue> wrap;
+
+    private FusedOps() {
+        // the module lives as long as the process, in a manager of its own
+        PtNDManager m = (PtNDManager) NDManager.newBaseManager();
+        try {
+            module = JniUtils.loadModule(m, new ByteArrayInputStream(archive()), false, false);
+            // PyTorchLibrary.moduleRunMethod(handle, method, ivalues, isTrain, separateCudaStream): DJL's public
+            // IValueUtils.runMethod passes isTrain = false, which runs the method without autograd
+            Class<?> c = Class.forName("ai.djl.pytorch.jni.PyTorchLibrary");
+            Field f = c.getDeclaredField("LIB");
+            f.setAccessible(true);
+            lib = f.get(null);
+            run = c.getDeclaredMethod("moduleRunMethod", long.class, String.class, long[].class, boolean.class,
+                    boolean.class);
+            run.setAccessible(true);
+            wrap = IValue.class.getDeclaredConstructor(long.class);
+            wrap.setAccessible(true);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (ReflectiveOperationException e) {
+            throw new IllegalStateException("this DJL version lacks PyTorchLibrary.moduleRunMethod or IValue(long): " + e,
+                    e);
+        }
+    }
+
+    private static FusedOps get() {
+        FusedOps f = instance;
+        if (f == null) {
+            synchronized (FusedOps.class) {
+                f = instance;
+                if (f == null) {
+                    f = new FusedOps();
+                    instance = f;
+                }
+            }
+        }
+        return f;
+    }
+
+    /** {@code F.silu(x) = x · sigmoid(x)} in one kernel each way; the result belongs to {@code x}'s manager. */
+    public static NDArray silu(NDArray x) {
+        return get().call("silu", x, IValue.from((PtNDArray) x));
+    }
+
+    /**
+     * {@code F.group_norm(x, groups, weight, bias, eps)} on NCHW {@code x}; {@code weight} and {@code bias} (C) are
+     * converted to {@code x}'s type where they differ. The result belongs to {@code x}'s manager.
+     */
+    public static NDArray groupNorm(NDArray x, int groups, NDArray weight, NDArray bias, double eps) {
+        NDArray w = weight.getDataType() == x.getDataType() ? weight : weight.toType(x.getDataType(), false);
+        NDArray b = bias.getDataType() == x.getDataType() ? bias : bias.toType(x.getDataType(), false);
+        try {
+            return get().call("group_norm", x, IValue.from((PtNDArray) x), IValue.from(groups),
+                    IValue.from((PtNDArray) w), IValue.from((PtNDArray) b), IValue.from(eps));
+        } finally {
+            if (w != weight) {
+                w.close();
+            }
+            if (b != bias) {
+                b.close();
+            }
+        }
+    }
+
+    private NDArray call(String method, NDArray like, IValue... args) {
+        long[] handles = new long[args.length];
+        for (int i = 0; i < args.length; i++) {
+            handles[i] = args[i].getHandle();
+        }
+        try {
+            long out = (Long) run.invoke(lib, module.getHandle(), method, handles, JniUtils.isGradMode(), false);
+            try (IValue result = wrap.newInstance(out)) {
+                return result.toTensor((PtNDManager) like.getManager());
+            }
+        } catch (ReflectiveOperationException e) {
+            Throwable cause = e.getCause() != null ? e.getCause() : e;
+            throw cause instanceof RuntimeException r ? r : new IllegalStateException(cause);
+        } finally {
+            for (IValue a : args) {
+                a.close();
+            }
+        }
+    }
+
+    /** The TorchScript archive ({@code torch.jit.save}'s zip layout) of {@link #SOURCE}. */
+    static byte[] archive() throws IOException {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        try (ZipOutputStream zip = new ZipOutputStream(bytes)) {
+            // data.pkl: pickle protocol 2 of a __torch__.Fused object whose state is {"training": True}
+            byte[] data = concat(new byte[] {(byte) 0x80, 2}, ascii("c__torch__\nFused\nq\u0000)\u0081}(X"),
+                    new byte[] {8, 0, 0, 0}, ascii("trainingq\u0001\u0088ubq\u0002."));
+            stored(zip, "fused/data.pkl", data);
+            stored(zip, "fused/code/__torch__.py", SOURCE.getBytes(StandardCharsets.UTF_8));
+            stored(zip, "fused/constants.pkl", new byte[] {(byte) 0x80, 2, ')', '.'});
+            stored(zip, "fused/version", ascii("3\n"));
+        }
+        return bytes.toByteArray();
+    }
+
+    private static byte[] ascii(String s) {
+        return s.getBytes(StandardCharsets.ISO_8859_1);
+    }
+
+    private static byte[] concat(byte[]... parts) {
+        ByteArrayOutputStream o = new ByteArrayOutputStream();
+        for (byte[] p : parts) {
+            o.writeBytes(p);
+        }
+        return o.toByteArray();
+    }
+
+    private static void stored(ZipOutputStream zip, String name, byte[] content) throws IOException {
+        ZipEntry e = new ZipEntry(name);
+        e.setMethod(ZipEntry.STORED);
+        e.setSize(content.length);
+        CRC32 crc = new CRC32();
+        crc.update(content);
+        e.setCrc(crc.getValue());
+        zip.putNextEntry(e);
+        zip.write(content);
+        zip.closeEntry();
+    }
+}

@@ -1,0 +1,104 @@
+package org.adcsr.core.engine;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.training.GradientCollector;
+import java.util.function.UnaryOperator;
+import org.junit.jupiter.api.Test;
+
+/**
+ * {@link FusedOps}' SiLU and GroupNorm are the textbook formulas, forward and backward, in float64 (to float64
+ * rounding) and float32, with autograd on and off.
+ */
+class FusedOpsTest {
+    /** GroupNorm by its definition: each group's mean and biased variance, then the per-channel affine. */
+    private static NDArray groupNormByHand(NDArray x, int groups, NDArray w, NDArray b, double eps) {
+        Shape s = x.getShape();
+        NDArray g = x.reshape(s.get(0), groups, -1);
+        NDArray mean = g.mean(new int[] {2}, true);
+        NDArray var = g.sub(mean).square().mean(new int[] {2}, true);
+        NDArray n = g.sub(mean).div(var.add(eps).sqrt()).reshape(s);
+        long c = s.get(1);
+        return n.mul(w.reshape(1, c, 1, 1)).add(b.reshape(1, c, 1, 1));
+    }
+
+    private static double[][] valueAndGradient(NDArray x0, UnaryOperator<NDArray> f, NDArray weights) {
+        NDArray x = x0.duplicate();
+        x.setRequiresGradient(true);
+        NDArray y;
+        try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+            y = f.apply(x);
+            // a weighted sum, so that every output's gradient differs
+            Autograd.backward(gc, y.mul(weights).sum());
+        }
+        return new double[][] {y.toType(DataType.FLOAT64, false).toDoubleArray(),
+            x.getGradient().toType(DataType.FLOAT64, false).toDoubleArray()};
+    }
+
+    private static void assertClose(double[] want, double[] got, double tol, String what) {
+        assertEquals(want.length, got.length, what);
+        double worst = 0;
+        for (int i = 0; i < want.length; i++) {
+            double d = Math.abs(want[i] - got[i]) / Math.max(1, Math.abs(want[i]));
+            assertTrue(d <= tol, what + " at " + i + ": " + got[i] + ", by the formula " + want[i]);
+            worst = Math.max(worst, d);
+        }
+        assertTrue(worst <= tol, what + ": worst relative difference " + worst);
+    }
+
+    @Test
+    void siluAndGroupNormAreTheirFormulasForwardAndBackward() {
+        try (NDManager m = NDManager.newBaseManager()) {
+            m.getEngine().setRandomSeed(5);
+            Shape shape = new Shape(2, 8, 12, 10);
+            NDArray w = m.randomNormal(new Shape(8)).toType(DataType.FLOAT64, false);
+            NDArray b = m.randomNormal(new Shape(8)).toType(DataType.FLOAT64, false);
+            for (DataType type : new DataType[] {DataType.FLOAT64, DataType.FLOAT32}) {
+                double tol = type == DataType.FLOAT64 ? 1e-12 : 2e-5;
+                NDArray x = m.randomNormal(shape).mul(3).add(0.5).toType(type, false);
+                NDArray weights = m.randomNormal(shape).toType(type, false);
+                NDArray wt = w.toType(type, false);
+                NDArray bt = b.toType(type, false);
+                double[][] want = valueAndGradient(x, v -> v.div(v.neg().exp().add(1)), weights);
+                double[][] got = valueAndGradient(x, FusedOps::silu, weights);
+                assertClose(want[0], got[0], tol, type + " silu");
+                assertClose(want[1], got[1], tol, type + " silu gradient");
+                want = valueAndGradient(x, v -> groupNormByHand(v, 4, wt, bt, 1e-6), weights);
+                // float64 parameters on a float32 input are converted, as the DjlOps of a float64 store needs
+                got = valueAndGradient(x, v -> FusedOps.groupNorm(v, 4, w, b, 1e-6), weights);
+                assertClose(want[0], got[0], tol, type + " group norm");
+                assertClose(want[1], got[1], tol, type + " group norm gradient");
+                // without autograd, the same values
+                assertArrayEquals(got[0], FusedOps.groupNorm(x, 4, w, b, 1e-6).toType(DataType.FLOAT64, false)
+                        .toDoubleArray(), 0);
+                assertArrayEquals(FusedOps.silu(x).toType(DataType.FLOAT64, false).toDoubleArray(),
+                        valueAndGradient(x, FusedOps::silu, weights)[0], 0);
+            }
+        }
+    }
+
+    @Test
+    void resultsBelongToTheInputsManagerAndInputsAreKept() {
+        try (NDManager m = NDManager.newBaseManager()) {
+            NDArray x = m.arange(24f).reshape(1, 4, 2, 3);
+            NDArray y;
+            try (NDManager sub = m.newSubManager()) {
+                NDArray xs = x.duplicate();
+                xs.attach(sub);
+                y = FusedOps.silu(xs);
+                assertEquals(sub, y.getManager());
+                NDArray n = FusedOps.groupNorm(xs, 2, m.ones(new Shape(4)), m.zeros(new Shape(4)), 1e-5);
+                assertEquals(sub, n.getManager());
+            }
+            // the sub-manager closed its arrays; the input given in m is untouched
+            assertEquals(23f, x.getFloat(0, 3, 1, 2));
+        }
+    }
+}
