@@ -2,6 +2,7 @@ package org.adcsr.core.engine;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.engine.PtNDManager;
 import ai.djl.pytorch.engine.PtSymbolBlock;
@@ -20,7 +21,8 @@ import java.util.zip.ZipEntry;
 import java.util.zip.ZipOutputStream;
 
 /**
- * libtorch's fused {@code silu} and {@code group_norm}, which DJL's JNI does not expose, reached through a TorchScript
+ * libtorch's fused {@code silu} and {@code group_norm}, and its oneDNN-free convolution, which DJL's JNI does not
+ * expose, reached through a TorchScript
  * module that this class writes in memory from the source text below (no file is read, nothing else is loaded):
  * one method per op, each a single ATen call. Both are differentiable, as any ATen op is.
  *
@@ -49,6 +51,14 @@ public final class FusedOps {
             "    bias: Tensor,",
             "    eps: float) -> Tensor:",
             "    return torch.group_norm(x, groups, weight, bias, eps)",
+            "  def slow_conv2d(self: __torch__.Fused,",
+            "    x: Tensor,",
+            "    weight: Tensor,",
+            "    bias: Optional[Tensor],",
+            "    kernel: List[int],",
+            "    stride: List[int],",
+            "    padding: List[int]) -> Tensor:",
+            "    return torch.thnn_conv2d(x, weight, kernel, bias, stride, padding)",
             "");
 
     private static volatile FusedOps instance;
@@ -115,6 +125,25 @@ public final class FusedOps {
             if (w != weight) {
                 w.close();
             }
+            if (b != bias) {
+                b.close();
+            }
+        }
+    }
+
+    /**
+     * {@code torch._C._nn.thnn_conv2d}: libtorch's own convolution (im2col and a matrix product each way, in one op
+     * with a col2im backward), which never reaches oneDNN; one group. {@code bias} may be null.
+     */
+    public static NDArray slowConv2d(NDArray x, NDArray weight, NDArray bias, int stride, int padH, int padW) {
+        long[] k = {weight.getShape().get(2), weight.getShape().get(3)};
+        // DJL has no public None IValue: a missing bias is a zero one (no gradient asked of it)
+        NDArray b = bias != null ? bias : x.getManager().zeros(new Shape(weight.getShape().get(0)), x.getDataType());
+        try {
+            return get().call("slow_conv2d", x, IValue.from((PtNDArray) x), IValue.from((PtNDArray) weight),
+                    IValue.from((PtNDArray) b), IValue.listFrom(k), IValue.listFrom(stride, stride),
+                    IValue.listFrom(padH, padW));
+        } finally {
             if (b != bias) {
                 b.close();
             }

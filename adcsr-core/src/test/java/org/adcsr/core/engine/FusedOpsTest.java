@@ -85,6 +85,26 @@ class FusedOpsTest {
     }
 
     @Test
+    void slowConvolutionIsTheConvolutionForwardAndBackward() {
+        try (NDManager m = NDManager.newBaseManager()) {
+            m.getEngine().setRandomSeed(9);
+            Shape shape = new Shape(2, 5, 11, 9);
+            NDArray x = m.randomNormal(shape).toType(DataType.FLOAT64, false);
+            NDArray w = m.randomNormal(new Shape(7, 5, 4, 3)).toType(DataType.FLOAT64, false);
+            NDArray bias = m.randomNormal(new Shape(7)).toType(DataType.FLOAT64, false);
+            for (NDArray b : new NDArray[] {bias, null}) {
+                // float64 never reaches oneDNN: libtorch's own convolution is the reference
+                NDArray weights = m.randomNormal(new Shape(2, 7, 5, 6)).toType(DataType.FLOAT64, false);
+                double[][] want = valueAndGradient(x, v -> Convolution.conv2d(Convolution.Mode.NATIVE, v, w, b, 2, 1,
+                        2, 1), weights);
+                double[][] got = valueAndGradient(x, v -> FusedOps.slowConv2d(v, w, b, 2, 1, 2), weights);
+                assertClose(want[0], got[0], 1e-12, "slow convolution" + (b == null ? " without bias" : ""));
+                assertClose(want[1], got[1], 1e-12, "slow convolution's input gradient");
+            }
+        }
+    }
+
+    @Test
     void resultsBelongToTheInputsManagerAndInputsAreKept() {
         try (NDManager m = NDManager.newBaseManager()) {
             NDArray x = m.arange(24f).reshape(1, 4, 2, 3);
