@@ -58,7 +58,7 @@ public final class FusedOps {
             "    kernel: List[int],",
             "    stride: List[int],",
             "    padding: List[int]) -> Tensor:",
-            "    return torch.thnn_conv2d(x, weight, kernel, bias, stride, padding)",
+            "    return torch.thnn_conv2d(torch.contiguous(x), torch.contiguous(weight), kernel, bias, stride, padding)",
             "");
 
     private static volatile FusedOps instance;

@@ -16,7 +16,8 @@ import org.adcsr.core.engine.Scalars;
 import org.adcsr.core.engine.Scopes;
 
 /**
- * {@link Ops} on DJL arrays (PyTorch engine). Differentiable: every op is composed of autograd-tracked DJL ops.
+ * {@link Ops} on DJL arrays (PyTorch engine). Differentiable: every op is composed of autograd-tracked libtorch ops
+ * (DJL's, and SiLU, GroupNorm and strided training convolutions through {@link FusedOps}).
  *
  * <p>Memory: results belong to the first operand's manager, so callers run a forward inside an {@code NDScope} and
  * keep only its result. Each op frees its own temporaries (GroupNorm's normalised copy, attention's score chunks)

@@ -90,14 +90,18 @@ class FusedOpsTest {
             m.getEngine().setRandomSeed(9);
             Shape shape = new Shape(2, 5, 11, 9);
             NDArray x = m.randomNormal(shape).toType(DataType.FLOAT64, false);
-            NDArray w = m.randomNormal(new Shape(7, 5, 4, 3)).toType(DataType.FLOAT64, false);
+            // a weight that is a view of another layout: not contiguous
+            NDArray w = m.randomNormal(new Shape(5, 7, 4, 3)).toType(DataType.FLOAT64, false).transpose(1, 0, 2, 3);
+            w.setRequiresGradient(true);
             NDArray bias = m.randomNormal(new Shape(7)).toType(DataType.FLOAT64, false);
             for (NDArray b : new NDArray[] {bias, null}) {
                 // float64 never reaches oneDNN: libtorch's own convolution is the reference
                 NDArray weights = m.randomNormal(new Shape(2, 7, 5, 6)).toType(DataType.FLOAT64, false);
                 double[][] want = valueAndGradient(x, v -> Convolution.conv2d(Convolution.Mode.NATIVE, v, w, b, 2, 1,
                         2, 1), weights);
-                double[][] got = valueAndGradient(x, v -> FusedOps.slowConv2d(v, w, b, 2, 1, 2), weights);
+                // and an input that is a view too (a channel slice, as the training layout's conv outputs are)
+                double[][] got = valueAndGradient(x, v -> FusedOps.slowConv2d(v.concat(v, 1).get(":, 0:5"), w, b, 2, 1,
+                        2), weights);
                 assertClose(want[0], got[0], 1e-12, "slow convolution" + (b == null ? " without bias" : ""));
                 assertClose(want[1], got[1], 1e-12, "slow convolution's input gradient");
             }
