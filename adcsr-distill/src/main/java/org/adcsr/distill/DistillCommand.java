@@ -204,7 +204,8 @@ public class DistillCommand implements Callable<Integer> {
     String onNan = "stop";
 
     @Option(names = "--val", paramLabel = "CSV", description = "Held-out pairs (a pairs.csv of the same LR size):"
-            + " their mean distillation loss |f_s - f_t| and the output's RGB PSNR against HR go to OUT/val.csv"
+            + " their mean distillation loss |f_s - f_t| and the output's RGB PSNR against HR (after"
+            + " --pixel-color-fix) go to OUT/val.csv"
             + " before the first iteration, every --val-every iterations and at the end.")
     Path val;
 

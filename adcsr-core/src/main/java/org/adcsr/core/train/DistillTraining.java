@@ -97,8 +97,8 @@ public final class DistillTraining {
             boolean discFull, int loraRank, double loraAlpha, Path promptEmbeddings, Path pairs,
             OnlinePairs.Spec online, long steps, int batch,
             long seed, double lr, double discLr, long[] milestones, double gamma, double lambdaAdv,
-            double lambdaPixel, ColorCorrection pixelFix, boolean advRealTeacher, boolean skipNonFinite, int checkpointEvery, int keep, Path val,
-            int valEvery) {}
+            double lambdaPixel, ColorCorrection pixelFix, boolean advRealTeacher, boolean skipNonFinite,
+            int checkpointEvery, int keep, Path val, int valEvery) {}
 
     static final List<String> COLUMNS = List.of("step", "distil", "adv", "pixel", "loss", "D", "logits_real",
             "logits_fake", "lr", "lr_d", "seconds", "images_per_s");

@@ -103,7 +103,7 @@ public final class Stage2 {
      * @param step the 1-based step, for messages
      * @param fTeacher the target features (no gradient)
      * @param fReal the "real" features D learns to accept (f_GT; the teacher's with {@code --adv-real teacher})
-     * @param pixel the pixel term's target and view of the output (null when {@code lambdaPixel} is 0)
+     * @param pixelTerm the pixel term's target and view of the output (null when {@code lambdaPixel} is 0)
      * @param lambdaPixel the pixel term's weight; when above 0 the student's ops must hold the up blocks
      * @param guard checks the terms and gradients before each optimizer step (the NaN guard)
      */
