@@ -21,15 +21,15 @@ import java.util.zip.ZipEntry;
 import java.util.zip.ZipOutputStream;
 
 /**
- * libtorch's fused {@code silu} and {@code group_norm}, and its oneDNN-free convolution, which DJL's JNI does not
- * expose, reached through a TorchScript
- * module that this class writes in memory from the source text below (no file is read, nothing else is loaded):
- * one method per op, each a single ATen call. Both are differentiable, as any ATen op is.
+ * libtorch's fused {@code silu} and {@code group_norm}, and its oneDNN-free convolution {@code thnn_conv2d}, which
+ * DJL's JNI does not expose, reached through a TorchScript module that this class writes in memory from the source
+ * text below (no file is read, nothing else is loaded): one method per op, each a single ATen call. All are
+ * differentiable, as any ATen op is.
  *
  * <p>Why: composed of the ops DJL has, SiLU is {@code x · sigmoid(x)} (two kernels and two autograd nodes each way)
  * and GroupNorm a {@code layer_norm} over each group's flattened {@code C/G · H · W} values followed by a
- * per-channel multiply and add; libtorch's {@code layer_norm} backward is built for short normalised rows and took
- * 10 to 30 times as long as {@code group_norm}'s at 8–16 channels of 128²–256² (README, adcsr-train-vae speed).
+ * per-channel multiply and add, which took 1.8 to 32 times as long as {@code group_norm} forward and backward at
+ * 8–16 channels of 128²–256² (README, adcsr-train-vae speed).
  */
 public final class FusedOps {
     /** The module's TorchScript source: what {@code torch.jit.script} writes for these methods. */
