@@ -252,8 +252,12 @@ public final class DistillTraining {
                 // per-pair means, weighted by pair, so batches of any size give the same mean
                 long per = fs.getShape().size() / idx.length;
                 sum += fs.sub(fT).abs().sum().toType(DataType.FLOAT64, false).getDouble() / per;
-                NDArray sr = Stage2.PixelTerm.of(s.pixelFix(), m, b.lr(), b.hr(), idx.length, size[0], size[1])
-                        .fixed(Stage2.render(nets, fs), hr).clip(-1, 1);
+                NDArray sr = Stage2.render(nets, fs);
+                if (s.pixelFix() != ColorCorrection.NONE) { // as the pixel term sees it (no copy of HR without a fix)
+                    sr = Stage2.PixelTerm.of(s.pixelFix(), m, b.lr(), b.hr(), idx.length, size[0], size[1])
+                            .fixed(sr, hr);
+                }
+                sr = sr.clip(-1, 1);
                 double[] mse = sr.sub(hr).square().reshape(idx.length, -1).mean(new int[] {1})
                         .toType(DataType.FLOAT64, false).toDoubleArray();
                 for (double e : mse) {
