@@ -37,6 +37,7 @@ public final class Autograd {
         EngineCheck.Result r = EngineCheck.ensure();
         switch (r.backward()) {
             case NATIVE:
+            case CHANNELS_LAST:
             case PADDED: // the convolutions were laid out for it in the forward pass
                 backward.run();
                 return;

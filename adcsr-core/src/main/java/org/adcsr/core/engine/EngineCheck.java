@@ -28,8 +28,8 @@ import org.adcsr.core.Engines;
  *   <li>the forward {@link Convolution.Mode}: the first of native, padded, gemm that gets every forward probe
  *       right;</li>
  *   <li>the {@link Backward} mode: libtorch's backward as it is, then with every convolution recorded for autograd in
- *       the padded training layout, then with oneDNN switched off while gradients are computed
- *       ({@link LibTorchSwitches}), whichever gets every gradient probe right first.</li>
+ *       the training layout (narrow ones channels-last, then all padded), then with oneDNN switched off while
+ *       gradients are computed ({@link LibTorchSwitches}), whichever gets every gradient probe right first.</li>
  * </ul>
  * When no forward mode passes, or an op other than convolution is wrong, {@link #ensure} throws
  * {@link EngineFaultException}: nothing is computed on a broken engine. When no backward mode passes, inference still
@@ -40,6 +40,12 @@ public final class EngineCheck {
     public enum Backward {
         /** libtorch's backward as it is. */
         NATIVE,
+        /**
+         * {@link #PADDED}, except that convolutions with {@value Convolution#NARROW} channels or fewer on a side
+         * (input or output) run in channels-last memory format, whose oneDNN kernels never pad channels into blocks
+         * ({@link FusedOps#convChannelsLast}): several times as fast as padding them.
+         */
+        CHANNELS_LAST,
         /**
          * libtorch's backward with oneDNN, every convolution recorded for autograd run in {@link Convolution}'s training
          * layout (channels zero-padded to a multiple of 16 on both sides; strided and grouped ones as im2col and a
@@ -150,32 +156,7 @@ public final class EngineCheck {
                     backward = Backward.NATIVE;
                 } else {
                     findings.add("native gradients: " + bad);
-                    Convolution.trainingLayout = true;
-                    try {
-                        bad = backwardProbes(m, forward);
-                    } finally {
-                        Convolution.trainingLayout = false;
-                    }
-                    if (bad == null) {
-                        backward = Backward.PADDED;
-                    } else if (LibTorchSwitches.oneDnnSwitchAvailable()) {
-                        findings.add("padded gradients: " + bad);
-                        boolean was = LibTorchSwitches.oneDnn();
-                        LibTorchSwitches.setOneDnn(false);
-                        try {
-                            bad = backwardProbes(m, forward);
-                        } finally {
-                            LibTorchSwitches.setOneDnn(was);
-                        }
-                        if (bad == null) {
-                            backward = Backward.WITHOUT_ONEDNN;
-                        } else {
-                            findings.add("gradients without oneDNN: " + bad);
-                        }
-                    } else {
-                        findings.add("padded gradients: " + bad);
-                        findings.add("gradients without oneDNN: this libtorch has no oneDNN switch");
-                    }
+                    backward = workAround(m, forward, findings);
                 }
             }
             String forced = System.getProperty(FORCE_CONVOLUTION);
@@ -190,7 +171,8 @@ public final class EngineCheck {
                 findings.add(0, "gradients forced to " + backward.label() + " by -D" + FORCE_GRADIENTS
                         + " (diagnosis only)");
             }
-            Convolution.trainingLayout = backward == Backward.PADDED;
+            Convolution.trainingLayout = backward == Backward.PADDED || backward == Backward.CHANNELS_LAST;
+            Convolution.channelsLast = backward == Backward.CHANNELS_LAST;
             return new Result(forward, backward, List.copyOf(findings), (System.nanoTime() - t0) / 1_000_000);
         }
     }
@@ -232,7 +214,9 @@ public final class EngineCheck {
             new ConvProbe(2, 48, 16, 8, 8, 3, 3, 2, 1, 1, 1), // stride 2
             new ConvProbe(1, 16, 24, 40, 40, 3, 3, 1, 1, 1, 1), // batch 1 through oneDNN
             new ConvProbe(2, 48, 24, 6, 6, 1, 1, 1, 0, 0, 1),
-            new ConvProbe(2, 24, 24, 9, 9, 3, 3, 2, 1, 1, 24));
+            new ConvProbe(2, 24, 24, 9, 9, 3, 3, 2, 1, 1, 24),
+            new ConvProbe(2, 12, 40, 7, 9, 3, 3, 1, 1, 1, 1), // narrow input, wide unaligned output: channels-last
+            new ConvProbe(2, 8, 16, 10, 10, 4, 4, 2, 1, 1, 1)); // the PatchGAN's 4x4 stride 2, channels-last
 
     /** Deterministic values in [-1, 1): the same on every machine, nothing from libtorch's generator. */
     static double[] values(int n, long seed) {
@@ -371,6 +355,51 @@ public final class EngineCheck {
             }
         }
         return null;
+    }
+
+    /**
+     * The first of {@link Backward#CHANNELS_LAST}, {@link Backward#PADDED} and {@link Backward#WITHOUT_ONEDNN} whose
+     * gradients pass every probe ({@link Backward#NONE} if none does); each failure goes into {@code findings}.
+     */
+    private static Backward workAround(NDManager m, Convolution.Mode forward, List<String> findings) {
+        String bad = trainingLayoutProbes(m, forward, true);
+        if (bad == null) {
+            return Backward.CHANNELS_LAST;
+        }
+        findings.add("channels-last gradients: " + bad);
+        bad = trainingLayoutProbes(m, forward, false);
+        if (bad == null) {
+            return Backward.PADDED;
+        }
+        findings.add("padded gradients: " + bad);
+        if (!LibTorchSwitches.oneDnnSwitchAvailable()) {
+            findings.add("gradients without oneDNN: this libtorch has no oneDNN switch");
+            return Backward.NONE;
+        }
+        boolean was = LibTorchSwitches.oneDnn();
+        LibTorchSwitches.setOneDnn(false);
+        try {
+            bad = backwardProbes(m, forward);
+        } finally {
+            LibTorchSwitches.setOneDnn(was);
+        }
+        if (bad == null) {
+            return Backward.WITHOUT_ONEDNN;
+        }
+        findings.add("gradients without oneDNN: " + bad);
+        return Backward.NONE;
+    }
+
+    /** {@link #backwardProbes} with every convolution in the training layout, narrow ones channels-last or not. */
+    private static String trainingLayoutProbes(NDManager m, Convolution.Mode forward, boolean channelsLast) {
+        Convolution.trainingLayout = true;
+        Convolution.channelsLast = channelsLast;
+        try {
+            return backwardProbes(m, forward);
+        } finally {
+            Convolution.trainingLayout = false;
+            Convolution.channelsLast = false;
+        }
     }
 
     /** The first gradient probe that libtorch's backward (as now switched) gets wrong, or null. */

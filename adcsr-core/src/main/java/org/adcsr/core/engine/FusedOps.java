@@ -21,10 +21,11 @@ import java.util.zip.ZipEntry;
 import java.util.zip.ZipOutputStream;
 
 /**
- * libtorch's fused {@code silu} and {@code group_norm}, and its oneDNN-free convolution {@code thnn_conv2d}, which
- * DJL's JNI does not expose, reached through a TorchScript module that this class writes in memory from the source
- * text below (no file is read, nothing else is loaded): one method per op, each a single ATen call. All are
- * differentiable, as any ATen op is.
+ * libtorch's fused {@code silu} and {@code group_norm}, its oneDNN-free convolution {@code thnn_conv2d}, and its
+ * convolution in channels-last memory format ({@code memory_format=2} is {@code torch.channels_last}), which DJL's JNI
+ * does not expose, reached through a TorchScript module that this class writes in memory from the source
+ * text below (no file is read, nothing else is loaded): one method per op, each one ATen call (the channels-last
+ * convolution three). All are differentiable, as any ATen op is.
  *
  * <p>Why: composed of the ops DJL has, SiLU is {@code x · sigmoid(x)} (two kernels and two autograd nodes each way)
  * and GroupNorm a {@code layer_norm} over each group's flattened {@code C/G · H · W} values followed by a
@@ -59,6 +60,15 @@ public final class FusedOps {
             "    stride: List[int],",
             "    padding: List[int]) -> Tensor:",
             "    return torch.thnn_conv2d(torch.contiguous(x), torch.contiguous(weight), kernel, bias, stride, padding)",
+            "  def conv_cl(self: __torch__.Fused,",
+            "    x: Tensor,",
+            "    weight: Tensor,",
+            "    bias: Optional[Tensor],",
+            "    stride: List[int],",
+            "    padding: List[int]) -> Tensor:",
+            "    _0 = torch.contiguous(x, memory_format=2)",
+            "    _1 = torch.contiguous(weight, memory_format=2)",
+            "    return torch.contiguous(torch.conv2d(_0, _1, bias, stride, padding))",
             "");
 
     private static volatile FusedOps instance;
@@ -136,13 +146,32 @@ public final class FusedOps {
      * with a col2im backward), which never reaches oneDNN; one group. {@code bias} may be null.
      */
     public static NDArray slowConv2d(NDArray x, NDArray weight, NDArray bias, int stride, int padH, int padW) {
-        long[] k = {weight.getShape().get(2), weight.getShape().get(3)};
+        return convolution("slow_conv2d", x, weight, bias,
+                IValue.listFrom(weight.getShape().get(2), weight.getShape().get(3)), IValue.listFrom(stride, stride),
+                IValue.listFrom(padH, padW));
+    }
+
+    /**
+     * {@code F.conv2d(x, weight, bias, stride, (padH, padW))} with input and weight converted to channels-last (NHWC)
+     * memory format and the result back to NCHW; one group. oneDNN then runs its NHWC kernels, which never pad
+     * channels into blocks: right in both directions where its blocked NCHW kernels are not (README "Known engine
+     * issues"), and several times as fast on narrow layers. {@code bias} may be null.
+     */
+    public static NDArray convChannelsLast(NDArray x, NDArray weight, NDArray bias, int stride, int padH, int padW) {
+        return convolution("conv_cl", x, weight, bias, IValue.listFrom(stride, stride), IValue.listFrom(padH, padW));
+    }
+
+    /** A convolution method of the module: (x, weight, bias, then {@code rest}). */
+    private static NDArray convolution(String method, NDArray x, NDArray weight, NDArray bias, IValue... rest) {
         // DJL has no public None IValue: a missing bias is a zero one (no gradient asked of it)
         NDArray b = bias != null ? bias : x.getManager().zeros(new Shape(weight.getShape().get(0)), x.getDataType());
+        IValue[] args = new IValue[3 + rest.length];
+        args[0] = IValue.from((PtNDArray) x);
+        args[1] = IValue.from((PtNDArray) weight);
+        args[2] = IValue.from((PtNDArray) b);
+        System.arraycopy(rest, 0, args, 3, rest.length);
         try {
-            return get().call("slow_conv2d", x, IValue.from((PtNDArray) x), IValue.from((PtNDArray) weight),
-                    IValue.from((PtNDArray) b), IValue.listFrom(k), IValue.listFrom(stride, stride),
-                    IValue.listFrom(padH, padW));
+            return get().call(method, x, args);
         } finally {
             if (b != bias) {
                 b.close();

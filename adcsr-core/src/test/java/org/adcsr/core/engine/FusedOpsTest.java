@@ -15,7 +15,7 @@ import org.junit.jupiter.api.Test;
 
 /**
  * {@link FusedOps}' SiLU and GroupNorm are the textbook formulas, forward and backward, in float64 (to float64
- * rounding) and float32, with autograd on and off.
+ * rounding) and float32, with autograd on and off; its two convolutions are the convolution.
  */
 class FusedOpsTest {
     /** GroupNorm by its definition: each group's mean and biased variance, then the per-channel affine. */
@@ -104,6 +104,51 @@ class FusedOpsTest {
                         2), weights);
                 assertClose(want[0], got[0], 1e-12, "slow convolution" + (b == null ? " without bias" : ""));
                 assertClose(want[1], got[1], 1e-12, "slow convolution's input gradient");
+            }
+        }
+    }
+
+    @Test
+    void channelsLastConvolutionIsTheConvolutionForwardAndBackward() {
+        // shapes on which oneDNN's blocked NCHW kernels go wrong on the affected machines, a strided 4x4 and 1x1
+        EngineCheck.ConvProbe[] probes = {new EngineCheck.ConvProbe(2, 24, 24, 8, 12, 3, 3, 1, 1, 1, 1),
+            new EngineCheck.ConvProbe(4, 8, 8, 32, 32, 3, 3, 1, 1, 1, 1),
+            new EngineCheck.ConvProbe(2, 3, 16, 17, 15, 4, 4, 2, 1, 1, 1),
+            new EngineCheck.ConvProbe(2, 20, 8, 6, 7, 1, 1, 1, 0, 0, 1)};
+        long seed = 40;
+        try (NDManager m = NDManager.newBaseManager()) {
+            for (EngineCheck.ConvProbe p : probes) {
+                EngineCheck.ConvReference ref = new EngineCheck.ConvReference(p, seed += 10);
+                for (boolean withBias : new boolean[] {true, false}) {
+                    NDArray x = m.create(ref.x, new Shape(p.b(), p.c(), p.h(), p.w())).toType(DataType.FLOAT32, false);
+                    NDArray w = m.create(ref.w, new Shape(p.out(), p.c(), p.kh(), p.kw())).toType(DataType.FLOAT32,
+                            false);
+                    NDArray b = m.create(ref.bias).toType(DataType.FLOAT32, false);
+                    NDArray g = m.create(ref.g, new Shape(p.b(), p.out(), p.ho(), p.wo())).toType(DataType.FLOAT32,
+                            false);
+                    for (NDArray a : new NDArray[] {x, w, b}) {
+                        a.setRequiresGradient(true);
+                    }
+                    NDArray y;
+                    try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+                        y = FusedOps.convChannelsLast(x, w, withBias ? b : null, p.stride(), p.padH(), p.padW());
+                        Autograd.backward(gc, y.mul(g).sum());
+                    }
+                    String what = p.describe() + (withBias ? "" : " without bias");
+                    double[] wantY = ref.y.clone();
+                    if (!withBias) { // the reference's outputs include the bias: take it off
+                        int plane = p.ho() * p.wo();
+                        for (int i = 0; i < wantY.length; i++) {
+                            wantY[i] -= ref.bias[i / plane % p.out()];
+                        }
+                    }
+                    assertTrue(EngineCheck.error(y.toFloatArray(), wantY) < 1e-5, what);
+                    assertTrue(EngineCheck.error(x.getGradient().toFloatArray(), ref.dx) < 1e-5, what + " dx");
+                    assertTrue(EngineCheck.error(w.getGradient().toFloatArray(), ref.dw) < 1e-5, what + " dw");
+                    if (withBias) {
+                        assertTrue(EngineCheck.error(b.getGradient().toFloatArray(), ref.db) < 1e-5, what + " db");
+                    }
+                }
             }
         }
     }
