@@ -24,8 +24,8 @@ import java.util.zip.ZipOutputStream;
  * libtorch's fused {@code silu} and {@code group_norm}, its oneDNN-free convolution {@code thnn_conv2d}, and its
  * convolution in channels-last memory format ({@code memory_format=2} is {@code torch.channels_last}), which DJL's JNI
  * does not expose, reached through a TorchScript module that this class writes in memory from the source
- * text below (no file is read, nothing else is loaded): one method per op, each one ATen call (the channels-last
- * convolution three). All are differentiable, as any ATen op is.
+ * text below (no file is read, nothing else is loaded): one method per op, each one ATen call (plus the memory-format
+ * conversions named below). All are differentiable, as any ATen op is.
  *
  * <p>Why: composed of the ops DJL has, SiLU is {@code x · sigmoid(x)} (two kernels and two autograd nodes each way)
  * and GroupNorm a {@code layer_norm} over each group's flattened {@code C/G · H · W} values followed by a
@@ -51,7 +51,7 @@ public final class FusedOps {
             "    weight: Tensor,",
             "    bias: Tensor,",
             "    eps: float) -> Tensor:",
-            "    return torch.group_norm(x, groups, weight, bias, eps)",
+            "    return torch.group_norm(torch.contiguous(x), groups, weight, bias, eps)",
             "  def slow_conv2d(self: __torch__.Fused,",
             "    x: Tensor,",
             "    weight: Tensor,",
@@ -68,7 +68,7 @@ public final class FusedOps {
             "    padding: List[int]) -> Tensor:",
             "    _0 = torch.contiguous(x, memory_format=2)",
             "    _1 = torch.contiguous(weight, memory_format=2)",
-            "    return torch.contiguous(torch.conv2d(_0, _1, bias, stride, padding))",
+            "    return torch.conv2d(_0, _1, bias, stride, padding)",
             "");
 
     private static volatile FusedOps instance;
@@ -123,7 +123,9 @@ public final class FusedOps {
 
     /**
      * {@code F.group_norm(x, groups, weight, bias, eps)} on NCHW {@code x}; {@code weight} and {@code bias} (C) are
-     * converted to {@code x}'s type where they differ. The result belongs to {@code x}'s manager.
+     * converted to {@code x}'s type where they differ. A channels-last {@code x} ({@link #convChannelsLast}'s output)
+     * is made NCHW-contiguous first: libtorch's channels-last GroupNorm backward took a quarter of the tiny config's
+     * training step. The result belongs to {@code x}'s manager.
      */
     public static NDArray groupNorm(NDArray x, int groups, NDArray weight, NDArray bias, double eps) {
         NDArray w = weight.getDataType() == x.getDataType() ? weight : weight.toType(x.getDataType(), false);
@@ -153,9 +155,10 @@ public final class FusedOps {
 
     /**
      * {@code F.conv2d(x, weight, bias, stride, (padH, padW))} with input and weight converted to channels-last (NHWC)
-     * memory format and the result back to NCHW; one group. oneDNN then runs its NHWC kernels, which never pad
-     * channels into blocks: right in both directions where its blocked NCHW kernels are not (README "Known engine
-     * issues"), and several times as fast on narrow layers. {@code bias} may be null.
+     * memory format; one group. oneDNN then runs its NHWC kernels, which never pad channels into blocks: right in both
+     * directions where its blocked NCHW kernels are not (README "Known engine issues"), and several times as fast on
+     * narrow layers. The result keeps that memory format (an NCHW array with NHWC strides, which every op reads as
+     * NCHW): the next convolution, the residual add and SiLU take it without a copy. {@code bias} may be null.
      */
     public static NDArray convChannelsLast(NDArray x, NDArray weight, NDArray bias, int stride, int padH, int padW) {
         return convolution("conv_cl", x, weight, bias, IValue.listFrom(stride, stride), IValue.listFrom(padH, padW));
