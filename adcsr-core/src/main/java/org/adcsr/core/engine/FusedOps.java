@@ -51,7 +51,18 @@ public final class FusedOps {
             "    weight: Tensor,",
             "    bias: Tensor,",
             "    eps: float) -> Tensor:",
-            "    return torch.group_norm(torch.contiguous(x), groups, weight, bias, eps)",
+            "    y = torch.group_norm(torch.contiguous(x), groups, weight, bias, eps)",
+            "    if torch.is_contiguous(x, 2):",
+            "      _1 = torch.__not__(torch.is_contiguous(x))",
+            "      _0 = _1",
+            "    else:",
+            "      _0 = False",
+            "    if _0:",
+            "      y1 = torch.contiguous(y, memory_format=2)",
+            "      y0 = y1",
+            "    else:",
+            "      y0 = y",
+            "    return y0",
             "  def slow_conv2d(self: __torch__.Fused,",
             "    x: Tensor,",
             "    weight: Tensor,",
@@ -124,8 +135,10 @@ public final class FusedOps {
     /**
      * {@code F.group_norm(x, groups, weight, bias, eps)} on NCHW {@code x}; {@code weight} and {@code bias} (C) are
      * converted to {@code x}'s type where they differ. A channels-last {@code x} ({@link #convChannelsLast}'s output)
-     * is made NCHW-contiguous first: libtorch's channels-last GroupNorm backward took a quarter of the tiny config's
-     * training step. The result belongs to {@code x}'s manager.
+     * is normalised NCHW-contiguous (libtorch's channels-last GroupNorm backward took a quarter of the tiny config's
+     * training step) and its result converted back to channels-last, so that the SiLU after it and the convolution
+     * after that see one memory format both ways (SiLU's backward on a channels-last gradient and an NCHW input ran
+     * unvectorised, 8 % of that step). The result belongs to {@code x}'s manager.
      */
     public static NDArray groupNorm(NDArray x, int groups, NDArray weight, NDArray bias, double eps) {
         NDArray w = weight.getDataType() == x.getDataType() ? weight : weight.toType(x.getDataType(), false);

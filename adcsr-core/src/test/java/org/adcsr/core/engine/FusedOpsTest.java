@@ -85,6 +85,35 @@ class FusedOpsTest {
     }
 
     @Test
+    void groupNormOfAChannelsLastInputIsTheFormulaForwardAndBackward() {
+        // a 1x1 identity convolution in channels-last format hands GroupNorm a channels-last array (as a narrow
+        // training convolution does); its result goes back to that format, through SiLU, into the next convolution
+        try (NDManager m = NDManager.newBaseManager()) {
+            m.getEngine().setRandomSeed(6);
+            Shape shape = new Shape(2, 8, 12, 10);
+            NDArray x = m.randomNormal(shape).mul(3).add(0.5);
+            NDArray weights = m.randomNormal(shape);
+            NDArray w = m.randomNormal(new Shape(8));
+            NDArray b = m.randomNormal(new Shape(8));
+            NDArray eye = m.eye(8).reshape(8, 8, 1, 1);
+            NDArray next = m.randomNormal(new Shape(8, 8, 3, 3)).div(8);
+            UnaryOperator<NDArray> byHand = v -> {
+                NDArray h = groupNormByHand(v, 4, w, b, 1e-6);
+                return ai.djl.nn.Activation.sigmoid(h).mul(h);
+            };
+            UnaryOperator<NDArray> fused = v -> FusedOps.silu(FusedOps.groupNorm(
+                    FusedOps.convChannelsLast(v, eye, null, 1, 0, 0), 4, w, b, 1e-6));
+            // the reference convolution: libtorch's im2col one (oneDNN's NCHW kernels are wrong at 8 channels here)
+            double[][] want = valueAndGradient(x, v -> FusedOps.slowConv2d(byHand.apply(v), next, null, 1, 1, 1),
+                    weights);
+            double[][] got = valueAndGradient(x, v -> FusedOps.convChannelsLast(fused.apply(v), next, null, 1, 1, 1),
+                    weights);
+            assertClose(want[0], got[0], 2e-5, "channels-last group norm, SiLU, convolution");
+            assertClose(want[1], got[1], 2e-5, "channels-last group norm, SiLU, convolution: gradient");
+        }
+    }
+
+    @Test
     void slowConvolutionIsTheConvolutionForwardAndBackward() {
         try (NDManager m = NDManager.newBaseManager()) {
             m.getEngine().setRandomSeed(9);
