@@ -50,14 +50,19 @@ public final class FusedOps {
             "    groups: int,",
             "    weight: Tensor,",
             "    bias: Tensor,",
-            "    eps: float) -> Tensor:",
+            "    eps: float,",
+            "    narrow: int) -> Tensor:",
             "    y = torch.group_norm(torch.contiguous(x), groups, weight, bias, eps)",
-            "    if torch.is_contiguous(x, 2):",
-            "      _1 = torch.__not__(torch.is_contiguous(x))",
-            "      _0 = _1",
+            "    if torch.le(torch.size(x, 1), narrow):",
+            "      _0 = torch.is_contiguous(x, 2)",
             "    else:",
             "      _0 = False",
             "    if _0:",
+            "      _2 = torch.__not__(torch.is_contiguous(x))",
+            "      _1 = _2",
+            "    else:",
+            "      _1 = False",
+            "    if _1:",
             "      y1 = torch.contiguous(y, memory_format=2)",
             "      y0 = y1",
             "    else:",
@@ -136,16 +141,18 @@ public final class FusedOps {
      * {@code F.group_norm(x, groups, weight, bias, eps)} on NCHW {@code x}; {@code weight} and {@code bias} (C) are
      * converted to {@code x}'s type where they differ. A channels-last {@code x} ({@link #convChannelsLast}'s output)
      * is normalised NCHW-contiguous (libtorch's channels-last GroupNorm backward took a quarter of the tiny config's
-     * training step) and its result converted back to channels-last, so that the SiLU after it and the convolution
-     * after that see one memory format both ways (SiLU's backward on a channels-last gradient and an NCHW input ran
-     * unvectorised, 8 % of that step). The result belongs to {@code x}'s manager.
+     * training step); with {@link Convolution#NARROW} channels or fewer its result goes back to channels-last, so
+     * that the SiLU after it and the narrow convolution after that see one memory format both ways (SiLU's backward
+     * on a channels-last gradient and an NCHW input ran unvectorised, 8 % of that step), while wider ones stay NCHW
+     * for the padded layout's convolutions. The result belongs to {@code x}'s manager.
      */
     public static NDArray groupNorm(NDArray x, int groups, NDArray weight, NDArray bias, double eps) {
         NDArray w = weight.getDataType() == x.getDataType() ? weight : weight.toType(x.getDataType(), false);
         NDArray b = bias.getDataType() == x.getDataType() ? bias : bias.toType(x.getDataType(), false);
         try {
             return get().call("group_norm", x, IValue.from((PtNDArray) x), IValue.from(groups),
-                    IValue.from((PtNDArray) w), IValue.from((PtNDArray) b), IValue.from(eps));
+                    IValue.from((PtNDArray) w), IValue.from((PtNDArray) b), IValue.from(eps),
+                    IValue.from(Convolution.NARROW));
         } finally {
             if (w != weight) {
                 w.close();
