@@ -182,11 +182,16 @@ public class DistillCommand implements Callable<Integer> {
     @Option(names = "--lambda-adv", paramLabel = "X", description = "Weight of the adversarial term (default: 1).")
     double lambdaAdv = 1;
 
-    @Option(names = "--lambda-pixel", paramLabel = "X", description = "Weight of an L1 pixel term mean|SR - HR| on"
-            + " the output (the decoder's up blocks on f_s), which also trains the up blocks, conv_norm_out and"
+    @Option(names = "--lambda-pixel", paramLabel = "X", description = "Weight of a pixel term mean|SR - HR| (see"
+            + " --pixel-loss) on the output (the decoder's up blocks on f_s), which also trains the up blocks, conv_norm_out and"
             + " conv_out (default: 0, the paper's Stage 2, which has neither). For a short-trained Stage-1"
             + " autoencoder whose up blocks cannot render f_GT faithfully: the default model uses it.")
     double lambdaPixel = 0;
+
+    @Option(names = "--pixel-loss", paramLabel = "l1|l2", description = "The pixel term's error: l1, the mean"
+            + " absolute error (the default), or l2, the mean squared error, which PSNR measures and which weighs an"
+            + " output's few large errors (an edge overshooting a soft original) more than its many small ones.")
+    String pixelLoss = "l1";
 
     @Option(names = "--pixel-color-fix", paramLabel = "none|wavelet", description = "What the pixel term and the"
             + " validation PSNR compare with HR: the output itself (none, the default) or the output after"
@@ -224,7 +229,8 @@ public class DistillCommand implements Callable<Integer> {
         Path resume = train.resume();
         Path out = train.out();
         for (String[] choice : new String[][] {{"--disc", disc, "lora", "full"}, {"--adv-real", advReal, "gt",
-            "teacher"}, {"--on-nan", onNan, "stop", "skip"}, {"--pixel-color-fix", pixelColorFix, "none", "wavelet"}}) {
+            "teacher"}, {"--on-nan", onNan, "stop", "skip"}, {"--pixel-color-fix", pixelColorFix, "none", "wavelet"},
+                {"--pixel-loss", pixelLoss, "l1", "l2"}}) {
             if (!choice[1].equals(choice[2]) && !choice[1].equals(choice[3])) {
                 throw new UsageException(choice[0] + " must be " + choice[2] + " or " + choice[3] + ", not "
                         + choice[1]);
@@ -326,7 +332,7 @@ public class DistillCommand implements Callable<Integer> {
                 osediff != null ? DistillTraining.Teacher.OSEDIFF : teacher != null ? DistillTraining.Teacher.GT
                         : DistillTraining.Teacher.FEATURES, osediff != null ? osediff : teacherFeatures, dc,
                 discFile, disc.equals("full"), loraRank, loraAlpha, promptEmbeddings, pairs, online(), steps, batch,
-                seed.seed(), lr, discLr, milestones, gamma, lambdaAdv, lambdaPixel,
+                seed.seed(), lr, discLr, milestones, gamma, lambdaAdv, lambdaPixel, pixelLoss.equals("l2"),
                 ColorCorrection.valueOf(pixelColorFix.toUpperCase()), advReal.equals("teacher"),
                 onNan.equals("skip"), train.checkpointEvery(null), train.keep(null), val, valEvery);
     }

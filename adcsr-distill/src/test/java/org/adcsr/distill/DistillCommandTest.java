@@ -214,6 +214,37 @@ class DistillCommandTest {
         assertTrue(bad.err().contains("--pixel-color-fix must be none or wavelet, not adain"), bad.err());
     }
 
+    /** --pixel-loss l2: the squared error, stored in run.settings and the metadata, resumed exactly. */
+    @Test
+    void theSquaredPixelTermResumesExactly() throws IOException {
+        Path straight = tmp.resolve("l2-straight");
+        Path resumed = tmp.resolve("l2-resumed");
+        Path l1 = tmp.resolve("l1");
+        assertEquals(0, run(tiny("--steps", "2", "--lambda-pixel", "1", "--pixel-loss", "l2", "-o",
+                straight.toString())).code());
+        assertEquals(0, run(tiny("--steps", "1", "--lambda-pixel", "1", "--pixel-loss", "l2", "-o",
+                resumed.toString())).code());
+        Run r = run(List.of("--threads", "1", "--resume", resumed.toString(), "--steps", "2"));
+        assertEquals(0, r.code(), r.err());
+        assertArrayEquals(Files.readAllBytes(straight.resolve("model.safetensors")),
+                Files.readAllBytes(resumed.resolve("model.safetensors")));
+        assertTrue(Files.readString(resumed.resolve("run.settings")).contains("pixel_loss=l2"));
+        try (SafetensorsReader m = SafetensorsReader.open(straight.resolve("model.safetensors"))) {
+            assertTrue(m.metadata().get("adcsr.pixel_loss").startsWith("1.0 x squared error"),
+                    m.metadata().toString());
+        }
+        assertEquals(0, run(tiny("--steps", "1", "--lambda-pixel", "1", "-o", l1.toString())).code());
+        double squared = Double.parseDouble(Files.readAllLines(straight.resolve("train.csv")).get(1).split(",")[3]);
+        double absolute = Double.parseDouble(Files.readAllLines(l1.resolve("train.csv")).get(1).split(",")[3]);
+        // the same first output (same seed): the mean square of its errors is above the square of their mean size
+        // (Jensen; equal only if every error had the same size), and is not the mean size itself
+        assertTrue(squared > absolute * absolute * 1.01 && Math.abs(squared - absolute) > 1e-3,
+                "mean (SR - HR)^2 " + squared + " vs mean |SR - HR| " + absolute);
+        Run bad = run(tiny("--steps", "1", "--pixel-loss", "l3", "-o", tmp.resolve("bad").toString()));
+        assertEquals(2, bad.code(), bad.err());
+        assertTrue(bad.err().contains("--pixel-loss must be l1 or l2, not l3"), bad.err());
+    }
+
     /** A trained model as --student: the new run starts where the first ended (its step-0 validation is the end's). */
     @Test
     void aTrainedModelAsStudentIsAWarmStart() throws IOException {

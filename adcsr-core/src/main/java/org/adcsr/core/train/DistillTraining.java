@@ -84,6 +84,7 @@ public final class DistillTraining {
      *     for a zero text embedding [1, 77, cross width]
      * @param lambdaPixel weight of the L1 pixel term on the output, which also trains the decoder's up blocks
      *     ({@link Stage2}; 0: the paper's Stage 2)
+     * @param pixelSquared the pixel term as a mean squared error (what PSNR measures) instead of L1
      * @param pixelFix the colour fix the pixel term (and the validation PSNR) sees the output through:
      *     {@link ColorCorrection#NONE} or {@link ColorCorrection#WAVELET} ({@link Stage2.PixelTerm})
      * @param pairs adcsr-degrade's pairs.csv, or null when {@code online} is given
@@ -97,7 +98,7 @@ public final class DistillTraining {
             boolean discFull, int loraRank, double loraAlpha, Path promptEmbeddings, Path pairs,
             OnlinePairs.Spec online, long steps, int batch,
             long seed, double lr, double discLr, long[] milestones, double gamma, double lambdaAdv,
-            double lambdaPixel, ColorCorrection pixelFix, boolean advRealTeacher, boolean skipNonFinite,
+            double lambdaPixel, boolean pixelSquared, ColorCorrection pixelFix, boolean advRealTeacher, boolean skipNonFinite,
             int checkpointEvery, int keep, Path val, int valEvery) {}
 
     static final List<String> COLUMNS = List.of("step", "distil", "adv", "pixel", "loss", "D", "logits_real",
@@ -187,7 +188,7 @@ public final class DistillTraining {
                             case OSEDIFF -> osediff.features(nets, b.lr(), lr.getShape(), ctx);
                         };
                         Stage2.PixelTerm pixel = s.lambdaPixel() > 0 ? Stage2.PixelTerm.of(s.pixelFix(), m, b.lr(),
-                                b.hr(), s.batch(), lrSize[0], lrSize[1]) : null;
+                                b.hr(), s.batch(), lrSize[0], lrSize[1]).squared(s.pixelSquared()) : null;
                         t = Stage2.iteration(nets, store, optG, optD, lrG.lr(next), s.discLr(), lr, fT,
                                 s.advRealTeacher() ? fT : fGt, ctx, s.lambdaAdv(), pixel, s.lambdaPixel(), next,
                                 guard(s, store));
@@ -530,7 +531,8 @@ public final class DistillTraining {
         meta.put("adcsr.stage", "2 (adcsr-distill, " + s.steps() + " steps)");
         meta.put("adcsr.teacher", describeTeacher(s));
         if (s.lambdaPixel() > 0) {
-            meta.put("adcsr.pixel_loss", s.lambdaPixel() + " (up blocks trained in Stage 2"
+            meta.put("adcsr.pixel_loss", s.lambdaPixel() + (s.pixelSquared() ? " x squared error" : " x L1")
+                    + " (up blocks trained in Stage 2"
                     + (s.pixelFix() == ColorCorrection.NONE ? ")" : "; after the " + pixelFixName(s) + " colour fix)"));
         }
         meta.put("adcsr.discriminator", describeDisc(s));
@@ -574,6 +576,7 @@ public final class DistillTraining {
         v.put("gamma", Double.toString(s.gamma()));
         v.put("lambda_adv", Double.toString(s.lambdaAdv()));
         v.put("lambda_pixel", Double.toString(s.lambdaPixel()));
+        v.put("pixel_loss", s.pixelSquared() ? "l2" : "l1");
         v.put("pixel_color_fix", pixelFixName(s));
         v.put("adv_real", s.advRealTeacher() ? "teacher" : "gt");
         v.put("on_nan", s.skipNonFinite() ? "skip" : "stop");
@@ -641,6 +644,7 @@ public final class DistillTraining {
                     Double.parseDouble(p.getProperty("disc_lr")), milestones,
                     Double.parseDouble(p.getProperty("gamma")), Double.parseDouble(p.getProperty("lambda_adv")),
                     Double.parseDouble(p.getProperty("lambda_pixel", "0")),
+                    p.getProperty("pixel_loss", "l1").equals("l2"),
                     ColorCorrection.valueOf(p.getProperty("pixel_color_fix", "none").toUpperCase()),
                     p.getProperty("adv_real").equals("teacher"),
                     p.getProperty("on_nan").equals("skip"),

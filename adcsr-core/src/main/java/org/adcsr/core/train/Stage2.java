@@ -28,6 +28,7 @@ import org.adcsr.core.upscale.Resample;
  *   f_GT = dec.mid_block(dec.conv_in(post_quant_conv(E(HR).mean)))        frozen encoder and decoder, latent unscaled
  *   L_G  = mean|f_s − f_t| + λ·mean softplus(−D(f_s))                      student step
  *        [+ λ_pix·mean|dec.up(f_s) − HR|]                                   an extension, not the paper's (below)
+ *        (or λ_pix·mean(dec.up(f_s) − HR)², the squared error PSNR measures)
  *   L_D  = mean softplus(D(f_s.detach())) + mean softplus(−D(f_real))      discriminator step, f_real = f_GT
  * </pre>
  * D runs at t = 999 on the text embedding; its output (the ε map) holds per-pixel logits.
@@ -178,7 +179,7 @@ public final class Stage2 {
      * @param lowRows {@code M_h} {@code [H, H]}, or null without a fix
      * @param lowColumnsT {@code M_wᵀ} {@code [W, W]}, or null without a fix
      */
-    public record PixelTerm(NDArray target, NDArray lowRows, NDArray lowColumnsT) {
+    public record PixelTerm(NDArray target, NDArray lowRows, NDArray lowColumnsT, boolean squared) {
         /**
          * The term for a batch of pairs in [−1, 1], planar {@code [B, 3, h, w]} and {@code [B, 3, 4h, 4w]}, with
          * {@code fix} {@link ColorCorrection#NONE} or {@link ColorCorrection#WAVELET}; arrays in {@code m}.
@@ -188,7 +189,7 @@ public final class Stage2 {
             int ww = 4 * w;
             Shape shape = new Shape(batch, 3, hh, ww);
             if (fix == ColorCorrection.NONE) {
-                return new PixelTerm(m.create(hr, shape), null, null);
+                return new PixelTerm(m.create(hr, shape), null, null, false);
             }
             if (fix != ColorCorrection.WAVELET) {
                 throw new IllegalArgumentException("no pixel term after the " + fix + " colour fix");
@@ -207,12 +208,18 @@ public final class Stage2 {
             }
             NDArray rows = m.create(ColorCorrection.lowFrequencyMatrix(hh), new Shape(hh, hh));
             NDArray columns = m.create(ColorCorrection.lowFrequencyMatrix(ww), new Shape(ww, ww)).transpose();
-            return new PixelTerm(m.create(target, shape), rows, columns);
+            return new PixelTerm(m.create(target, shape), rows, columns, false);
         }
 
-        /** The term, {@code mean |view(SR) − target|}. */
+        /** The same term as a mean squared error {@code mean (view(SR) − target)²} (squared) or absolute one. */
+        public PixelTerm squared(boolean squared) {
+            return new PixelTerm(target, lowRows, lowColumnsT, squared);
+        }
+
+        /** The term, {@code mean |view(SR) − target|}, or {@code mean (view(SR) − target)²} when squared. */
         public NDArray loss(NDArray sr) {
-            return view(sr).sub(target.toType(sr.getDataType(), false)).abs().mean();
+            NDArray d = view(sr).sub(target.toType(sr.getDataType(), false));
+            return (squared ? d.square() : d.abs()).mean();
         }
 
         /** SR after the fix ({@code SR − L(SR) + L(up(LR))}, as {@code view(SR) − target + HR}), or SR itself. */

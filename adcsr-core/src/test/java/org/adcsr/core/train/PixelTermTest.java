@@ -16,7 +16,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * adcsr-distill's pixel term after the wavelet fix ({@link Stage2.PixelTerm}) sees the output exactly as
- * adcsr-upscale's {@link ColorCorrection#WAVELET} makes it, and trains only the output's high frequencies.
+ * adcsr-upscale's {@link ColorCorrection#WAVELET} makes it, and trains only the output's high frequencies; its
+ * squared form ({@code --pixel-loss l2}) is the mean squared error of that view, with that error's gradient.
  */
 class PixelTermTest {
     private static float[] random(Random r, int n) {
@@ -86,6 +87,53 @@ class PixelTermTest {
             double[] sums = sr.getGradient().sum(new int[] {2, 3}).toDoubleArray();
             for (double s : sums) {
                 assertEquals(0, s, 1e-9);
+            }
+        }
+    }
+
+    @Test
+    void squaredTermIsTheMeanSquaredErrorOfTheFixedOutputWithItsGradient() {
+        int b = 2;
+        int h = 5;
+        int w = 6;
+        Random r = new Random(11);
+        float[] lr = random(r, b * 3 * h * w);
+        float[] hr = random(r, b * 3 * 16 * h * w);
+        float[] sr = random(r, b * 3 * 16 * h * w);
+        try (NDManager m = NDManager.newBaseManager()) {
+            Stage2.PixelTerm l1 = Stage2.PixelTerm.of(ColorCorrection.WAVELET, m, lr, hr, b, h, w);
+            Stage2.PixelTerm l2 = l1.squared(true);
+            Shape shape = new Shape(b, 3, 4 * h, 4 * w);
+            NDArray hrArray = m.create(hr, shape).toType(DataType.FLOAT64, false);
+            NDArray srArray = m.create(sr, shape).toType(DataType.FLOAT64, false);
+            double[] fixed = l2.fixed(srArray, hrArray).toDoubleArray();
+            double[] hr64 = hrArray.toDoubleArray();
+            double sum = 0;
+            double sumAbs = 0;
+            for (int i = 0; i < fixed.length; i++) {
+                double d = fixed[i] - hr64[i];
+                sum += d * d;
+                sumAbs += Math.abs(d);
+            }
+            assertEquals(sum / fixed.length, l2.loss(srArray).getDouble(), 1e-6);
+            assertEquals(sumAbs / fixed.length, l1.loss(srArray).getDouble(), 1e-6);
+            assertTrue(Math.abs(sum - sumAbs) > 1, "the two terms differ on this input");
+
+            srArray.setRequiresGradient(true);
+            try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+                Autograd.backward(gc, l2.loss(srArray));
+            }
+            double[] grad = srArray.getGradient().toDoubleArray();
+            double[] base = srArray.toDoubleArray();
+            double eps = 1e-4;
+            for (int k : new int[] {0, 17, 333, fixed.length - 1}) {
+                double[] plus = base.clone();
+                double[] minus = base.clone();
+                plus[k] += eps;
+                minus[k] -= eps;
+                double lp = l2.loss(m.create(plus, shape)).getDouble();
+                double lm = l2.loss(m.create(minus, shape)).getDouble();
+                assertEquals((lp - lm) / (2 * eps), grad[k], 1e-7, "gradient at " + k);
             }
         }
     }

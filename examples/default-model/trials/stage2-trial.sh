@@ -1,0 +1,29 @@
+#!/bin/sh
+# A Stage-2 trial: the recipe's Stage 2 (examples/Makefile, DM_STAGE2) with the pixel term's error, weight and the
+# rate's milestones as given, after the recipe's Stage 1. Run from examples/ after make OUT=$OUT
+# $OUT/default-model/stage1/decoder.safetensors $OUT/default-model/stage2-pairs/pairs.csv, with the same OUT (default
+# out) and BIN (default ../bin); scored as the Makefile's quality step does, unpacked, into
+# default-model/trials/stage2-NAME-quality-model.csv.
+#   NAME=l2-60 PIXEL_LOSS=l2 LAMBDA_PIXEL=60 sh default-model/trials/stage2-trial.sh
+set -eu
+OUT="${OUT:-out}"
+BIN="${BIN:-../bin}"
+THREADS="${THREADS:-2}"
+PIXEL_LOSS="${PIXEL_LOSS:-l1}"
+LAMBDA_PIXEL="${LAMBDA_PIXEL:-10}"
+MILESTONES="${MILESTONES:-3400,4200}"
+DM="$OUT/default-model"
+run="$DM/stage2-$NAME"
+if [ -f "$run/run.settings" ]; then
+  "$BIN/adcsr-distill" --resume "$run" --threads "$THREADS"
+else
+  "$BIN/adcsr-distill" --student random --config default-model/config.json --decoder "$DM/stage1/decoder.safetensors" \
+    --encoder "$DM/stage1/encoder.safetensors" --teacher gt --disc-init random --disc-config default-model/disc.json \
+    --pairs "$DM/stage2-pairs/pairs.csv" --val "$DM/heldout/pairs.csv" --val-every 250 --batch 4 --lr 5e-4 \
+    --disc-lr 2e-5 --lr-milestones "$MILESTONES" --lambda-pixel "$LAMBDA_PIXEL" --pixel-loss "$PIXEL_LOSS" \
+    --pixel-color-fix wavelet --seed 1 --steps 5000 --checkpoint-every 100 --keep 50 --threads "$THREADS" -o "$run"
+fi
+"$BIN/adcsr-upscale" --weights "$run/model.safetensors" --threads "$THREADS" "$DM/heldout/lr" -o "$run-quality" \
+  --suffix '' --force
+"$BIN/adcsr-eval" --sr "$run-quality" --gt "$DM/heldout/hr" -m psnr,ssim,niqe \
+  -o "default-model/trials/stage2-$NAME-quality-model.csv"
