@@ -6,6 +6,9 @@
 # weights), BIN=/tmp/exp16/bin (built at ceaef63), outputs /work/dm17/stage2 (0.5) and /work/dm18/stage2 (0.2), with
 # --keep 50. Scored as the Makefile's quality step does, unpacked: stage2-lambda-adv-LAMBDA-quality-model.csv.
 #   LAMBDA=0.5 sh default-model/trials/stage2-lambda-adv.sh
+# The model is scored unpacked, without the card that names its colour fix, so the fix is named here: the first
+# scoring of the 2026-12-07 trials missed it, got adcsr-upscale's default for card-less weights (adain) and
+# understated them by 0.3 to 0.7 dB; their quality CSVs were scored again with --color-fix wavelet.
 set -eu
 OUT="${OUT:-out}"
 BIN="${BIN:-../bin}"
@@ -17,6 +20,6 @@ run="$DM/stage2-lambda-adv-$LAMBDA"
   --pairs "$DM/stage2-pairs/pairs.csv" --val "$DM/heldout/pairs.csv" --val-every 250 --batch 4 --lr 5e-4 \
   --disc-lr 2e-5 --lr-milestones 3400,4200 --lambda-pixel 10 --pixel-color-fix wavelet --seed 1 --steps 5000 \
   --checkpoint-every 100 --keep 50 --lambda-adv "$LAMBDA" --threads 1 -o "$run"
-"$BIN/adcsr-upscale" --weights "$run/model.safetensors" --threads 1 "$DM/heldout/lr" -o "$run-quality" --suffix ''
+"$BIN/adcsr-upscale" --weights "$run/model.safetensors" --color-fix wavelet --threads 1 "$DM/heldout/lr" -o "$run-quality" --suffix ''
 "$BIN/adcsr-eval" --sr "$run-quality" --gt "$DM/heldout/hr" -m psnr,ssim,niqe \
   -o "default-model/trials/stage2-lambda-adv-$LAMBDA-quality-model.csv"

@@ -5,6 +5,9 @@
 # OUT=/work/dm12 (Stage 1 of the shipped weights), BIN=/tmp/exp15/bin (built at 4d6797d), output /work/dm14/stage2,
 # and was interrupted at step 1824 and resumed (--resume). Scored as the Makefile's quality step does, unpacked:
 # stage2-lambda-pixel-30-quality-model.csv.
+# The model is scored unpacked, without the card that names its colour fix, so the fix is named here: the first
+# scoring of the 2026-12-07 trials missed it, got adcsr-upscale's default for card-less weights (adain) and
+# understated them by 0.3 to 0.7 dB; their quality CSVs were scored again with --color-fix wavelet.
 set -eu
 OUT="${OUT:-out}"
 BIN="${BIN:-../bin}"
@@ -14,7 +17,7 @@ DM="$OUT/default-model"
   --pairs "$DM/stage2-pairs/pairs.csv" --val "$DM/heldout/pairs.csv" --val-every 250 --batch 4 --lr 5e-4 \
   --disc-lr 2e-5 --lr-milestones 3400,4200 --lambda-pixel 30 --pixel-color-fix wavelet --seed 1 --steps 5000 \
   --checkpoint-every 100 --threads 2 -o "$DM/stage2-lambda-pixel-30"
-"$BIN/adcsr-upscale" --weights "$DM/stage2-lambda-pixel-30/model.safetensors" --threads 2 "$DM/heldout/lr" \
+"$BIN/adcsr-upscale" --weights "$DM/stage2-lambda-pixel-30/model.safetensors" --color-fix wavelet --threads 2 "$DM/heldout/lr" \
   -o "$DM/stage2-lambda-pixel-30-quality" --suffix ''
 "$BIN/adcsr-eval" --sr "$DM/stage2-lambda-pixel-30-quality" --gt "$DM/heldout/hr" -m psnr,ssim,niqe \
   -o stage2-lambda-pixel-30-quality-model.csv

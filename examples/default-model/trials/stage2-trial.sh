@@ -5,6 +5,9 @@
 # out) and BIN (default ../bin); scored as the Makefile's quality step does, unpacked, into
 # default-model/trials/stage2-NAME-quality-model.csv.
 #   NAME=l2-60 PIXEL_LOSS=l2 LAMBDA_PIXEL=60 sh default-model/trials/stage2-trial.sh
+# The model is scored unpacked, without the card that names its colour fix, so the fix is named here: the first
+# scoring of the 2026-12-07 trials missed it, got adcsr-upscale's default for card-less weights (adain) and
+# understated them by 0.3 to 0.7 dB; their quality CSVs were scored again with --color-fix wavelet.
 set -eu
 OUT="${OUT:-out}"
 BIN="${BIN:-../bin}"
@@ -23,7 +26,7 @@ else
     --disc-lr 2e-5 --lr-milestones "$MILESTONES" --lambda-pixel "$LAMBDA_PIXEL" --pixel-loss "$PIXEL_LOSS" \
     --pixel-color-fix wavelet --seed 1 --steps 5000 --checkpoint-every 100 --keep 50 --threads "$THREADS" -o "$run"
 fi
-"$BIN/adcsr-upscale" --weights "$run/model.safetensors" --threads "$THREADS" "$DM/heldout/lr" -o "$run-quality" \
+"$BIN/adcsr-upscale" --weights "$run/model.safetensors" --color-fix wavelet --threads "$THREADS" "$DM/heldout/lr" -o "$run-quality" \
   --suffix '' --force
 "$BIN/adcsr-eval" --sr "$run-quality" --gt "$DM/heldout/hr" -m psnr,ssim,niqe \
   -o "default-model/trials/stage2-$NAME-quality-model.csv"

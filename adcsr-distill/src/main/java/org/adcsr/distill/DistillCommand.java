@@ -197,7 +197,9 @@ public class DistillCommand implements Callable<Integer> {
             + " validation PSNR compare with HR: the output itself (none, the default) or the output after"
             + " adcsr-upscale's wavelet colour fix, i.e. its high frequencies plus the bicubic LR's low ones (the"
             + " term is then |SR - L(SR) - (HR - L(up(LR)))|, and leaves SR's own low frequencies, which the fix"
-            + " replaces, to the distillation term). For a model used with --color-fix wavelet.")
+            + " replaces, to the distillation term). For a model used with --color-fix wavelet: the model's"
+            + " metadata then names wavelet as its colour fix (adcsr.card.color_fix), which adcsr-upscale uses"
+            + " unless its --color-fix says otherwise.")
     String pixelColorFix = "none";
 
     @Option(names = "--adv-real", paramLabel = "gt|teacher", description = "What D learns to accept as real"

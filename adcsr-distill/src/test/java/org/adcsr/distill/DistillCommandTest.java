@@ -165,6 +165,7 @@ class DistillCommandTest {
                         r.readFloats("decoder.mid_block.resnets.0.conv1.weight")));
             }
             assertFalse(r.metadata().containsKey("adcsr.pixel_loss"));
+            assertFalse(r.metadata().containsKey("adcsr.card.color_fix"));
         }
         assertTrue(Files.readAllLines(out.resolve("train.csv")).get(1).split(",")[3].equalsIgnoreCase("nan"),
                 "no pixel term is computed without --lambda-pixel");
@@ -204,6 +205,8 @@ class DistillCommandTest {
         try (SafetensorsReader m = SafetensorsReader.open(straight.resolve("model.safetensors"))) {
             assertTrue(m.metadata().get("adcsr.pixel_loss").contains("after the wavelet colour fix"),
                     m.metadata().toString());
+            // adcsr-upscale's colour fix for it, as a model card names it
+            assertEquals("wavelet", m.metadata().get("adcsr.card.color_fix"));
         }
         assertEquals(0, run(tiny("--steps", "1", "--lambda-pixel", "1", "-o", raw.toString())).code());
         double wavelet = Double.parseDouble(Files.readAllLines(straight.resolve("train.csv")).get(1).split(",")[3]);

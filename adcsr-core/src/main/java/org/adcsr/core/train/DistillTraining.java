@@ -34,6 +34,7 @@ import org.adcsr.core.io.TensorInfo;
 import org.adcsr.core.model.AdcsrConfig;
 import org.adcsr.core.model.AdcsrModel;
 import org.adcsr.core.model.AdcsrNetwork;
+import org.adcsr.core.model.DefaultModel;
 import org.adcsr.core.model.DjlOps;
 import org.adcsr.core.model.Discriminator;
 import org.adcsr.core.model.LoraOps;
@@ -534,6 +535,11 @@ public final class DistillTraining {
             meta.put("adcsr.pixel_loss", s.lambdaPixel() + (s.pixelSquared() ? " x squared error" : " x L1")
                     + " (up blocks trained in Stage 2"
                     + (s.pixelFix() == ColorCorrection.NONE ? ")" : "; after the " + pixelFixName(s) + " colour fix)"));
+        }
+        if (s.pixelFix() != ColorCorrection.NONE) {
+            // the fix the output was trained to be seen through, as a model card names it: adcsr-upscale then uses it
+            // unless --color-fix says otherwise (its default for weights without a card is adain)
+            meta.put(DefaultModel.CARD_PREFIX + "color_fix", pixelFixName(s));
         }
         meta.put("adcsr.discriminator", describeDisc(s));
         List<SafetensorsWriter.Entry> entries = new ArrayList<>();
