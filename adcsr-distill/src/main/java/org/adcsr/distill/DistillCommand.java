@@ -188,6 +188,12 @@ public class DistillCommand implements Callable<Integer> {
             + " autoencoder whose up blocks cannot render f_GT faithfully: the default model uses it.")
     double lambdaPixel = 0;
 
+    @Option(names = "--lambda-ssim", paramLabel = "X", description = "Weight of 1 - SSIM of the output's BT.601"
+            + " Y against HR's (adcsr-eval's SSIM: 11x11 Gaussian window, sigma 1.5; on the output as the pixel term"
+            + " sees it), added to the pixel term; needs --lambda-pixel (default: 0, none). train.csv then has an"
+            + " ssim column (1 - SSIM).")
+    double lambdaSsim = 0;
+
     @Option(names = "--pixel-loss", paramLabel = "l1|l2", description = "The pixel term's error: l1, the mean"
             + " absolute error (the default), or l2, the mean squared error, which PSNR measures and which weighs an"
             + " output's few large errors (an edge overshooting a soft original) more than its many small ones.")
@@ -238,8 +244,12 @@ public class DistillCommand implements Callable<Integer> {
                         + choice[1]);
             }
         }
-        if (lambdaAdv < 0 || lambdaPixel < 0) {
-            throw new UsageException("--lambda-adv and --lambda-pixel must be at least 0");
+        if (lambdaAdv < 0 || lambdaPixel < 0 || lambdaSsim < 0) {
+            throw new UsageException("--lambda-adv, --lambda-pixel and --lambda-ssim must be at least 0");
+        }
+        if (lambdaSsim > 0 && lambdaPixel == 0) {
+            throw new UsageException("--lambda-ssim needs --lambda-pixel (the SSIM term trains what the pixel term"
+                    + " trains)");
         }
         Path run = train.run();
         DistillTraining.Settings settings;
@@ -334,7 +344,7 @@ public class DistillCommand implements Callable<Integer> {
                 osediff != null ? DistillTraining.Teacher.OSEDIFF : teacher != null ? DistillTraining.Teacher.GT
                         : DistillTraining.Teacher.FEATURES, osediff != null ? osediff : teacherFeatures, dc,
                 discFile, disc.equals("full"), loraRank, loraAlpha, promptEmbeddings, pairs, online(), steps, batch,
-                seed.seed(), lr, discLr, milestones, gamma, lambdaAdv, lambdaPixel, pixelLoss.equals("l2"),
+                seed.seed(), lr, discLr, milestones, gamma, lambdaAdv, lambdaPixel, pixelLoss.equals("l2"), lambdaSsim,
                 ColorCorrection.valueOf(pixelColorFix.toUpperCase()), advReal.equals("teacher"),
                 onNan.equals("skip"), train.checkpointEvery(null), train.keep(null), val, valEvery);
     }

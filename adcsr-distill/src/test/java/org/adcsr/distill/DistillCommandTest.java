@@ -248,6 +248,37 @@ class DistillCommandTest {
         assertTrue(bad.err().contains("--pixel-loss must be l1 or l2, not l3"), bad.err());
     }
 
+    /** --lambda-ssim: its own train.csv column, stored in run.settings, resumed exactly; only with the pixel term. */
+    @Test
+    void theSsimTermIsLoggedAndResumesExactly() throws IOException {
+        Path straight = tmp.resolve("ssim-straight");
+        Path resumed = tmp.resolve("ssim-resumed");
+        List<String> ssim = List.of("--lambda-pixel", "1", "--lambda-ssim", "2", "--pixel-color-fix", "wavelet");
+        List<String> a = new java.util.ArrayList<>(ssim);
+        a.addAll(List.of("--steps", "2", "-o", straight.toString()));
+        assertEquals(0, run(tiny(a.toArray(String[]::new))).code());
+        List<String> b = new java.util.ArrayList<>(ssim);
+        b.addAll(List.of("--steps", "1", "-o", resumed.toString()));
+        assertEquals(0, run(tiny(b.toArray(String[]::new))).code());
+        Run r = run(List.of("--threads", "1", "--resume", resumed.toString(), "--steps", "2"));
+        assertEquals(0, r.code(), r.err());
+        assertArrayEquals(Files.readAllBytes(straight.resolve("model.safetensors")),
+                Files.readAllBytes(resumed.resolve("model.safetensors")));
+        assertTrue(Files.readString(resumed.resolve("run.settings")).contains("lambda_ssim=2.0"));
+        List<String> rows = Files.readAllLines(straight.resolve("train.csv"));
+        assertTrue(rows.get(0).startsWith("step,distil,adv,pixel,ssim,loss,"), rows.get(0));
+        String[] first = rows.get(1).split(",");
+        double term = Double.parseDouble(first[4]);
+        assertTrue(term > 0 && term < 2, "1 - SSIM " + term);
+        // the loss adds it with its weight: distil + adv + pixel + 2 (1 - SSIM)
+        double sum = Double.parseDouble(first[1]) + Double.parseDouble(first[2]) + Double.parseDouble(first[3])
+                + 2 * term;
+        assertEquals(sum, Double.parseDouble(first[5]), 1e-5 * sum);
+        Run bad = run(tiny("--steps", "1", "--lambda-ssim", "1", "-o", tmp.resolve("bad").toString()));
+        assertEquals(2, bad.code(), bad.err());
+        assertTrue(bad.err().contains("--lambda-ssim needs --lambda-pixel"), bad.err());
+    }
+
     /** A trained model as --student: the new run starts where the first ended (its step-0 validation is the end's). */
     @Test
     void aTrainedModelAsStudentIsAWarmStart() throws IOException {

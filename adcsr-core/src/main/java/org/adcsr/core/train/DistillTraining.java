@@ -86,6 +86,8 @@ public final class DistillTraining {
      * @param lambdaPixel weight of the L1 pixel term on the output, which also trains the decoder's up blocks
      *     ({@link Stage2}; 0: the paper's Stage 2)
      * @param pixelSquared the pixel term as a mean squared error (what PSNR measures) instead of L1
+     * @param lambdaSsim weight of {@code 1 − SSIM} (Y) of the output as the pixel term sees it, with the pixel term
+     *     only (0: none; {@link Stage2.PixelTerm#ssimLoss})
      * @param pixelFix the colour fix the pixel term (and the validation PSNR) sees the output through:
      *     {@link ColorCorrection#NONE} or {@link ColorCorrection#WAVELET} ({@link Stage2.PixelTerm})
      * @param pairs adcsr-degrade's pairs.csv, or null when {@code online} is given
@@ -99,11 +101,21 @@ public final class DistillTraining {
             boolean discFull, int loraRank, double loraAlpha, Path promptEmbeddings, Path pairs,
             OnlinePairs.Spec online, long steps, int batch,
             long seed, double lr, double discLr, long[] milestones, double gamma, double lambdaAdv,
-            double lambdaPixel, boolean pixelSquared, ColorCorrection pixelFix, boolean advRealTeacher, boolean skipNonFinite,
+            double lambdaPixel, boolean pixelSquared, double lambdaSsim, ColorCorrection pixelFix, boolean advRealTeacher, boolean skipNonFinite,
             int checkpointEvery, int keep, Path val, int valEvery) {}
 
     static final List<String> COLUMNS = List.of("step", "distil", "adv", "pixel", "loss", "D", "logits_real",
             "logits_fake", "lr", "lr_d", "seconds", "images_per_s");
+
+    /** train.csv's columns: {@link #COLUMNS}, with {@code ssim} after {@code pixel} when the run has that term. */
+    static List<String> columns(Settings s) {
+        if (s.lambdaSsim() == 0) {
+            return COLUMNS;
+        }
+        List<String> c = new ArrayList<>(COLUMNS);
+        c.add(c.indexOf("pixel") + 1, "ssim");
+        return List.copyOf(c);
+    }
     static final List<String> VAL_COLUMNS = List.of("step", "distil", "psnr", "pairs");
     /** With {@code --images}: each sample's degradation draws, {@code adcsr-degrade --replay}'s input. */
     public static final String DRAWS = "pairs.csv";
@@ -161,7 +173,7 @@ public final class DistillTraining {
                 warn.accept("teacher: " + describeTeacher(s) + "; discriminator: " + describeDisc(s));
             }
             PairData val = s.val() == null ? null : PairData.open(s.val(), s.seed());
-            try (MetricsLog log = MetricsLog.open(out.resolve("train.csv"), COLUMNS, step);
+            try (MetricsLog log = MetricsLog.open(out.resolve("train.csv"), columns(s), step);
                     MetricsLog valLog = val == null ? null : MetricsLog.open(out.resolve("val.csv"), VAL_COLUMNS,
                             step);
                     MetricsLog drawLog = data instanceof OnlinePairs ? MetricsLog.open(out.resolve(DRAWS),
@@ -191,14 +203,17 @@ public final class DistillTraining {
                         Stage2.PixelTerm pixel = s.lambdaPixel() > 0 ? Stage2.PixelTerm.of(s.pixelFix(), m, b.lr(),
                                 b.hr(), s.batch(), lrSize[0], lrSize[1]).squared(s.pixelSquared()) : null;
                         t = Stage2.iteration(nets, store, optG, optD, lrG.lr(next), s.discLr(), lr, fT,
-                                s.advRealTeacher() ? fT : fGt, ctx, s.lambdaAdv(), pixel, s.lambdaPixel(), next,
+                                s.advRealTeacher() ? fT : fGt, ctx, s.lambdaAdv(), pixel, s.lambdaPixel(), s.lambdaSsim(), next,
                                 guard(s, store));
                     }
                     step = next;
                     double seconds = (System.nanoTime() - t0) / 1e9;
-                    double[] v = t.values();
-                    log.append(step, v[0], v[1], v[2], v[3], v[4], v[5], v[6], lrG.lr(step), s.discLr(), seconds,
-                            s.batch() / seconds);
+                    double[] cells = s.lambdaSsim() == 0
+                            ? new double[] {t.distil(), t.adv(), t.pixel(), t.loss(), t.d(), t.logitsReal(),
+                                t.logitsFake(), lrG.lr(step), s.discLr(), seconds, s.batch() / seconds}
+                            : new double[] {t.distil(), t.adv(), t.pixel(), t.ssim(), t.loss(), t.d(),
+                                t.logitsReal(), t.logitsFake(), lrG.lr(step), s.discLr(), seconds, s.batch() / seconds};
+                    log.append(step, cells);
                     if (drawLog != null) {
                         for (List<String> row : OnlinePairs.logRows(((OnlinePairs) data).draws(step, s.batch()))) {
                             drawLog.appendCells(step, row);
@@ -533,6 +548,7 @@ public final class DistillTraining {
         meta.put("adcsr.teacher", describeTeacher(s));
         if (s.lambdaPixel() > 0) {
             meta.put("adcsr.pixel_loss", s.lambdaPixel() + (s.pixelSquared() ? " x squared error" : " x L1")
+                    + (s.lambdaSsim() > 0 ? " + " + s.lambdaSsim() + " x (1 - SSIM of Y)" : "")
                     + " (up blocks trained in Stage 2"
                     + (s.pixelFix() == ColorCorrection.NONE ? ")" : "; after the " + pixelFixName(s) + " colour fix)"));
         }
@@ -583,6 +599,7 @@ public final class DistillTraining {
         v.put("lambda_adv", Double.toString(s.lambdaAdv()));
         v.put("lambda_pixel", Double.toString(s.lambdaPixel()));
         v.put("pixel_loss", s.pixelSquared() ? "l2" : "l1");
+        v.put("lambda_ssim", Double.toString(s.lambdaSsim()));
         v.put("pixel_color_fix", pixelFixName(s));
         v.put("adv_real", s.advRealTeacher() ? "teacher" : "gt");
         v.put("on_nan", s.skipNonFinite() ? "skip" : "stop");
@@ -651,6 +668,7 @@ public final class DistillTraining {
                     Double.parseDouble(p.getProperty("gamma")), Double.parseDouble(p.getProperty("lambda_adv")),
                     Double.parseDouble(p.getProperty("lambda_pixel", "0")),
                     p.getProperty("pixel_loss", "l1").equals("l2"),
+                    Double.parseDouble(p.getProperty("lambda_ssim", "0")),
                     ColorCorrection.valueOf(p.getProperty("pixel_color_fix", "none").toUpperCase()),
                     p.getProperty("adv_real").equals("teacher"),
                     p.getProperty("on_nan").equals("skip"),

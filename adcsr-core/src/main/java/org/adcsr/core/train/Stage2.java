@@ -29,6 +29,7 @@ import org.adcsr.core.upscale.Resample;
  *   L_G  = mean|f_s − f_t| + λ·mean softplus(−D(f_s))                      student step
  *        [+ λ_pix·mean|dec.up(f_s) − HR|]                                   an extension, not the paper's (below)
  *        (or λ_pix·mean(dec.up(f_s) − HR)², the squared error PSNR measures)
+ *        [+ λ_ssim·(1 − SSIM_Y(dec.up(f_s), HR))]                           with the pixel term only
  *   L_D  = mean softplus(D(f_s.detach())) + mean softplus(−D(f_real))      discriminator step, f_real = f_GT
  * </pre>
  * D runs at t = 999 on the text embedding; its output (the ε map) holds per-pixel logits.
@@ -53,12 +54,8 @@ public final class Stage2 {
             SdConfig discConfig, Ops<NDArray> disc) {}
 
     /** The loss terms of one iteration, as train.py logs them ({@code distil}, {@code adv}, {@code D}). */
-    public record Terms(double distil, double adv, double pixel, double loss, double d, double logitsReal,
-            double logitsFake) {
-        public double[] values() {
-            return new double[] {distil, adv, pixel, loss, d, logitsReal, logitsFake};
-        }
-    }
+    public record Terms(double distil, double adv, double pixel, double ssim, double loss, double d,
+            double logitsReal, double logitsFake) {}
 
     /** {@code f_GT}: the frozen decoder's mid block on {@code post_quant_conv} of the encoder's posterior mean. */
     public static NDArray groundTruthFeatures(Nets n, NDArray hr) {
@@ -106,16 +103,19 @@ public final class Stage2 {
      * @param fReal the "real" features D learns to accept (f_GT; the teacher's with {@code --adv-real teacher})
      * @param pixelTerm the pixel term's target and view of the output (null when {@code lambdaPixel} is 0)
      * @param lambdaPixel the pixel term's weight; when above 0 the student's ops must hold the up blocks
+     * @param lambdaSsim the weight of {@code 1 − SSIM} (Y) of the output as the pixel term sees it against HR
+     *     ({@link PixelTerm#ssimLoss}); 0: none. Only with {@code lambdaPixel} above 0
      * @param guard checks the terms and gradients before each optimizer step (the NaN guard)
      */
     public static Terms iteration(Nets n, ParameterStore store, Adam student, Adam disc, double lrStudent,
             double lrDisc, NDArray lr, NDArray fTeacher, NDArray fReal, NDArray context, double lambdaAdv,
-            PixelTerm pixelTerm, double lambdaPixel, long step, Guard guard) {
+            PixelTerm pixelTerm, double lambdaPixel, double lambdaSsim, long step, Guard guard) {
         store.zeroGradients();
         NDArray fs;
         double distil;
         double adv;
         double pixel = Double.NaN;
+        double ssim = Double.NaN;
         double loss;
         try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
             fs = studentFeatures(n, lr);
@@ -123,17 +123,24 @@ public final class Stage2 {
             NDArray lAdv = softplus(discriminate(n, fs, context).neg()).mean();
             NDArray l = lDistil.add(Scalars.mul(lAdv, lambdaAdv));
             if (lambdaPixel > 0) {
-                NDArray lPixel = pixelTerm.loss(render(n, fs));
+                NDArray sr = render(n, fs);
+                NDArray lPixel = pixelTerm.loss(sr);
                 pixel = lPixel.toType(DataType.FLOAT64, false).getDouble();
                 l = l.add(Scalars.mul(lPixel, lambdaPixel));
+                if (lambdaSsim > 0) {
+                    NDArray lSsim = pixelTerm.ssimLoss(sr);
+                    ssim = lSsim.toType(DataType.FLOAT64, false).getDouble();
+                    l = l.add(Scalars.mul(lSsim, lambdaSsim));
+                }
             }
             distil = lDistil.toType(DataType.FLOAT64, false).getDouble();
             adv = lAdv.toType(DataType.FLOAT64, false).getDouble();
             loss = l.toType(DataType.FLOAT64, false).getDouble();
             Autograd.backward(gc, l);
         }
-        boolean gOk = guard.check(step, new String[] {"distil", "adv", "pixel"},
-                new double[] {distil, adv, lambdaPixel > 0 ? pixel : 0}, student.parameters());
+        boolean gOk = guard.check(step, new String[] {"distil", "adv", "pixel", "ssim"},
+                new double[] {distil, adv, lambdaPixel > 0 ? pixel : 0, lambdaSsim > 0 ? ssim : 0},
+                student.parameters());
         if (gOk) {
             student.step(lrStudent);
         }
@@ -165,7 +172,7 @@ public final class Stage2 {
         if (guard.check(step, new String[] {"D"}, new double[] {d}, disc.parameters())) {
             disc.step(lrDisc);
         }
-        return new Terms(distil, adv, pixel, loss, d, real, fakeMean);
+        return new Terms(distil, adv, pixel, ssim, loss, d, real, fakeMean);
     }
 
     /**
@@ -178,8 +185,10 @@ public final class Stage2 {
      * @param target {@code [B, 3, H, W]}
      * @param lowRows {@code M_h} {@code [H, H]}, or null without a fix
      * @param lowColumnsT {@code M_wᵀ} {@code [W, W]}, or null without a fix
+     * @param squared the mean squared error instead of the mean absolute one
+     * @param hr HR itself (the target without a fix)
      */
-    public record PixelTerm(NDArray target, NDArray lowRows, NDArray lowColumnsT, boolean squared) {
+    public record PixelTerm(NDArray target, NDArray lowRows, NDArray lowColumnsT, boolean squared, NDArray hr) {
         /**
          * The term for a batch of pairs in [−1, 1], planar {@code [B, 3, h, w]} and {@code [B, 3, 4h, 4w]}, with
          * {@code fix} {@link ColorCorrection#NONE} or {@link ColorCorrection#WAVELET}; arrays in {@code m}.
@@ -189,7 +198,8 @@ public final class Stage2 {
             int ww = 4 * w;
             Shape shape = new Shape(batch, 3, hh, ww);
             if (fix == ColorCorrection.NONE) {
-                return new PixelTerm(m.create(hr, shape), null, null, false);
+                NDArray target = m.create(hr, shape);
+                return new PixelTerm(target, null, null, false, target);
             }
             if (fix != ColorCorrection.WAVELET) {
                 throw new IllegalArgumentException("no pixel term after the " + fix + " colour fix");
@@ -208,12 +218,18 @@ public final class Stage2 {
             }
             NDArray rows = m.create(ColorCorrection.lowFrequencyMatrix(hh), new Shape(hh, hh));
             NDArray columns = m.create(ColorCorrection.lowFrequencyMatrix(ww), new Shape(ww, ww)).transpose();
-            return new PixelTerm(m.create(target, shape), rows, columns, false);
+            return new PixelTerm(m.create(target, shape), rows, columns, false, m.create(hr, shape));
         }
 
         /** The same term as a mean squared error {@code mean (view(SR) − target)²} (squared) or absolute one. */
         public PixelTerm squared(boolean squared) {
-            return new PixelTerm(target, lowRows, lowColumnsT, squared);
+            return new PixelTerm(target, lowRows, lowColumnsT, squared, hr);
+        }
+
+        /** {@code 1 − SSIM} on Y ({@link SsimTerm}) of SR as the term sees it ({@link #fixed}) against HR. */
+        public NDArray ssimLoss(NDArray sr) {
+            NDArray h = hr.toType(sr.getDataType(), false);
+            return SsimTerm.loss(fixed(sr, h), h);
         }
 
         /** The term, {@code mean |view(SR) − target|}, or {@code mean (view(SR) − target)²} when squared. */

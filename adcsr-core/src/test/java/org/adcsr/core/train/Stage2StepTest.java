@@ -99,7 +99,7 @@ class Stage2StepTest {
             NDArray hr = f64(m, r, "hr");
             NDArray fGt = Stage2.groundTruthFeatures(nets, hr);
             Stage2.Terms t = Stage2.iteration(nets, store, optG, optD, 1e-3, 1e-3, f64(m, r, "lr"), fGt, fGt,
-                    f64(m, r, "context"), 1.0, null, 0, 1, (step, names, values, params) -> true);
+                    f64(m, r, "context"), 1.0, null, 0, 0, 1, (step, names, values, params) -> true);
 
             double[] want = doubles(r, "terms");
             double[] got = {t.distil(), t.adv(), t.loss(), t.d(), t.logitsReal(), t.logitsFake()};
