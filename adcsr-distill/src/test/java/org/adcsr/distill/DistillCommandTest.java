@@ -187,21 +187,33 @@ class DistillCommandTest {
         assertTrue(pixel > 0 && pixel < 2, "mean |SR - HR| in [-1, 1]: " + pixel);
     }
 
-    /** --pixel-color-fix wavelet: stored in run.settings and the metadata, resumed exactly, a different term. */
-    @Test
-    void thePixelTermAfterTheWaveletFixResumesExactly() throws IOException {
-        Path straight = tmp.resolve("wavelet-straight");
-        Path resumed = tmp.resolve("wavelet-resumed");
-        Path raw = tmp.resolve("raw");
-        assertEquals(0, run(tiny("--steps", "2", "--lambda-pixel", "1", "--pixel-color-fix", "wavelet", "-o",
-                straight.toString())).code());
-        assertEquals(0, run(tiny("--steps", "1", "--lambda-pixel", "1", "--pixel-color-fix", "wavelet", "-o",
-                resumed.toString())).code());
+    /**
+     * Runs tiny(flags) for 2 iterations straight, and for 1 then resumed to 2, checks the two give the same weights and
+     * the resumed run's run.settings holds {@code setting}; returns the straight run.
+     */
+    private Path resumesExactly(String name, String setting, String... flags) throws IOException {
+        Path straight = tmp.resolve(name + "-straight");
+        Path resumed = tmp.resolve(name + "-resumed");
+        for (Path out : List.of(straight, resumed)) {
+            List<String> a = new java.util.ArrayList<>(List.of(flags));
+            a.addAll(List.of("--steps", out == straight ? "2" : "1", "-o", out.toString()));
+            Run r = run(tiny(a.toArray(String[]::new)));
+            assertEquals(0, r.code(), r.err());
+        }
         Run r = run(List.of("--threads", "1", "--resume", resumed.toString(), "--steps", "2"));
         assertEquals(0, r.code(), r.err());
         assertArrayEquals(Files.readAllBytes(straight.resolve("model.safetensors")),
                 Files.readAllBytes(resumed.resolve("model.safetensors")));
-        assertTrue(Files.readString(resumed.resolve("run.settings")).contains("pixel_color_fix=wavelet"));
+        assertTrue(Files.readString(resumed.resolve("run.settings")).contains(setting));
+        return straight;
+    }
+
+    /** --pixel-color-fix wavelet: stored in run.settings and the metadata, resumed exactly, a different term. */
+    @Test
+    void thePixelTermAfterTheWaveletFixResumesExactly() throws IOException {
+        Path straight = resumesExactly("wavelet", "pixel_color_fix=wavelet", "--lambda-pixel", "1",
+                "--pixel-color-fix", "wavelet");
+        Path raw = tmp.resolve("raw");
         try (SafetensorsReader m = SafetensorsReader.open(straight.resolve("model.safetensors"))) {
             assertTrue(m.metadata().get("adcsr.pixel_loss").contains("after the wavelet colour fix"),
                     m.metadata().toString());
@@ -220,18 +232,8 @@ class DistillCommandTest {
     /** --pixel-loss l2: the squared error, stored in run.settings and the metadata, resumed exactly. */
     @Test
     void theSquaredPixelTermResumesExactly() throws IOException {
-        Path straight = tmp.resolve("l2-straight");
-        Path resumed = tmp.resolve("l2-resumed");
+        Path straight = resumesExactly("l2", "pixel_loss=l2", "--lambda-pixel", "1", "--pixel-loss", "l2");
         Path l1 = tmp.resolve("l1");
-        assertEquals(0, run(tiny("--steps", "2", "--lambda-pixel", "1", "--pixel-loss", "l2", "-o",
-                straight.toString())).code());
-        assertEquals(0, run(tiny("--steps", "1", "--lambda-pixel", "1", "--pixel-loss", "l2", "-o",
-                resumed.toString())).code());
-        Run r = run(List.of("--threads", "1", "--resume", resumed.toString(), "--steps", "2"));
-        assertEquals(0, r.code(), r.err());
-        assertArrayEquals(Files.readAllBytes(straight.resolve("model.safetensors")),
-                Files.readAllBytes(resumed.resolve("model.safetensors")));
-        assertTrue(Files.readString(resumed.resolve("run.settings")).contains("pixel_loss=l2"));
         try (SafetensorsReader m = SafetensorsReader.open(straight.resolve("model.safetensors"))) {
             assertTrue(m.metadata().get("adcsr.pixel_loss").startsWith("1.0 x squared error"),
                     m.metadata().toString());
@@ -251,20 +253,8 @@ class DistillCommandTest {
     /** --lambda-ssim: its own train.csv column, stored in run.settings, resumed exactly; only with the pixel term. */
     @Test
     void theSsimTermIsLoggedAndResumesExactly() throws IOException {
-        Path straight = tmp.resolve("ssim-straight");
-        Path resumed = tmp.resolve("ssim-resumed");
-        List<String> ssim = List.of("--lambda-pixel", "1", "--lambda-ssim", "2", "--pixel-color-fix", "wavelet");
-        List<String> a = new java.util.ArrayList<>(ssim);
-        a.addAll(List.of("--steps", "2", "-o", straight.toString()));
-        assertEquals(0, run(tiny(a.toArray(String[]::new))).code());
-        List<String> b = new java.util.ArrayList<>(ssim);
-        b.addAll(List.of("--steps", "1", "-o", resumed.toString()));
-        assertEquals(0, run(tiny(b.toArray(String[]::new))).code());
-        Run r = run(List.of("--threads", "1", "--resume", resumed.toString(), "--steps", "2"));
-        assertEquals(0, r.code(), r.err());
-        assertArrayEquals(Files.readAllBytes(straight.resolve("model.safetensors")),
-                Files.readAllBytes(resumed.resolve("model.safetensors")));
-        assertTrue(Files.readString(resumed.resolve("run.settings")).contains("lambda_ssim=2.0"));
+        Path straight = resumesExactly("ssim", "lambda_ssim=2.0", "--lambda-pixel", "1", "--lambda-ssim", "2",
+                "--pixel-color-fix", "wavelet");
         List<String> rows = Files.readAllLines(straight.resolve("train.csv"));
         assertTrue(rows.get(0).startsWith("step,distil,adv,pixel,ssim,loss,"), rows.get(0));
         String[] first = rows.get(1).split(",");
