@@ -183,7 +183,8 @@ public class DistillCommand implements Callable<Integer> {
     double lambdaAdv = 1;
 
     @Option(names = "--lambda-pixel", paramLabel = "X", description = "Weight of a pixel term mean|SR - HR| (see"
-            + " --pixel-loss) on the output (the decoder's up blocks on f_s), which also trains the up blocks, conv_norm_out and"
+            + " --pixel-loss) on the output (the decoder's up blocks on f_s), which also trains the up blocks,"
+            + " conv_norm_out and"
             + " conv_out (default: 0, the paper's Stage 2, which has neither). For a short-trained Stage-1"
             + " autoencoder whose up blocks cannot render f_GT faithfully: the default model uses it.")
     double lambdaPixel = 0;

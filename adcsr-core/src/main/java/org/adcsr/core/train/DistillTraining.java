@@ -101,7 +101,8 @@ public final class DistillTraining {
             boolean discFull, int loraRank, double loraAlpha, Path promptEmbeddings, Path pairs,
             OnlinePairs.Spec online, long steps, int batch,
             long seed, double lr, double discLr, long[] milestones, double gamma, double lambdaAdv,
-            double lambdaPixel, boolean pixelSquared, double lambdaSsim, ColorCorrection pixelFix, boolean advRealTeacher, boolean skipNonFinite,
+            double lambdaPixel, boolean pixelSquared, double lambdaSsim, ColorCorrection pixelFix,
+            boolean advRealTeacher, boolean skipNonFinite,
             int checkpointEvery, int keep, Path val, int valEvery) {}
 
     static final List<String> COLUMNS = List.of("step", "distil", "adv", "pixel", "loss", "D", "logits_real",
@@ -203,17 +204,19 @@ public final class DistillTraining {
                         Stage2.PixelTerm pixel = s.lambdaPixel() > 0 ? Stage2.PixelTerm.of(s.pixelFix(), m, b.lr(),
                                 b.hr(), s.batch(), lrSize[0], lrSize[1]).squared(s.pixelSquared()) : null;
                         t = Stage2.iteration(nets, store, optG, optD, lrG.lr(next), s.discLr(), lr, fT,
-                                s.advRealTeacher() ? fT : fGt, ctx, s.lambdaAdv(), pixel, s.lambdaPixel(), s.lambdaSsim(), next,
+                                s.advRealTeacher() ? fT : fGt, ctx, s.lambdaAdv(), pixel, s.lambdaPixel(),
+                                s.lambdaSsim(), next,
                                 guard(s, store));
                     }
                     step = next;
                     double seconds = (System.nanoTime() - t0) / 1e9;
-                    double[] cells = s.lambdaSsim() == 0
-                            ? new double[] {t.distil(), t.adv(), t.pixel(), t.loss(), t.d(), t.logitsReal(),
-                                t.logitsFake(), lrG.lr(step), s.discLr(), seconds, s.batch() / seconds}
-                            : new double[] {t.distil(), t.adv(), t.pixel(), t.ssim(), t.loss(), t.d(),
-                                t.logitsReal(), t.logitsFake(), lrG.lr(step), s.discLr(), seconds, s.batch() / seconds};
-                    log.append(step, cells);
+                    List<Double> cells = new ArrayList<>(List.of(t.distil(), t.adv(), t.pixel()));
+                    if (s.lambdaSsim() > 0) { // columns(s)
+                        cells.add(t.ssim());
+                    }
+                    cells.addAll(List.of(t.loss(), t.d(), t.logitsReal(), t.logitsFake(), lrG.lr(step), s.discLr(),
+                            seconds, s.batch() / seconds));
+                    log.append(step, cells.stream().mapToDouble(Double::doubleValue).toArray());
                     if (drawLog != null) {
                         for (List<String> row : OnlinePairs.logRows(((OnlinePairs) data).draws(step, s.batch()))) {
                             drawLog.appendCells(step, row);
