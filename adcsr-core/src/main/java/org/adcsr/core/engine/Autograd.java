@@ -33,8 +33,23 @@ public final class Autograd {
         run(() -> JniUtils.backward((PtNDArray) target, (PtNDArray) gradient, keepGraph, false));
     }
 
+    private static volatile Runnable beforeBackward;
+
+    /**
+     * Test hook: {@code r} runs before every backward pass from now on ({@code null} removes it). The tests run a
+     * garbage collection there, as a long run does now and then between the passes, to show that no gradient reads
+     * memory the collector freed (README "Known engine issues").
+     */
+    public static void beforeBackward(Runnable r) {
+        beforeBackward = r;
+    }
+
     private static void run(Runnable backward) {
         EngineCheck.Result r = EngineCheck.ensure();
+        Runnable hook = beforeBackward;
+        if (hook != null) {
+            hook.run();
+        }
         switch (r.backward()) {
             case NATIVE:
             case CHANNELS_LAST:

@@ -99,7 +99,7 @@ public final class AutoencoderLoss {
         double dw = adaptiveWeight(h, w, gradNll, gradG);
         double f = discFactor(globalStep);
         // d total / d x̂ = d nll / d x̂ + d_w·f · d g / d x̂; then one pass back through conv_out and the decoder
-        NDArray gradTotal = dw * f == 0 ? gradNll : gradNll.add(gradG.mul(dw * f));
+        NDArray gradTotal = dw * f == 0 ? gradNll : gradNll.add(Scalars.mul(gradG, dw * f));
         NDArray surrogate = xhat.mul(gradTotal).sum();
         double klMean = 0;
         if (kl != null) {

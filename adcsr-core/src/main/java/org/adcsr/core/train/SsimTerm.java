@@ -3,6 +3,7 @@ package org.adcsr.core.train;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
+import org.adcsr.core.engine.Scalars;
 
 /**
  * {@code 1 − SSIM} of two image batches on BT.601 Y, differentiable: the SSIM adcsr-eval reports for the default
@@ -67,9 +68,10 @@ public final class SsimTerm {
             throw new IllegalArgumentException("SSIM needs at least 11x11 pixels, got " + w + "x" + h);
         }
         NDManager m = a.getManager();
-        NDArray rows = m.create(bandMatrix(h), new Shape(h - WINDOW + 1, h)).toType(a.getDataType(), false);
-        NDArray columnsT = m.create(bandMatrix(w), new Shape(w - WINDOW + 1, w)).transpose()
-                .toType(a.getDataType(), false);
+        // Java-made arrays and numbers enter the graph as tensors libtorch owns (README "Known engine issues")
+        NDArray rows = Scalars.owned(m.create(bandMatrix(h), new Shape(h - WINDOW + 1, h)), a.getDataType());
+        NDArray columnsT = Scalars.owned(m.create(bandMatrix(w), new Shape(w - WINDOW + 1, w)).transpose(),
+                a.getDataType());
         NDArray ya = luma(a);
         NDArray yb = luma(b);
         NDArray muA = rows.matMul(ya.matMul(columnsT));
@@ -80,14 +82,14 @@ public final class SsimTerm {
         NDArray varA = rows.matMul(ya.mul(ya).matMul(columnsT)).sub(muAA);
         NDArray varB = rows.matMul(yb.mul(yb).matMul(columnsT)).sub(muBB);
         NDArray cov = rows.matMul(ya.mul(yb).matMul(columnsT)).sub(muAB);
-        NDArray map = muAB.mul(2).add(C1).mul(cov.mul(2).add(C2))
+        NDArray map = Scalars.mul(muAB, 2).add(C1).mul(Scalars.mul(cov, 2).add(C2))
                 .div(muAA.add(muBB).add(C1).mul(varA.add(varB).add(C2)));
         return map.mean().neg().add(1);
     }
 
     /** BT.601 Y in [16, 235] of RGB in [−1, 1], {@code [B, 1, H, W]}. */
     static NDArray luma(NDArray rgb) {
-        NDArray weights = rgb.getManager().create(Y_WEIGHTS, new Shape(1, 3, 1, 1)).toType(rgb.getDataType(), false);
+        NDArray weights = Scalars.owned(rgb.getManager().create(Y_WEIGHTS, new Shape(1, 3, 1, 1)), rgb.getDataType());
         return rgb.mul(weights).sum(new int[] {1}, true).add(Y_OFFSET);
     }
 }

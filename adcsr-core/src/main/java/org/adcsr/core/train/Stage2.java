@@ -198,7 +198,7 @@ public final class Stage2 {
             int ww = 4 * w;
             Shape shape = new Shape(batch, 3, hh, ww);
             if (fix == ColorCorrection.NONE) {
-                NDArray target = m.create(hr, shape);
+                NDArray target = Scalars.owned(m.create(hr, shape), DataType.FLOAT32);
                 return new PixelTerm(target, null, null, false, target);
             }
             if (fix != ColorCorrection.WAVELET) {
@@ -216,9 +216,12 @@ public final class Stage2 {
                     target[o + i] = hr[o + i] - low[i];
                 }
             }
-            NDArray rows = m.create(ColorCorrection.lowFrequencyMatrix(hh), new Shape(hh, hh));
-            NDArray columns = m.create(ColorCorrection.lowFrequencyMatrix(ww), new Shape(ww, ww)).transpose();
-            return new PixelTerm(m.create(target, shape), rows, columns, false, m.create(hr, shape));
+            NDArray rows = Scalars.owned(m.create(ColorCorrection.lowFrequencyMatrix(hh), new Shape(hh, hh)),
+                    DataType.FLOAT32);
+            NDArray columns = Scalars.owned(m.create(ColorCorrection.lowFrequencyMatrix(ww), new Shape(ww, ww))
+                    .transpose(), DataType.FLOAT32);
+            return new PixelTerm(Scalars.owned(m.create(target, shape), DataType.FLOAT32), rows, columns, false,
+                    Scalars.owned(m.create(hr, shape), DataType.FLOAT32));
         }
 
         /** The same term as a mean squared error {@code mean (view(SR) − target)²} (squared) or absolute one. */

@@ -13,6 +13,7 @@ import ai.djl.training.GradientCollector;
 import java.util.Random;
 import org.adcsr.core.engine.Autograd;
 import org.adcsr.core.engine.EngineCheck;
+import org.adcsr.core.engine.GcStorm;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -119,8 +120,6 @@ class SsimTermTest {
         double[] hr = image(r, 1, h, w, 0.1);
         double[] sr = image(r, 1, h, w, 0.1);
         Shape shape = new Shape(1, 3, h, w);
-        // the engine's probes first: run inside this test's open collector (Autograd.backward's first call in a JVM),
-        // they left garbage in a's gradient
         EngineCheck.ensure();
         try (NDManager m = NDManager.newBaseManager()) {
             NDArray b = m.create(hr, shape);
@@ -141,5 +140,30 @@ class SsimTermTest {
             }
             assertTrue(java.util.Arrays.stream(grad).anyMatch(g -> Math.abs(g) > 1e-4), "a gradient at all");
         }
+    }
+
+    @Test
+    void gradientSurvivesAGarbageCollectionBeforeTheBackwardPass() {
+        Random r = new Random(5);
+        double[] hr = image(r, 2, 16, 15, 0.1);
+        double[] sr = image(r, 2, 16, 15, 0.1);
+        EngineCheck.ensure();
+        float[][] grads = new float[2][];
+        for (int storm = 0; storm < 2; storm++) {
+            try (NDManager m = NDManager.newBaseManager()) {
+                NDArray b = m.create(hr, new Shape(2, 3, 16, 15)).toType(DataType.FLOAT32, true);
+                NDArray a = m.create(sr, new Shape(2, 3, 16, 15)).toType(DataType.FLOAT32, true);
+                a.setRequiresGradient(true);
+                try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+                    NDArray loss = SsimTerm.loss(a, b);
+                    if (storm == 1) {
+                        GcStorm.between(m);
+                    }
+                    Autograd.backward(gc, loss);
+                }
+                grads[storm] = a.getGradient().toFloatArray();
+            }
+        }
+        org.junit.jupiter.api.Assertions.assertArrayEquals(grads[0], grads[1]);
     }
 }

@@ -14,6 +14,8 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import org.adcsr.core.engine.Autograd;
+import org.adcsr.core.engine.GcStorm;
 import org.adcsr.core.io.SafetensorsReader;
 import org.adcsr.core.io.TensorInfo;
 import org.adcsr.core.model.AdcsrConfig;
@@ -60,6 +62,16 @@ class Stage2StepTest {
 
     @Test
     void oneIterationEqualsTrainPy() {
+        oneIteration(false);
+    }
+
+    /** The same with a garbage collection before each backward pass, as a long run meets them now and then. */
+    @Test
+    void oneIterationEqualsTrainPyThroughGarbageCollections() {
+        oneIteration(true);
+    }
+
+    private static void oneIteration(boolean storms) {
         try (SafetensorsReader r = SafetensorsReader.open(
                 Paths.get("src/test/resources/fixtures/train/stage2_step.safetensors"));
                 NDManager m = NDManager.newBaseManager();
@@ -98,8 +110,14 @@ class Stage2StepTest {
 
             NDArray hr = f64(m, r, "hr");
             NDArray fGt = Stage2.groundTruthFeatures(nets, hr);
-            Stage2.Terms t = Stage2.iteration(nets, store, optG, optD, 1e-3, 1e-3, f64(m, r, "lr"), fGt, fGt,
-                    f64(m, r, "context"), 1.0, null, 0, 0, 1, (step, names, values, params) -> true);
+            Stage2.Terms t;
+            Autograd.beforeBackward(storms ? () -> GcStorm.between(m) : null);
+            try {
+                t = Stage2.iteration(nets, store, optG, optD, 1e-3, 1e-3, f64(m, r, "lr"), fGt, fGt,
+                        f64(m, r, "context"), 1.0, null, 0, 0, 1, (step, names, values, params) -> true);
+            } finally {
+                Autograd.beforeBackward(null);
+            }
 
             double[] want = doubles(r, "terms");
             double[] got = {t.distil(), t.adv(), t.loss(), t.d(), t.logitsReal(), t.logitsFake()};
