@@ -7,7 +7,8 @@
 #   NAME=l2-60 PIXEL_LOSS=l2 LAMBDA_PIXEL=60 sh default-model/trials/stage2-trial.sh
 # Run so far (OUT=/work/dm12, one thread each, two side by side):
 #   NAME=l2-60 PIXEL_LOSS=l2 LAMBDA_PIXEL=60; the same with NAME=l2-60-anneal MILESTONES=2500,3500,4200,4600
-#   NAME=l2-60-ssim-10-adv-0.5 PIXEL_LOSS=l2 LAMBDA_PIXEL=60 LAMBDA_SSIM=10 LAMBDA_ADV=0.5 THREADS=2 (alone)
+#   NAME=l2-60-ssim-10-adv-0.5 PIXEL_LOSS=l2 LAMBDA_PIXEL=60 LAMBDA_SSIM=10 LAMBDA_ADV=0.5 THREADS=2 (alone;
+#   the recipe since 2026-12-08); the same with NAME=l2-60-ssim-20-adv-0.5 LAMBDA_SSIM=20
 # (Runs with LAMBDA_SSIM 5 and 20 were stopped at about 2000 iterations: the SSIM term's gradient then read freed
 # memory after a garbage collection, README "Known engine issues".)
 # The model is scored unpacked, without the card that names its colour fix, so the fix is named here: the first
