@@ -8,7 +8,11 @@
 # Run so far (OUT=/work/dm12, one thread each, two side by side):
 #   NAME=l2-60 PIXEL_LOSS=l2 LAMBDA_PIXEL=60; the same with NAME=l2-60-anneal MILESTONES=2500,3500,4200,4600
 #   NAME=l2-60-ssim-10-adv-0.5 PIXEL_LOSS=l2 LAMBDA_PIXEL=60 LAMBDA_SSIM=10 LAMBDA_ADV=0.5 THREADS=2 (alone;
-#   the recipe since 2026-12-08); the same with NAME=l2-60-ssim-20-adv-0.5 LAMBDA_SSIM=20
+#   the recipe since 2026-12-08); the same with NAME=l2-60-ssim-20-adv-0.5 LAMBDA_SSIM=20 (two threads to
+#   iteration 3009, then one) and NAME=l2-60-ssim-20-adv-0.2 LAMBDA_SSIM=20 LAMBDA_ADV=0.2 (one thread, beside it),
+#   then NAME=l2-60-ssim-15-adv-0.5 LAMBDA_SSIM=15 (one thread). The λ_ssim 20 run continued to 6000 iterations
+#   (a copy of its directory, adcsr-distill --resume COPY --steps 6000 --threads 1) was scored by hand into
+#   stage2-l2-60-ssim-20-adv-0.5-to-6000-quality-model.csv.
 # (Runs with LAMBDA_SSIM 5 and 20 were stopped at about 2000 iterations: the SSIM term's gradient then read freed
 # memory after a garbage collection, README "Known engine issues".)
 # The model is scored unpacked, without the card that names its colour fix, so the fix is named here: the first
